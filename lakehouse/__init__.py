@@ -1,0 +1,56 @@
+"""lakehouse: Delta Lake tables on Parquet in a local directory or object storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import (
+    CommitConflict,
+    ConstraintViolation,
+    CorruptLog,
+    LakehouseError,
+    NamespaceNotEmpty,
+    NamespaceNotFound,
+    SchemaMismatch,
+    SqlError,
+    TableAlreadyExists,
+    TableNotFound,
+    UnsupportedFeature,
+    VersionNotFound,
+)
+from .scan import Scan
+from .snapshot import DataFile, Snapshot
+from .table import Table
+from .transaction import Transaction
+
+__version__ = "0.1.0"
+
+
+def connect(warehouse: str = "./warehouse", **kwargs: Any):
+    """Open a session on a warehouse (forwards to ``engine.connect``)."""
+    import engine
+
+    return engine.connect(warehouse, **kwargs)
+
+
+__all__ = [
+    "CommitConflict",
+    "ConstraintViolation",
+    "CorruptLog",
+    "DataFile",
+    "LakehouseError",
+    "NamespaceNotEmpty",
+    "NamespaceNotFound",
+    "Scan",
+    "SchemaMismatch",
+    "Snapshot",
+    "SqlError",
+    "Table",
+    "TableAlreadyExists",
+    "TableNotFound",
+    "Transaction",
+    "UnsupportedFeature",
+    "VersionNotFound",
+    "__version__",
+    "connect",
+]

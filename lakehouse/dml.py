@@ -1,0 +1,90 @@
+"""Copy-on-write DELETE and UPDATE: rewrite only the files holding matching rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from . import _duck
+from .errors import SchemaMismatch, did_you_mean
+from .predicate import parse_where
+from .scan import read_file
+
+if TYPE_CHECKING:
+    from .transaction import Transaction
+
+
+def delete_rows(tx: Transaction, where: str | None) -> int:
+    """Remove rows matching ``where`` (all rows if None). Returns the number of rows deleted."""
+    view = tx.view()
+    if where is None:
+        deleted = view.scan().count()
+        tx.remove_files(view.files, read=True)
+        return deleted
+    where = parse_where(where).sql(dialect="duckdb")
+    scan = view.scan(where=where)
+    tx.read_set.predicates.append(where)
+    deleted = 0
+    columns = list(view.schema.names)
+    with _duck.connection() as con:
+        for i in scan.file_indices:
+            data = read_file(view, i, columns)
+            mask = _duck.match_mask(con, data, where)
+            hits = mask.true_count
+            tx.mark_read(view.file_at(i))
+            if hits == 0:
+                continue
+            deleted += hits
+            tx.remove_files([view.file_at(i)])
+            keep = data.filter(pa.compute.invert(mask))
+            if keep.num_rows:
+                tx.write_rows(keep, validate=False)
+    return deleted
+
+
+def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None) -> int:
+    """Set columns to SQL expressions on rows matching ``where``. Returns the number of rows updated."""
+    view = tx.view()
+    schema = view.schema
+    names = {f.name.lower(): f.name for f in schema}
+    exprs = {}
+    for col, expr in assignments.items():
+        name = names.get(col.lower())
+        if name is None:
+            raise SchemaMismatch(
+                f"cannot update unknown column {col!r}{did_you_mean(col, schema.names)}; "
+                f"columns are: {', '.join(schema.names)}"
+            )
+        exprs[name] = parse_where(str(expr)).sql(dialect="duckdb")
+    cond = parse_where(where).sql(dialect="duckdb") if where is not None else "true"
+    if where is not None:
+        tx.read_set.predicates.append(cond)
+        scan = view.scan(where=cond)
+        indices = scan.file_indices
+    else:
+        tx.read_set.whole_table = True
+        indices = list(range(view.num_files))
+    select = []
+    for f in schema:
+        q = _duck.quote_ident(f.name)
+        if f.name in exprs:
+            value = f"CASE WHEN coalesce(({cond}), false) THEN ({exprs[f.name]}) ELSE {q} END"
+            t = _duck.sql_type(f.type)
+            select.append(f"CAST({value} AS {t}) AS {q}" if t else f"{value} AS {q}")
+        else:
+            select.append(q)
+    select.append(f"coalesce(({cond}), false) AS __lh_hit")
+    updated = 0
+    with _duck.connection() as con:
+        for i in indices:
+            data = read_file(view, i, list(schema.names))
+            out = _duck.select_exprs(con, data, select)
+            hits = out.column("__lh_hit").combine_chunks().true_count
+            tx.mark_read(view.file_at(i))
+            if hits == 0:
+                continue
+            updated += hits
+            tx.remove_files([view.file_at(i)])
+            tx.write_rows(out.drop_columns(["__lh_hit"]), validate=True, con=con)
+    return updated

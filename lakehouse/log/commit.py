@@ -1,0 +1,139 @@
+"""The one commit path: put-if-absent of the next log file, conflict checks, retry.
+
+Whoever creates ``N.json`` first wins. A loser reads the winning commits and retries as N+1 unless
+they conflict logically with what it read (Delta's rules). Each commit carries a unique ``txnId`` so a
+client retry that hits 412 against its own landed request is recognised as success, exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import CommitConflict
+from ..storage import Storage
+from .actions import Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
+from .files import commit_path
+from .replay import read_commit
+
+
+@dataclass
+class ReadSet:
+    """What a transaction read, for conflict detection.
+
+    ``predicates``: SQL predicates whose matching rows the transaction depends on; ``whole_table``:
+    it depends on every row; ``files``: the exact files it read (decoded relative paths).
+    """
+
+    predicates: list[str] = field(default_factory=list)
+    whole_table: bool = False
+    files: set[str] = field(default_factory=set)
+
+    @property
+    def blind(self) -> bool:
+        return not self.predicates and not self.whole_table and not self.files
+
+
+# Given the winner's add actions, return those our read predicates may match.
+AddMatcher = Callable[[list[Add], list[str]], list[Add]]
+
+
+def commit(
+    storage: Storage,
+    actions: list[Action],
+    *,
+    read_version: int,
+    operation: str,
+    parameters: dict | None = None,
+    metrics: dict | None = None,
+    read_set: ReadSet | None = None,
+    matcher: AddMatcher | None = None,
+    max_attempts: int = 10_000,
+    extra_info: dict | None = None,
+) -> int:
+    """Commit ``actions`` as the next version after ``read_version``; return the version written."""
+    read_set = read_set or ReadSet()
+    txn_id = str(uuid.uuid4())
+    version = read_version + 1
+    removes = {_key(a.path) for a in actions if isinstance(a, Remove)}
+    txns = {a.app_id for a in actions if isinstance(a, Txn)}
+    changes_metadata = any(isinstance(a, Metadata | Protocol) for a in actions)
+    blind_append = read_set.blind and not removes and not changes_metadata
+    for losses in range(max_attempts):
+        info = CommitInfo(
+            operation=operation,
+            operation_parameters=parameters or {},
+            timestamp=now_ms(),
+            txn_id=txn_id,
+            read_version=read_version if read_version >= 0 else None,
+            isolation_level="Serializable",
+            is_blind_append=blind_append,
+            operation_metrics=metrics or {},
+            extra=extra_info or {},
+        )
+        payload = encode_commit([info, *actions])
+        path = commit_path(version)
+        if storage.put_if_absent(path, payload):
+            return version
+        winner = read_commit(storage, path, version)
+        if any(isinstance(a, CommitInfo) and a.txn_id == txn_id for a in winner):
+            return version  # our own earlier request landed; the client's retry got 412
+        _check_conflict(winner, version, read_set, removes, txns, matcher)
+        version += 1
+        if losses > 3:
+            time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(losses, 6))))
+    raise CommitConflict(f"gave up after {max_attempts} attempts to commit {operation}", retryable=True)
+
+
+def _key(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path)
+
+
+def _check_conflict(
+    winner: list,
+    version: int,
+    read_set: ReadSet,
+    our_removes: set[str],
+    our_txns: set[str],
+    matcher: AddMatcher | None,
+) -> None:
+    op = next((a.operation for a in winner if isinstance(a, CommitInfo)), "UNKNOWN")
+    where = f"version {version} ({op}) was committed concurrently"
+    if any(isinstance(a, Metadata | Protocol) for a in winner):
+        raise CommitConflict(
+            f"{where} and changed the table's metadata or protocol; re-run against the new version"
+        )
+    for a in winner:
+        if isinstance(a, Txn) and a.app_id in our_txns:
+            raise CommitConflict(
+                f"{where} with the same application transaction id {a.app_id!r}", retryable=False
+            )
+    removed = {_key(a.path) for a in winner if isinstance(a, Remove)}
+    both = removed & our_removes
+    if both:
+        raise CommitConflict(
+            f"{where} and removed file {sorted(both)[0]!r} that this transaction also rewrites"
+        )
+    read_removed = removed & read_set.files
+    if read_removed:
+        raise CommitConflict(
+            f"{where} and removed file {sorted(read_removed)[0]!r} that this transaction read"
+        )
+    added = [a for a in winner if isinstance(a, Add) and a.data_change]
+    if added and read_set.whole_table:
+        raise CommitConflict(f"{where} and added data to the table this transaction read in full")
+    if added and read_set.predicates:
+        if matcher is None:
+            hits = added
+        else:
+            hits = matcher(added, read_set.predicates)
+        if hits:
+            raise CommitConflict(
+                f"{where} and added file {hits[0].path!r} with rows that may match this transaction's "
+                f"predicate {' OR '.join(read_set.predicates)!r}"
+            )

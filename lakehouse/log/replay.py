@@ -1,0 +1,382 @@
+"""Rebuild the state of a table at a version: newest checkpoint at or before it, then JSON commits.
+
+Active files are kept columnar (an Arrow table of add actions) so large tables open fast.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import CorruptLog, TableNotFound, VersionNotFound
+from ..storage import Storage
+from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
+from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
+
+DV_TYPE = pa.struct(
+    [
+        ("storageType", pa.string()),
+        ("pathOrInlineDv", pa.string()),
+        ("offset", pa.int32()),
+        ("sizeInBytes", pa.int32()),
+        ("cardinality", pa.int64()),
+    ]
+)
+ADD_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("partitionValues", pa.map_(pa.string(), pa.string())),
+        ("size", pa.int64()),
+        ("modificationTime", pa.int64()),
+        ("dataChange", pa.bool_()),
+        ("stats", pa.string()),
+        ("tags", pa.map_(pa.string(), pa.string())),
+        ("deletionVector", DV_TYPE),
+    ]
+)
+REMOVE_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("deletionTimestamp", pa.int64()),
+        ("dataChange", pa.bool_()),
+        ("extendedFileMetadata", pa.bool_()),
+        ("partitionValues", pa.map_(pa.string(), pa.string())),
+        ("size", pa.int64()),
+        ("deletionVector", DV_TYPE),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LogListing:
+    """What _delta_log holds: commit versions -> (path, mtime), complete checkpoints -> file paths."""
+
+    commits: dict[int, tuple[str, int]]
+    checkpoints: dict[int, list[str]]
+
+    @property
+    def latest(self) -> int | None:
+        candidates = list(self.commits) + list(self.checkpoints)
+        return max(candidates) if candidates else None
+
+    @property
+    def earliest_commit(self) -> int | None:
+        return min(self.commits) if self.commits else None
+
+
+def list_log(storage: Storage) -> LogListing:
+    commits: dict[int, tuple[str, int]] = {}
+    parts: dict[int, dict] = {}
+    for info in storage.list(LOG_DIR):
+        name = posixpath.basename(info.path)
+        v = parse_commit_name(name)
+        if v is not None:
+            commits[v] = (info.path, info.modified_ms)
+            continue
+        cp = parse_checkpoint_name(name)
+        if cp is None:
+            continue
+        version, part, nparts, _v2 = cp
+        entry = parts.setdefault(version, {"single": None, "multi": {}})
+        if part is None:
+            entry["single"] = info.path
+        else:
+            entry["multi"].setdefault(nparts, {})[part] = info.path
+    checkpoints: dict[int, list[str]] = {}
+    for version, entry in parts.items():
+        if entry["single"]:
+            checkpoints[version] = [entry["single"]]
+            continue
+        for nparts, got in entry["multi"].items():
+            if len(got) == nparts:  # a multi-part checkpoint counts only when complete
+                checkpoints[version] = [got[i] for i in sorted(got)]
+                break
+    return LogListing(commits, checkpoints)
+
+
+@dataclass
+class LogState:
+    """Mutable while being built by replay; Snapshot freezes it."""
+
+    version: int
+    protocol: Protocol | None = None
+    metadata: Metadata | None = None
+    adds: pa.Table | None = None
+    removes: list[dict] = field(default_factory=list)
+    checkpoint_removes: pa.Table | None = None
+    txns: dict[str, Txn] = field(default_factory=dict)
+    timestamp_ms: int = 0
+    commit_info: CommitInfo | None = None
+
+
+def read_state(storage: Storage, version: int | None = None, listing: LogListing | None = None) -> LogState:
+    """State of the table at ``version`` (latest if None)."""
+    listing = listing or list_log(storage)
+    latest = listing.latest
+    if latest is None:
+        raise TableNotFound(f"no Delta table at {storage.root}: {storage.uri(LOG_DIR)} holds no commits")
+    target = latest if version is None else version
+    if target < 0 or target > latest:
+        raise VersionNotFound(
+            f"version {version} of {storage.root} does not exist: versions go up to {latest}"
+        )
+    cp_versions = [v for v in listing.checkpoints if v <= target]
+    start = max(cp_versions) if cp_versions else None
+    first = (start + 1) if start is not None else 0
+    if start is None and 0 not in listing.commits:
+        earliest = listing.earliest_commit
+        raise VersionNotFound(
+            f"version {target} of {storage.root} cannot be rebuilt: its log starts at version {earliest} "
+            f"(older commits were removed by log cleanup or vacuum) and no checkpoint covers it"
+        )
+    missing = [v for v in range(first, target + 1) if v not in listing.commits]
+    if missing:
+        raise CorruptLog(
+            f"log of {storage.root} has gaps: commit(s) {missing[:5]} missing before version {target}"
+        )
+    state = LogState(version=target)
+    if start is not None:
+        _apply_checkpoint(storage, state, listing.checkpoints[start], start)
+    json_adds: dict[str, dict] = {}
+    removed: set[str] = set()
+    for v in range(first, target + 1):
+        path, mtime = listing.commits[v]
+        actions = read_commit(storage, path, v)
+        _apply_commit(state, actions, json_adds, removed)
+        if v == target:
+            ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
+            state.commit_info = ci
+            state.timestamp_ms = (ci.timestamp if ci and ci.timestamp else mtime) or mtime
+    if start is not None and first > target:
+        path_mtime = listing.commits.get(target)
+        state.timestamp_ms = path_mtime[1] if path_mtime else 0
+        if path_mtime:
+            ci = next(
+                (a for a in read_commit(storage, path_mtime[0], target) if isinstance(a, CommitInfo)), None
+            )
+            if ci and ci.timestamp:
+                state.timestamp_ms = ci.timestamp
+    _finish_adds(state, json_adds, removed)
+    if state.protocol is None or state.metadata is None:
+        raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")
+    return state
+
+
+def read_commit(storage: Storage, path: str, version: int) -> list:
+    """Parse one JSON commit file; a truncated or corrupt file is an error naming it."""
+    data = storage.read(path)
+    actions = []
+    for lineno, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            action = parse_action(obj)
+        except (ValueError, KeyError, TypeError) as e:
+            raise CorruptLog(
+                f"corrupt log file {storage.uri(path)} (version {version}), line {lineno}: {e}. "
+                f"The file is not valid Delta JSON; restore it from a backup or remove the table version"
+            ) from None
+        if action is not None:
+            actions.append(action)
+    return actions
+
+
+def _norm(path: str) -> str:
+    return unquote(path)
+
+
+def _apply_commit(state: LogState, actions: list, json_adds: dict[str, dict], removed: set[str]) -> None:
+    # Removes first: a commit may remove and re-add one path with a new deletion vector.
+    for a in actions:
+        if isinstance(a, Remove):
+            key = _norm(a.path)
+            json_adds.pop(key, None)
+            removed.add(key)
+            state.removes.append(a.to_json()["remove"])
+    for a in actions:
+        if isinstance(a, Add):
+            key = _norm(a.path)
+            row = a.to_json()["add"]
+            row.setdefault("dataChange", True)
+            json_adds[key] = row
+            removed.add(key)  # shadows any checkpoint entry with the same path
+        elif isinstance(a, Metadata):
+            state.metadata = a
+        elif isinstance(a, Protocol):
+            state.protocol = a
+        elif isinstance(a, Txn):
+            state.txns[a.app_id] = a
+
+
+def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str]) -> None:
+    parts = []
+    if state.adds is not None and state.adds.num_rows:
+        if removed:
+            decoded = decoded_paths(state.adds)
+            mask = pc.invert(pc.is_in(decoded, value_set=pa.array(list(removed), pa.string())))
+            parts.append(state.adds.filter(mask))
+        else:
+            parts.append(state.adds)
+    if json_adds:
+        parts.append(add_rows_to_table(list(json_adds.values())))
+    state.adds = pa.concat_tables(parts) if parts else ADD_SCHEMA.empty_table()
+
+
+def add_rows_to_table(rows: list[dict]) -> pa.Table:
+    """JSON ``add`` objects -> the columnar form of ADD_SCHEMA."""
+    fixed = []
+    for r in rows:
+        r = dict(r)
+        r["partitionValues"] = list((r.get("partitionValues") or {}).items())
+        tags = r.get("tags")
+        r["tags"] = list(tags.items()) if tags else None
+        r.setdefault("dataChange", True)
+        fixed.append(r)
+    return pa.Table.from_pylist(fixed, schema=ADD_SCHEMA)
+
+
+def decoded_paths(adds: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The add paths with URI escapes decoded (the key identifying a file)."""
+    paths = adds["path"]
+    if len(paths) and pc.any(pc.match_substring(paths, "%")).as_py():
+        return pa.array([_norm(p) for p in paths.to_pylist()], pa.string())
+    return paths
+
+
+def _conform(struct_col: pa.ChunkedArray, schema: pa.Schema) -> pa.Table:
+    """Flatten a checkpoint's add/remove struct column into ``schema`` (missing fields -> nulls)."""
+    arr = struct_col.combine_chunks() if isinstance(struct_col, pa.ChunkedArray) else struct_col
+    valid = arr.is_valid()
+    arr = arr.filter(valid)
+    cols = []
+    names = {arr.type.field(i).name: i for i in range(arr.type.num_fields)}
+    for f in schema:
+        if f.name in names:
+            child = arr.field(names[f.name])
+            if child.type != f.type:
+                child = _cast_nested(child, f.type)
+            cols.append(child)
+        else:
+            cols.append(pa.nulls(len(arr), f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _cast_nested(child: pa.Array, target: pa.DataType) -> pa.Array:
+    if pa.types.is_struct(target) and pa.types.is_struct(child.type):
+        names = {child.type.field(i).name: i for i in range(child.type.num_fields)}
+        fields = []
+        for f in target:
+            if f.name in names:
+                sub = child.field(names[f.name])
+                fields.append(sub.cast(f.type) if sub.type != f.type else sub)
+            else:
+                fields.append(pa.nulls(len(child), f.type))
+        return pa.StructArray.from_arrays(fields, fields=list(target), mask=child.is_null())
+    return child.cast(target)
+
+
+def _apply_checkpoint(storage: Storage, state: LogState, paths: list[str], version: int) -> None:
+    tables = []
+    for p in paths:
+        tables.extend(_read_checkpoint_file(storage, p, version))
+    adds, removes = [], []
+    for t in tables:
+        cols = set(t.column_names)
+        if "protocol" in cols:
+            for d in t.column("protocol").filter(t.column("protocol").is_valid()).to_pylist():
+                state.protocol = Protocol.from_json(d)
+        if "metaData" in cols:
+            col = t.column("metaData")
+            for d in col.filter(col.is_valid()).to_pylist():
+                d["configuration"] = dict(d.get("configuration") or [])
+                state.metadata = Metadata.from_json(d)
+        if "txn" in cols:
+            col = t.column("txn")
+            for d in col.filter(col.is_valid()).to_pylist():
+                state.txns[d["appId"]] = Txn.from_json(d)
+        if "add" in cols:
+            adds.append(_conform(t.column("add"), ADD_SCHEMA))
+        if "remove" in cols:
+            removes.append(_conform(t.column("remove"), REMOVE_SCHEMA))
+    state.adds = pa.concat_tables(adds) if adds else ADD_SCHEMA.empty_table()
+    state.checkpoint_removes = pa.concat_tables(removes) if removes else None
+
+
+def _read_checkpoint_file(storage: Storage, path: str, version: int) -> list[pa.Table]:
+    try:
+        data = storage.read(path)
+        if path.endswith(".json"):
+            rows = [json.loads(line) for line in data.splitlines() if line.strip()]
+            table = _json_rows_to_table(rows)
+        else:
+            table = pq.read_table(io.BytesIO(data))
+    except (OSError, ValueError, pa.ArrowInvalid) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise CorruptLog(f"corrupt checkpoint {storage.uri(path)} (version {version}): {e}") from None
+    out = [table]
+    if "sidecar" in table.column_names:  # v2 checkpoint: actions live in sidecar files
+        col = table.column("sidecar")
+        for d in col.filter(col.is_valid()).to_pylist():
+            sp = d["path"]
+            sidecar = sp if "://" in sp or sp.startswith("/") else f"{LOG_DIR}/_sidecars/{unquote(sp)}"
+            out.extend(_read_checkpoint_file(storage, sidecar, version))
+    return out
+
+
+def _json_rows_to_table(rows: list[dict]) -> pa.Table:
+    """A v2 JSON checkpoint as a table with the same columns as a Parquet one."""
+    cols: dict[str, list] = {}
+    for r in rows:
+        for k in r:
+            cols.setdefault(k, [])
+    for r in rows:
+        for k in cols:
+            cols[k].append(r.get(k))
+    out = {}
+    for k, values in cols.items():
+        if k == "add":
+            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=ADD_SCHEMA)
+            out[k] = _as_struct(tab, len(values), [v is not None for v in values])
+        elif k == "remove":
+            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=REMOVE_SCHEMA)
+            out[k] = _as_struct(tab, len(values), [v is not None for v in values])
+        elif k == "metaData":
+            out[k] = pa.array([_meta_row(v) for v in values])
+        else:
+            out[k] = pa.array(values)
+    return pa.table(out)
+
+
+def _add_row(v: dict) -> dict:
+    v = dict(v)
+    v["partitionValues"] = list((v.get("partitionValues") or {}).items())
+    if v.get("tags"):
+        v["tags"] = list(v["tags"].items())
+    return v
+
+
+def _meta_row(v: dict | None) -> dict | None:
+    if v is None:
+        return None
+    v = dict(v)
+    v["configuration"] = list((v.get("configuration") or {}).items())
+    return v
+
+
+def _as_struct(tab: pa.Table, n: int, valid: list[bool]) -> pa.Array:
+    # Re-expand the compact rows to n slots with nulls where the action kind is absent.
+    idx, j = [], 0
+    for ok in valid:
+        idx.append(j if ok else None)
+        j += ok
+    struct = pa.StructArray.from_arrays([c.combine_chunks() for c in tab.columns], fields=list(tab.schema))
+    return struct.take(pa.array(idx, pa.int64()))

@@ -1,0 +1,55 @@
+"""Local disk: put-if-absent is an exclusive temp file plus os.link (atomic on POSIX)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from .base import Storage
+
+
+class LocalStorage(Storage):
+    scheme = "file"
+
+    def put_if_absent(self, path: str, data: bytes) -> bool:
+        full = self._full(path)
+        directory = os.path.dirname(full)
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(full)}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                # link() fails if the target exists: exactly one winner, and the file is complete
+                # the moment it appears under its final name.
+                os.link(tmp, full)
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+    def write(self, path: str, data: bytes) -> None:
+        # Write-then-rename so a reader never sees a half-written file (e.g. _last_checkpoint).
+        full = self._full(path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        tmp = f"{full}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, full)
+
+    def read(self, path: str) -> bytes:
+        with open(self._full(path), "rb") as f:
+            return f.read()
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(self._full(path))
+
+    def _makedirs(self, full_dir: str) -> None:
+        os.makedirs(full_dir, exist_ok=True)

@@ -1,0 +1,415 @@
+"""Table: the user-facing handle on a Delta table at a URI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from . import constraints
+from .errors import (
+    CommitConflict,
+    LakehouseError,
+    SchemaMismatch,
+    TableAlreadyExists,
+    TableNotFound,
+    VersionNotFound,
+)
+from .log.actions import CommitInfo, Metadata, Protocol, encode_commit, now_ms
+from .log.commit import ReadSet, commit
+from .log.files import commit_path
+from .log.replay import list_log, read_commit, read_state
+from .protocol import protocol_for
+from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
+from .snapshot import Snapshot
+from .storage import Storage, open_storage
+from .transaction import SchemaMode, Transaction
+
+T = TypeVar("T")
+DEFAULT_CHECKPOINT_INTERVAL = 100
+DML_ATTEMPTS = 5
+
+
+class Table:
+    """A Delta table at a URI (local path, file://, memory:// or s3://bucket/prefix).
+
+    >>> t = Table.create("/tmp/events", pa.schema([("id", pa.int64())]))   # doctest: +SKIP
+    >>> t.append(pa.table({"id": [1, 2, 3]}))                              # doctest: +SKIP
+    1
+    """
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    @property
+    def uri(self) -> str:
+        return self.storage.root
+
+    def __repr__(self) -> str:
+        return f"Table({self.uri!r})"
+
+    # ------------------------------------------------------------------------------ create / open
+
+    @classmethod
+    def create(
+        cls,
+        uri: str,
+        schema: pa.Schema | Any,
+        partition_by: Sequence[str] = (),
+        properties: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Table:
+        """Create an empty table (version 0). Raises TableAlreadyExists if one is there."""
+        storage = open_storage(uri, storage_options)
+        if not isinstance(schema, pa.Schema):
+            schema = getattr(schema, "schema", schema)
+            if not isinstance(schema, pa.Schema):
+                schema = pa.schema(schema)
+        schema = normalize_schema(schema)
+        names = [f.name for f in schema]
+        lowered = [n.lower() for n in names]
+        dupes = sorted({n for n in names if lowered.count(n.lower()) > 1})
+        if dupes:
+            raise SchemaMismatch(f"duplicate column name(s) {dupes} (names are case-insensitive)")
+        partition_by = [_resolve(schema, c, "partition column") for c in partition_by]
+        if len(partition_by) == len(schema) and schema:
+            raise SchemaMismatch("a table needs at least one column that is not a partition column")
+        props = {str(k): str(v) for k, v in (properties or {}).items()}
+        for key, expr in constraints.check_constraints(props).items():
+            props[f"{constraints.PREFIX}{key}"] = constraints.validate_expression(expr)
+        if list_log(storage).latest is not None:
+            raise TableAlreadyExists(f"a table already exists at {storage.root}")
+        protocol = protocol_for(
+            constraints=bool(constraints.check_constraints(props)), timestamp_ntz=uses_timestamp_ntz(schema)
+        )
+        metadata = Metadata(
+            id=str(uuid.uuid4()),
+            schema_string=schema_to_json(schema),
+            partition_columns=tuple(partition_by),
+            configuration=tuple(sorted(props.items())),
+            name=name,
+            description=description,
+            created_time=now_ms(),
+        )
+        info = CommitInfo(
+            operation="CREATE TABLE",
+            operation_parameters={
+                "partitionBy": json.dumps(list(partition_by)),
+                "properties": json.dumps(props),
+                "description": description,
+                "isManaged": "false",
+            },
+            timestamp=now_ms(),
+            txn_id=str(uuid.uuid4()),
+            is_blind_append=True,
+        )
+        payload = encode_commit([info, protocol, metadata])
+        if not storage.put_if_absent(commit_path(0), payload):
+            winner = read_commit(storage, commit_path(0), 0)
+            if not any(isinstance(a, CommitInfo) and a.txn_id == info.txn_id for a in winner):
+                raise TableAlreadyExists(f"a table already exists at {storage.root}")
+        return cls(storage)
+
+    @classmethod
+    def open(cls, uri: str, storage_options: dict[str, Any] | None = None) -> Table:
+        """Open an existing table; TableNotFound if there is no Delta log at ``uri``."""
+        storage = open_storage(uri, storage_options)
+        if list_log(storage).latest is None:
+            raise TableNotFound(
+                f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
+                f"create one with Table.create(uri, schema)"
+            )
+        return cls(storage)
+
+    @staticmethod
+    def exists(uri: str, storage_options: dict[str, Any] | None = None) -> bool:
+        return list_log(open_storage(uri, storage_options)).latest is not None
+
+    # ------------------------------------------------------------------------------ snapshots
+
+    def snapshot(self, version: int | None = None, timestamp: Any = None) -> Snapshot:
+        """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``."""
+        if version is not None and timestamp is not None:
+            raise ValueError("pass version or timestamp, not both")
+        listing = list_log(self.storage)
+        if timestamp is not None:
+            version = self._version_at(timestamp, listing)
+        return Snapshot(self.storage, read_state(self.storage, version, listing))
+
+    @property
+    def version(self) -> int:
+        latest = list_log(self.storage).latest
+        if latest is None:
+            raise TableNotFound(f"no Delta table at {self.uri}")
+        return latest
+
+    def _commit_timestamp(self, version: int, listing) -> int:
+        path, mtime = listing.commits[version]
+        ci = next((a for a in read_commit(self.storage, path, version) if isinstance(a, CommitInfo)), None)
+        return ci.timestamp if ci and ci.timestamp else mtime
+
+    def _version_at(self, timestamp: Any, listing) -> int:
+        ts_ms = _to_ms(timestamp)
+        versions = sorted(listing.commits)
+        if not versions:
+            raise VersionNotFound(f"{self.uri} has no commits to time travel through")
+        if self._commit_timestamp(versions[0], listing) > ts_ms:
+            first = dt.datetime.fromtimestamp(self._commit_timestamp(versions[0], listing) / 1000, tz=dt.UTC)
+            raise VersionNotFound(
+                f"no version of {self.uri} was committed at or before {timestamp}: "
+                f"the earliest available version {versions[0]} was committed at {first.isoformat()}"
+            )
+        lo, hi = 0, len(versions) - 1
+        while lo < hi:  # last version with commit timestamp <= ts
+            mid = (lo + hi + 1) // 2
+            if self._commit_timestamp(versions[mid], listing) <= ts_ms:
+                lo = mid
+            else:
+                hi = mid - 1
+        return versions[lo]
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.snapshot().schema
+
+    # ------------------------------------------------------------------------------ writes
+
+    def transaction(self, version: int | None = None) -> Transaction:
+        """Start a transaction on the latest snapshot; commit by leaving the ``with`` block."""
+        return Transaction(self, self.snapshot(version))
+
+    def _run(self, op: Callable[[Transaction], Any], *, retry: bool) -> tuple[int, Any]:
+        """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable)."""
+        attempts = DML_ATTEMPTS if retry else 1
+        for attempt in range(attempts):
+            tx = self.transaction()
+            try:
+                result = op(tx)
+                return tx.commit(), result
+            except CommitConflict as e:
+                tx.abort()
+                if not e.retryable or attempt == attempts - 1:
+                    raise
+            except BaseException:
+                tx.abort()
+                raise
+        raise AssertionError("unreachable")
+
+    def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> int:
+        """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version."""
+        return self._run(lambda tx: tx.append(data, schema_mode=schema_mode), retry=False)[0]
+
+    def overwrite(self, data: Any, where: str | None = None, *, schema_mode: SchemaMode = "strict") -> int:
+        """Replace all rows (or those matching ``where``) with ``data``; returns the new version."""
+        return self._run(lambda tx: tx.overwrite(data, where, schema_mode=schema_mode), retry=False)[0]
+
+    def delete(self, where: str | None = None) -> int:
+        """Delete rows matching ``where`` (SQL text); returns the new version."""
+        return self._run(lambda tx: tx.delete(where), retry=True)[0]
+
+    def update(self, set: dict[str, str], where: str | None = None) -> int:  # noqa: A002
+        """``UPDATE t SET col = expr [WHERE where]``; ``set`` maps column -> SQL expression."""
+        return self._run(lambda tx: tx.update(set, where), retry=True)[0]
+
+    def _after_commit(self, version: int) -> None:
+        try:
+            props = self.snapshot(version).properties
+            interval = int(props.get("delta.checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL))
+            if interval > 0 and version > 0 and version % interval == 0:
+                self.maintenance.checkpoint(version)
+        except (OSError, LakehouseError, ValueError) as e:  # the commit itself has landed
+            warnings.warn(f"checkpoint of {self.uri} at version {version} failed: {e}", stacklevel=3)
+
+    # ------------------------------------------------------------------------------ metadata
+
+    def set_properties(self, properties: dict[str, str]) -> int:
+        def op(tx: Transaction) -> None:
+            view = tx.view()
+            config = dict(view.metadata.configuration)
+            config.update({str(k): str(v) for k, v in properties.items()})
+            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))))
+            tx.record("SET TBLPROPERTIES", {"properties": json.dumps(properties)})
+
+        return self._run(op, retry=True)[0]
+
+    def add_constraint(self, name: str, expression: str) -> int:
+        """Add a CHECK constraint; existing rows must satisfy it. Enforced on every later write."""
+        from .errors import ConstraintViolation
+
+        expr = constraints.validate_expression(expression)
+
+        def op(tx: Transaction) -> None:
+            view = tx.view()
+            key = f"{constraints.PREFIX}{name}"
+            if key in view.properties:
+                raise ConstraintViolation(f"constraint {name!r} already exists: {view.properties[key]}")
+            tx.read_set.whole_table = True
+            bad = view.scan(where=f"NOT coalesce(({expr}), true)")
+            rows = bad.to_arrow()
+            if rows.num_rows:
+                raise ConstraintViolation(
+                    f"cannot add CHECK constraint {name!r} ({expr}): {rows.num_rows} existing row(s) violate it, "
+                    f"e.g. {rows.slice(0, 1).to_pylist()[0]}"
+                )
+            config = dict(view.metadata.configuration)
+            config[key] = expr
+            proto = protocol_for(
+                constraints=True, timestamp_ntz=uses_timestamp_ntz(view.schema), current=view.protocol
+            )
+            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))), proto)
+            tx.record("ADD CONSTRAINT", {"name": name, "expr": expr})
+
+        return self._run(op, retry=True)[0]
+
+    def drop_constraint(self, name: str, *, if_exists: bool = False) -> int:
+        from .errors import ConstraintViolation
+
+        def op(tx: Transaction) -> None:
+            view = tx.view()
+            key = f"{constraints.PREFIX}{name}"
+            if key not in view.properties:
+                if if_exists:
+                    tx.record("DROP CONSTRAINT", {"name": name})
+                    return
+                known = list(constraints.check_constraints(view.properties))
+                raise ConstraintViolation(f"no constraint named {name!r} on {self.uri}; constraints: {known}")
+            config = {k: v for k, v in view.metadata.configuration if k != key}
+            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))))
+            tx.record("DROP CONSTRAINT", {"name": name})
+
+        return self._run(op, retry=True)[0]
+
+    # ------------------------------------------------------------------------------ history
+
+    def history(self, limit: int | None = None) -> list[dict]:
+        """Commit information, newest first: version, timestamp, operation, parameters, metrics."""
+        listing = list_log(self.storage)
+        out = []
+        for v in sorted(listing.commits, reverse=True):
+            if limit is not None and len(out) >= limit:
+                break
+            path, mtime = listing.commits[v]
+            ci = next((a for a in read_commit(self.storage, path, v) if isinstance(a, CommitInfo)), None)
+            ci = ci or CommitInfo(operation="UNKNOWN", timestamp=mtime)
+            out.append(
+                {
+                    "version": v,
+                    "timestamp": dt.datetime.fromtimestamp((ci.timestamp or mtime) / 1000, tz=dt.UTC),
+                    "operation": ci.operation,
+                    "parameters": {k: _decode(val) for k, val in ci.operation_parameters.items()},
+                    "metrics": {k: _number(val) for k, val in ci.operation_metrics.items()},
+                    "read_version": ci.read_version,
+                    "is_blind_append": ci.is_blind_append,
+                    "engine_info": ci.engine_info,
+                    "txn_id": ci.txn_id,
+                }
+            )
+        return out
+
+    def restore(self, version: int | None = None, timestamp: Any = None) -> int:
+        """Make the table's content that of an earlier version, as a new version."""
+        if version is None and timestamp is None:
+            raise ValueError("restore() needs version= or timestamp=")
+        target = self.snapshot(version=version, timestamp=timestamp)
+
+        def op(tx: Transaction) -> None:
+            current = tx.view()
+            tx.read_set.whole_table = True
+            cur_paths = {f.path: f for f in current.files}
+            old = {f.path: i for i, f in enumerate(target.files)}
+            missing = [p for p in old if p not in cur_paths and not self.storage.exists(p)]
+            if missing:
+                raise VersionNotFound(
+                    f"cannot restore {self.uri} to version {target.version}: data file {missing[0]!r} was "
+                    f"removed by vacuum"
+                )
+            tx.remove_files([f for p, f in cur_paths.items() if p not in old])
+            from .log.actions import Add
+
+            rows = target.adds.to_pylist()
+            readd = []
+            for p, i in old.items():
+                if p in cur_paths:
+                    continue
+                r = rows[i]
+                r["partitionValues"] = dict(r["partitionValues"] or [])
+                r["tags"] = dict(r["tags"]) if r["tags"] else None
+                readd.append(Add.from_json(r))
+            tx.add_files(readd)
+            if target.metadata != current.metadata or target.protocol != current.protocol:
+                proto = target.protocol
+                if (proto.min_reader_version, proto.min_writer_version) < (
+                    current.protocol.min_reader_version,
+                    current.protocol.min_writer_version,
+                ):
+                    proto = current.protocol  # protocols never downgrade
+                tx.set_metadata(target.metadata, proto)
+            tx.record("RESTORE", {"version": target.version, "timestamp": target.timestamp.isoformat()})
+
+        return self._run(op, retry=True)[0]
+
+    # ------------------------------------------------------------------------------ sub-objects
+
+    @property
+    def maintenance(self):
+        from .maintenance import Maintenance
+
+        return Maintenance(self)
+
+
+def _resolve(schema: pa.Schema, name: str, what: str) -> str:
+    from .errors import did_you_mean
+
+    for f in schema:
+        if f.name.lower() == name.lower():
+            return f.name
+    raise SchemaMismatch(
+        f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
+    )
+
+
+def _to_ms(ts: Any) -> int:
+    if isinstance(ts, int | float):
+        return int(ts * 1000) if ts < 1e11 else int(ts)
+    if isinstance(ts, str):
+        text = ts.strip().replace(" ", "T")
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        ts = dt.datetime.fromisoformat(text)
+    if isinstance(ts, dt.datetime):
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=dt.UTC)
+        return int(ts.timestamp() * 1000)
+    if isinstance(ts, dt.date):
+        return int(dt.datetime(ts.year, ts.month, ts.day, tzinfo=dt.UTC).timestamp() * 1000)
+    raise TypeError(f"cannot use {ts!r} as a timestamp: pass an ISO string, datetime or epoch seconds")
+
+
+def _decode(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _number(v: Any) -> Any:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return v
+
+
+__all__ = ["Table", "ReadSet", "commit", "Protocol"]

@@ -1,0 +1,325 @@
+"""Transactions: several operations against one snapshot, committed atomically as one version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _duck, constraints
+from .errors import CommitConflict, ConstraintViolation, LakehouseError
+from .log.actions import Action, Add, Metadata, Protocol, Remove
+from .log.commit import ReadSet, commit
+from .log.replay import LogState, add_rows_to_table, decoded_paths
+from .predicate import parse_where
+from .protocol import check_writable, protocol_for
+from .schema import fit_to_schema, merge_schemas, schema_to_json, uses_timestamp_ntz
+from .snapshot import DataFile, Snapshot
+from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
+
+if TYPE_CHECKING:
+    from .table import Table
+
+SchemaMode = Literal["strict", "merge"]
+
+
+class Transaction:
+    """Operations against one snapshot, committed as one version.
+
+    >>> with table.transaction() as tx:          # doctest: +SKIP
+    ...     tx.delete("day < '2026-01-01'")
+    ...     tx.append(new_rows)
+    """
+
+    def __init__(self, table: Table, snapshot: Snapshot):
+        check_writable(snapshot.protocol, snapshot.properties, table.uri)
+        self.table = table
+        self.snapshot = snapshot
+        self.read_version = snapshot.version
+        self.read_set = ReadSet()
+        self._metadata: Metadata = snapshot.metadata
+        self._protocol: Protocol = snapshot.protocol
+        self._metadata_changed = False
+        self._adds: dict[str, Add] = {}
+        self._removes: dict[str, Remove] = {}
+        self._ops: list[tuple[str, dict]] = []
+        self.metrics: dict[str, int] = {}
+        self.version: int | None = None
+        self._view: Snapshot | None = None
+        self._extra_actions: list[Action] = []
+
+    # ------------------------------------------------------------------------------------- state
+
+    def view(self) -> Snapshot:
+        """The table as this transaction sees it: its snapshot plus its own pending changes."""
+        if self._view is None:
+            adds = self.snapshot.adds
+            if self._removes:
+                keep = pc.invert(
+                    pc.is_in(decoded_paths(adds), value_set=pa.array(list(self._removes), pa.string()))
+                )
+                adds = adds.filter(keep)
+            if self._adds:
+                adds = pa.concat_tables(
+                    [adds, add_rows_to_table([a.to_json()["add"] for a in self._adds.values()])]
+                )
+            state = LogState(
+                version=self.read_version,
+                protocol=self._protocol,
+                metadata=self._metadata,
+                adds=adds,
+                txns=dict(self.snapshot._state.txns),
+                timestamp_ms=self.snapshot._state.timestamp_ms,
+            )
+            self._view = Snapshot(self.table.storage, state)
+        return self._view
+
+    def _changed(self) -> None:
+        self._view = None
+
+    def _count(self, key: str, n: int) -> None:
+        self.metrics[key] = self.metrics.get(key, 0) + n
+
+    def mark_read(self, f: DataFile) -> None:
+        if f.path not in self._adds:
+            self.read_set.files.add(f.path)
+
+    def remove_files(
+        self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
+    ) -> None:
+        for f in files:
+            if f.path in self._adds:  # written by this transaction: just forget it
+                del self._adds[f.path]
+                self.table.storage.delete([f.path])
+            else:
+                self._removes[f.path] = Remove(
+                    path=f.log_path,
+                    deletion_timestamp=None,
+                    data_change=data_change,
+                    extended_file_metadata=True,
+                    partition_values=tuple(f.partition_values.items()),
+                    size=f.size,
+                    deletion_vector=f.deletion_vector,
+                )
+                if read:
+                    self.read_set.files.add(f.path)
+            self._count("numRemovedFiles", 1)
+        self._changed()
+
+    def add_files(self, adds: list[Add]) -> None:
+        from urllib.parse import unquote
+
+        for a in adds:
+            self._adds[unquote(a.path)] = a
+        self._count("numAddedFiles", len(adds))
+        self._changed()
+
+    def set_metadata(self, metadata: Metadata, protocol: Protocol | None = None) -> None:
+        self._metadata = metadata
+        if protocol is not None:
+            self._protocol = protocol
+        self._metadata_changed = True
+        self._changed()
+
+    # ------------------------------------------------------------------------------------- writes
+
+    def _fitted(
+        self, data: pa.Table | pa.RecordBatchReader, con: duckdb.DuckDBPyConnection, validate: bool = True
+    ) -> Iterator[pa.Table]:
+        view = self.view()
+        for chunk in iter_tables(data):
+            fitted = fit_to_schema(chunk, view.full_schema)
+            if validate:
+                constraints.enforce(fitted, view.schema, view.properties, con)
+            self._count("numOutputRows", fitted.num_rows)
+            yield fitted
+
+    def write_rows(
+        self,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        validate: bool = True,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> list[Add]:
+        """Validate, write data files and stage their add actions."""
+        view = self.view()
+        target = int(view.properties.get("delta.targetFileSize", DEFAULT_TARGET_FILE_SIZE))
+        if con is None:
+            with _duck.connection() as own:
+                return self.write_rows(data, validate=validate, con=own)
+        adds = write_data_files(
+            self.table.storage,
+            self._fitted(data, con, validate),
+            partition_by=view.partition_columns,
+            physical_names=None,
+            target_file_size=target,
+        )
+        self.add_files(adds)
+        self._count("numOutputBytes", sum(a.size for a in adds))
+        return adds
+
+    def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> None:
+        arrow = as_arrow(data)
+        if schema_mode == "merge":
+            self._merge_schema(arrow.schema)
+        elif schema_mode != "strict":
+            raise ValueError(f"schema_mode must be 'strict' or 'merge', not {schema_mode!r}")
+        self.write_rows(arrow)
+        self._ops.append(("WRITE", {"mode": "Append"}))
+
+    def _merge_schema(self, data_schema: pa.Schema) -> None:
+        view = self.view()
+        merged = merge_schemas(view.full_schema, data_schema)
+        if len(merged) != len(view.full_schema):
+            meta = self._metadata.replace(schema_string=schema_to_json(merged))
+            proto = protocol_for(
+                constraints=bool(constraints.check_constraints(view.properties)),
+                timestamp_ntz=uses_timestamp_ntz(merged),
+                current=self._protocol,
+            )
+            self.set_metadata(meta, proto)
+
+    def overwrite(self, data: Any, where: str | None = None, *, schema_mode: SchemaMode = "strict") -> None:
+        from .dml import delete_rows
+
+        arrow = as_arrow(data)
+        if isinstance(arrow, pa.RecordBatchReader) and where is not None:
+            arrow = arrow.read_all()
+        if where is not None:
+            cond = parse_where(where).sql(dialect="duckdb")
+            table = arrow if isinstance(arrow, pa.Table) else arrow.read_all()
+            with _duck.connection() as con:
+                outside = pc.invert(_duck.match_mask(con, table, cond))
+            if outside.true_count:
+                row = table.filter(outside).slice(0, 1).to_pylist()[0]
+                raise ConstraintViolation(
+                    f"overwrite(where={where!r}) got {outside.true_count} row(s) outside the predicate, "
+                    f"e.g. {row}; every new row must satisfy where"
+                )
+            deleted = delete_rows(self, cond)
+        else:
+            self.read_set.whole_table = True
+            deleted = delete_rows(self, None)
+        self._count("numDeletedRows", deleted)
+        if schema_mode == "merge":
+            self._merge_schema(arrow.schema)
+        self.write_rows(arrow)
+        self._ops.append(("WRITE", {"mode": "Overwrite", **({"predicate": where} if where else {})}))
+
+    def delete(self, where: str | None = None) -> int:
+        from .dml import delete_rows
+
+        n = delete_rows(self, where)
+        self._count("numDeletedRows", n)
+        self._ops.append(("DELETE", {"predicate": [where] if where else []}))
+        return n
+
+    def update(self, set: dict[str, str], where: str | None = None) -> int:  # noqa: A002
+        from .dml import update_rows
+
+        if not set:
+            raise ValueError("update() needs at least one column in set={...}")
+        n = update_rows(self, {k: str(v) for k, v in set.items()}, where)
+        self._count("numUpdatedRows", n)
+        self._ops.append(("UPDATE", {"predicate": where or "true"}))
+        return n
+
+    def add_action(self, action: Action) -> None:
+        self._extra_actions.append(action)
+
+    def record(self, operation: str, parameters: dict) -> None:
+        self._ops.append((operation, parameters))
+
+    # ------------------------------------------------------------------------------------- commit
+
+    def actions(self) -> list[Action]:
+        out: list[Action] = []
+        if self._metadata_changed:
+            if self._protocol != self.snapshot.protocol:
+                out.append(self._protocol)
+            out.append(self._metadata)
+        out.extend(self._removes.values())
+        out.extend(self._adds.values())
+        out.extend(self._extra_actions)
+        return out
+
+    def commit(self) -> int:
+        if self.version is not None:
+            return self.version
+        if len(self._ops) == 1:
+            operation, params = self._ops[0]
+        elif not self._ops:
+            operation, params = "WRITE", {"mode": "Append"}
+        else:
+            operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
+        actions = self.actions()
+        now = _now()
+        actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
+        try:
+            self.version = commit(
+                self.table.storage,
+                actions,
+                read_version=self.read_version,
+                operation=operation,
+                parameters=params,
+                metrics=self.metrics,
+                read_set=self.read_set,
+                matcher=self._matcher,
+            )
+        except BaseException:
+            self.abort()
+            raise
+        self.table._after_commit(self.version)
+        return self.version
+
+    def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:
+        """The winner's files that may hold rows matching our read predicates."""
+        state = LogState(
+            version=self.read_version,
+            protocol=self.snapshot.protocol,
+            metadata=self.snapshot.metadata,
+            adds=add_rows_to_table([a.to_json()["add"] for a in adds]),
+        )
+        snap = Snapshot(self.table.storage, state)
+        hits: set[int] = set()
+        for p in predicates:
+            try:
+                hits.update(snap.scan(where=p).file_indices)
+            except LakehouseError:
+                hits.update(range(len(adds)))
+        return [adds[i] for i in sorted(hits)]
+
+    def abort(self) -> None:
+        """Delete the data files this transaction wrote (they were never visible)."""
+        from urllib.parse import unquote
+
+        self.table.storage.delete([unquote(a.path) for a in self._adds.values()])
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        elif self.version is None:
+            self.abort()
+
+
+def _now() -> int:
+    from .log.actions import now_ms
+
+    return now_ms()
+
+
+def _stamp(r: Remove, now: int) -> Remove:
+    if r.deletion_timestamp is not None:
+        return r
+    return Remove(
+        r.path, now, r.data_change, r.extended_file_metadata, r.partition_values, r.size, r.deletion_vector
+    )
+
+
+__all__ = ["Transaction", "CommitConflict"]

@@ -1,0 +1,170 @@
+"""Writing data files: input conversion, Hive-style partitioning, size-based rolling, statistics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import partitions
+from .errors import SchemaMismatch
+from .log.actions import Add, now_ms
+from .stats import StatsCollector
+from .storage import Storage
+
+DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
+ROW_GROUP_ROWS = 128 * 1024
+
+
+def as_arrow(data: Any) -> pa.Table | pa.RecordBatchReader:
+    """Accept pyarrow Table/RecordBatch/RecordBatchReader, polars or pandas DataFrames, dicts of lists."""
+    if isinstance(data, pa.Table | pa.RecordBatchReader):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    module = type(data).__module__
+    if module.startswith("polars"):
+        if hasattr(data, "collect") and not hasattr(data, "to_arrow"):
+            data = data.collect()
+        return data.to_arrow()
+    if module.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if isinstance(data, dict):
+        return pa.table(data)
+    if isinstance(data, list) and (not data or isinstance(data[0], dict)):
+        return pa.Table.from_pylist(data)
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(data)
+    raise TypeError(
+        f"cannot write {type(data).__name__}: pass a pyarrow Table/RecordBatchReader, a polars or pandas "
+        f"DataFrame, a dict of columns or a list of row dicts"
+    )
+
+
+def iter_tables(data: pa.Table | pa.RecordBatchReader, max_rows: int = 1_000_000) -> Iterator[pa.Table]:
+    """Chunks of the input as tables, so a RecordBatchReader streams in bounded memory."""
+    if isinstance(data, pa.Table):
+        for offset in range(0, data.num_rows, max_rows):
+            yield data.slice(offset, max_rows)
+        if data.num_rows == 0:
+            yield data
+        return
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in data:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= max_rows:
+            yield pa.Table.from_batches(pending, schema=data.schema)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=data.schema)
+
+
+class _RollingFile:
+    def __init__(self, storage: Storage, directory: str, schema: pa.Schema, target: int):
+        self.storage, self.directory, self.schema, self.target = storage, directory, schema, target
+        self._open()
+
+    def _open(self) -> None:
+        self.name = f"part-{uuid.uuid4()}-c000.zstd.parquet"
+        self.sink = pa.BufferOutputStream()
+        self.writer = pq.ParquetWriter(self.sink, self.schema, compression="zstd", write_statistics=True)
+        self.stats = StatsCollector()
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> Iterator[tuple[str, int, str]]:
+        for offset in range(0, table.num_rows, ROW_GROUP_ROWS):
+            chunk = table.slice(offset, ROW_GROUP_ROWS)
+            self.writer.write_table(chunk, row_group_size=ROW_GROUP_ROWS)
+            self.stats.update(chunk)
+            self.rows += chunk.num_rows
+            if self.sink.tell() >= self.target:
+                yield self.close()
+                self._open()
+
+    def close(self) -> tuple[str, int, str] | None:
+        self.writer.close()
+        if self.rows == 0:
+            return None
+        buf = self.sink.getvalue()
+        rel = f"{self.directory}/{self.name}" if self.directory else self.name
+        self.storage.write(rel, buf.to_pybytes())
+        return rel, buf.size, self.stats.to_json()
+
+
+def write_data_files(
+    storage: Storage,
+    tables: Iterable[pa.Table],
+    *,
+    partition_by: list[str],
+    physical_names: dict[str, str] | None = None,
+    target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
+    data_change: bool = True,
+) -> list[Add]:
+    """Write Parquet files for already-validated data; return their add actions (not yet committed).
+
+    Partition columns are not stored in the files; their values go to ``partitionValues``.
+    """
+    phys = physical_names or {}
+    writers: dict[tuple, _RollingFile] = {}
+    adds: list[Add] = []
+    written: list[str] = []
+
+    def emit(key: tuple, result: tuple[str, int, str] | None) -> None:
+        if result is None:
+            return
+        rel, size, stats = result
+        written.append(rel)
+        adds.append(
+            Add(
+                path=partitions.log_path(rel),
+                size=size,
+                partition_values=tuple((phys.get(c, c), v) for c, v in zip(partition_by, key, strict=True)),
+                modification_time=now_ms(),
+                data_change=data_change,
+                stats=stats,
+            )
+        )
+
+    try:
+        for table in tables:
+            if table.num_rows == 0:
+                continue
+            for key, part in _split_partitions(table, partition_by):
+                data = part.drop_columns(partition_by) if partition_by else part
+                if phys:
+                    data = data.rename_columns([phys.get(c, c) for c in data.column_names])
+                w = writers.get(key)
+                if w is None:
+                    directory = partitions.partition_dir([phys.get(c, c) for c in partition_by], list(key))
+                    w = writers[key] = _RollingFile(storage, directory, data.schema, target_file_size)
+                for result in w.write(data):
+                    emit(key, result)
+        for key, w in writers.items():
+            emit(key, w.close())
+    except BaseException:
+        storage.delete(written)  # best effort: uncommitted files are garbage either way
+        raise
+    return adds
+
+
+def _split_partitions(table: pa.Table, partition_by: list[str]) -> Iterator[tuple[tuple, pa.Table]]:
+    if not partition_by:
+        yield (), table
+        return
+    for c in partition_by:
+        t = table.schema.field(c).type
+        if pa.types.is_nested(t) or pa.types.is_binary(t):
+            raise SchemaMismatch(f"partition column {c!r} has type {t}, which cannot be a partition column")
+    indexed = table.select(partition_by).append_column("__i", pa.array(range(table.num_rows), pa.int64()))
+    groups = indexed.group_by(partition_by, use_threads=False).aggregate([("__i", "list")])
+    keys = groups.select(partition_by).to_pylist()
+    lists = groups.column("__i_list").to_pylist()
+    types = [table.schema.field(c).type for c in partition_by]
+    for key, idx in zip(keys, lists, strict=True):
+        serialized = tuple(partitions.serialize(key[c], t) for c, t in zip(partition_by, types, strict=True))
+        yield serialized, table.take(pa.array(idx, pa.int64()))

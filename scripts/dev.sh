@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine: creates .venv, installs the project, then runs a job.
+#   bash scripts/dev.sh main    # the main job on the embedded default warehouse (./warehouse)
+#   bash scripts/dev.sh test    # the full test suite (starts and stops its own local S3 server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+job="${1:-}"
+shift || true
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.lakehouse-installed"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "== installing lakehouse and its dev dependencies into .venv (first run takes a few minutes)"
+  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install --quiet -e '.[dev,plot]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import lakehouse, catalog, engine, tpcds, deltalake, duckdb" \
+    || { echo "installation failed"; exit 1; }
+  echo "$want" > "$stamp"
+fi
+
+finish() {
+  local rc=$?
+  echo "== '${job}' finished with exit code ${rc} in $(( $(date +%s) - start )) s"
+  exit $rc
+}
+trap finish EXIT
+
+case "$job" in
+  main)
+    .venv/bin/python examples/quickstart.py "$@"
+    ;;
+  test)
+    .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/dev.sh main|test [extra args]" >&2
+    exit 2
+    ;;
+esac
