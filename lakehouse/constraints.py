@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
-from . import _duck
 from .errors import ConstraintViolation, SqlError
-from .predicate import parse_where
+
+if TYPE_CHECKING:
+    import duckdb
 
 PREFIX = "delta.constraints."
 
@@ -21,11 +22,13 @@ def check_constraints(properties: dict[str, str]) -> dict[str, str]:
 
 def validate_expression(expr: str) -> str:
     """Normalised SQL of a CHECK expression (raises SqlError on a parse error)."""
+    from .predicate import parse_where
+
     return parse_where(expr).sql(dialect="duckdb")
 
 
 def enforce(
-    data: pa.Table, schema: pa.Schema, properties: dict[str, str], con: duckdb.DuckDBPyConnection
+    data: pa.Table, schema: pa.Schema, properties: dict[str, str], con: duckdb.DuckDBPyConnection | None
 ) -> None:
     """Raise ConstraintViolation naming the constraint and showing one offending row."""
     for f in schema:
@@ -35,6 +38,11 @@ def enforce(
     checks = check_constraints(properties)
     if not checks or data.num_rows == 0:
         return
+    from . import _duck
+
+    if con is None:
+        with _duck.connection() as own:
+            return enforce(data, schema, properties, own)
     for name, expr in checks.items():
         try:
             # CHECK passes when the expression is TRUE or NULL, as in SQL.

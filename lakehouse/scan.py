@@ -10,10 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import _duck
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, SqlError, did_you_mean
-from .predicate import may_match, parse_where, referenced_columns
 
 if TYPE_CHECKING:
     import pandas
@@ -38,6 +36,8 @@ class Scan:
         self.where: str | None = None
         self._expr = None
         if where is not None and not (isinstance(where, str) and not where.strip()):
+            from .predicate import may_match, parse_where, referenced_columns  # sqlglot: only when filtering
+
             self._expr = parse_where(where)
             self.where = self._expr.sql(dialect="duckdb")
             unknown = [c for c in referenced_columns(self._expr) if _find(schema, c) is None]
@@ -77,6 +77,8 @@ class Scan:
     def _read_columns(self) -> list[str]:
         cols = list(self.columns)
         if self._expr is not None:
+            from .predicate import referenced_columns
+
             for c in referenced_columns(self._expr):
                 f = _find(self.snapshot.schema, c)
                 if f is not None and f.name not in cols:
@@ -85,6 +87,8 @@ class Scan:
 
     def to_batches(self) -> Iterator[pa.RecordBatch]:
         """Stream the matching rows file by file (memory bounded by one file)."""
+        from . import _duck  # duckdb: only when rows are read
+
         read_cols = self._read_columns()
         with _duck.connection() as con:
             for i in self._indices:
@@ -146,8 +150,13 @@ def _find(schema: pa.Schema, name: str) -> pa.Field | None:
     return None
 
 
-def read_file(snapshot: Snapshot, index: int, columns: Sequence[str]) -> pa.Table:
-    """The rows of one active file as the table schema (logical names), deletion vector applied."""
+def read_file(
+    snapshot: Snapshot, index: int, columns: Sequence[str], row_groups: Sequence[int] | None = None
+) -> pa.Table:
+    """The rows of one active file as the table schema (logical names), deletion vector applied.
+
+    ``row_groups``: read only these contiguous, ascending row groups (a split of a large file).
+    """
     f = snapshot.file_at(index)
     schema = snapshot.schema
     phys = snapshot.physical_names
@@ -161,13 +170,20 @@ def read_file(snapshot: Snapshot, index: int, columns: Sequence[str]) -> pa.Tabl
         pf = pq.ParquetFile(storage.open(f.path))
     file_names = set(pf.schema_arrow.names)
     wanted = [phys.get(c, c) for c in data_cols if phys.get(c, c) in file_names]
-    raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
-    num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
+    first_row = 0
+    if row_groups is None:
+        raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
+        num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
+    else:
+        groups = list(row_groups)
+        raw = pf.read_row_groups(groups, columns=wanted if data_cols else [])
+        num_rows = sum(pf.metadata.row_group(g).num_rows for g in groups)
+        first_row = sum(pf.metadata.row_group(g).num_rows for g in range(groups[0])) if groups else 0
     keep = None
     if f.deletion_vector is not None:
-        deleted = load_deleted_rows(storage, f.deletion_vector)
+        deleted = load_deleted_rows(storage, f.deletion_vector).astype(np.int64) - first_row
         mask = np.ones(num_rows, dtype=bool)
-        mask[deleted[deleted < num_rows].astype(np.int64)] = False
+        mask[deleted[(deleted >= 0) & (deleted < num_rows)]] = False
         keep = pa.array(mask)
     arrays = []
     for c in columns:

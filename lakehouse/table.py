@@ -22,8 +22,8 @@ from .errors import (
 )
 from .log.actions import CommitInfo, Metadata, Protocol, encode_commit, now_ms
 from .log.commit import ReadSet, commit
-from .log.files import commit_path
-from .log.replay import list_log, read_commit, read_state
+from .log.files import LAST_CHECKPOINT, commit_path
+from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .protocol import protocol_for
 from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
 from .snapshot import Snapshot
@@ -45,6 +45,7 @@ class Table:
 
     def __init__(self, storage: Storage):
         self.storage = storage
+        self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
 
     @property
     def uri(self) -> str:
@@ -122,7 +123,7 @@ class Table:
     def open(cls, uri: str, storage_options: dict[str, Any] | None = None) -> Table:
         """Open an existing table; TableNotFound if there is no Delta log at ``uri``."""
         storage = open_storage(uri, storage_options)
-        if list_log(storage).latest is None:
+        if not _has_log(storage):
             raise TableNotFound(
                 f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
                 f"create one with Table.create(uri, schema)"
@@ -131,7 +132,7 @@ class Table:
 
     @staticmethod
     def exists(uri: str, storage_options: dict[str, Any] | None = None) -> bool:
-        return list_log(open_storage(uri, storage_options)).latest is not None
+        return _has_log(open_storage(uri, storage_options))
 
     # ------------------------------------------------------------------------------ snapshots
 
@@ -142,7 +143,13 @@ class Table:
         listing = list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
-        return Snapshot(self.storage, read_state(self.storage, version, listing))
+        base = self._latest
+        if base is not None and version is not None and version < base.version:
+            base = None
+        state = read_state(self.storage, version, listing, base=base)
+        if self._latest is None or state.version >= self._latest.version:
+            self._latest = state
+        return Snapshot(self.storage, state)
 
     @property
     def version(self) -> int:
@@ -152,9 +159,9 @@ class Table:
         return latest
 
     def _commit_timestamp(self, version: int, listing) -> int:
-        path, mtime = listing.commits[version]
+        path, _ = listing.commits[version]
         ci = next((a for a in read_commit(self.storage, path, version) if isinstance(a, CommitInfo)), None)
-        return ci.timestamp if ci and ci.timestamp else mtime
+        return ci.timestamp if ci and ci.timestamp else commit_mtime(self.storage, listing, version)
 
     def _version_at(self, timestamp: Any, listing) -> int:
         ts_ms = _to_ms(timestamp)
@@ -219,9 +226,8 @@ class Table:
         """``UPDATE t SET col = expr [WHERE where]``; ``set`` maps column -> SQL expression."""
         return self._run(lambda tx: tx.update(set, where), retry=True)[0]
 
-    def _after_commit(self, version: int) -> None:
+    def _after_commit(self, version: int, props: dict[str, str]) -> None:
         try:
-            props = self.snapshot(version).properties
             interval = int(props.get("delta.checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL))
             if interval > 0 and version > 0 and version % interval == 0:
                 self.maintenance.checkpoint(version)
@@ -296,9 +302,10 @@ class Table:
         for v in sorted(listing.commits, reverse=True):
             if limit is not None and len(out) >= limit:
                 break
-            path, mtime = listing.commits[v]
+            path, _ = listing.commits[v]
             ci = next((a for a in read_commit(self.storage, path, v) if isinstance(a, CommitInfo)), None)
-            ci = ci or CommitInfo(operation="UNKNOWN", timestamp=mtime)
+            ci = ci or CommitInfo(operation="UNKNOWN")
+            mtime = ci.timestamp or commit_mtime(self.storage, listing, v)
             out.append(
                 {
                     "version": v,
@@ -363,6 +370,13 @@ class Table:
         from .maintenance import Maintenance
 
         return Maintenance(self)
+
+
+def _has_log(storage: Storage) -> bool:
+    # Cheap checks first; a full listing only for tables whose early commits were cleaned up.
+    if storage.exists(commit_path(0)) or storage.exists(LAST_CHECKPOINT):
+        return True
+    return list_log(storage).latest is not None
 
 
 def _resolve(schema: pa.Schema, name: str, what: str) -> str:

@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _duck, constraints
+from . import constraints
 from .errors import CommitConflict, ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.replay import LogState, add_rows_to_table, decoded_paths
-from .predicate import parse_where
 from .protocol import check_writable, protocol_for
 from .schema import fit_to_schema, merge_schemas, schema_to_json, uses_timestamp_ntz
 from .snapshot import DataFile, Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
 
 if TYPE_CHECKING:
+    import duckdb
+
     from .table import Table
 
 SchemaMode = Literal["strict", "merge"]
@@ -127,7 +127,7 @@ class Transaction:
     # ------------------------------------------------------------------------------------- writes
 
     def _fitted(
-        self, data: pa.Table | pa.RecordBatchReader, con: duckdb.DuckDBPyConnection, validate: bool = True
+        self, data: pa.Table | pa.RecordBatchReader, con: duckdb.DuckDBPyConnection | None, validate: bool = True
     ) -> Iterator[pa.Table]:
         view = self.view()
         for chunk in iter_tables(data):
@@ -147,7 +147,9 @@ class Transaction:
         """Validate, write data files and stage their add actions."""
         view = self.view()
         target = int(view.properties.get("delta.targetFileSize", DEFAULT_TARGET_FILE_SIZE))
-        if con is None:
+        if con is None and validate and constraints.check_constraints(view.properties):
+            from . import _duck
+
             with _duck.connection() as own:
                 return self.write_rows(data, validate=validate, con=own)
         adds = write_data_files(
@@ -189,6 +191,9 @@ class Transaction:
         if isinstance(arrow, pa.RecordBatchReader) and where is not None:
             arrow = arrow.read_all()
         if where is not None:
+            from . import _duck
+            from .predicate import parse_where
+
             cond = parse_where(where).sql(dialect="duckdb")
             table = arrow if isinstance(arrow, pa.Table) else arrow.read_all()
             with _duck.connection() as con:
@@ -272,7 +277,7 @@ class Transaction:
         except BaseException:
             self.abort()
             raise
-        self.table._after_commit(self.version)
+        self.table._after_commit(self.version, self.view().properties)
         return self.version
 
     def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 def _s3_module():
     spec = importlib.util.spec_from_file_location("s3_server", ROOT / "scripts" / "s3_server.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up in sys.modules
     spec.loader.exec_module(mod)
     return mod
 

@@ -58,7 +58,7 @@ REMOVE_SCHEMA = pa.schema(
 class LogListing:
     """What _delta_log holds: commit versions -> (path, mtime), complete checkpoints -> file paths."""
 
-    commits: dict[int, tuple[str, int]]
+    commits: dict[int, tuple[str, int]]  # version -> (path, mtime ms or -1 if not listed)
     checkpoints: dict[int, list[str]]
 
     @property
@@ -74,11 +74,11 @@ class LogListing:
 def list_log(storage: Storage) -> LogListing:
     commits: dict[int, tuple[str, int]] = {}
     parts: dict[int, dict] = {}
-    for info in storage.list(LOG_DIR):
-        name = posixpath.basename(info.path)
+    for path, mtime in storage.list_names(LOG_DIR):
+        name = posixpath.basename(path)
         v = parse_commit_name(name)
         if v is not None:
-            commits[v] = (info.path, info.modified_ms)
+            commits[v] = (path, mtime)
             continue
         cp = parse_checkpoint_name(name)
         if cp is None:
@@ -86,9 +86,9 @@ def list_log(storage: Storage) -> LogListing:
         version, part, nparts, _v2 = cp
         entry = parts.setdefault(version, {"single": None, "multi": {}})
         if part is None:
-            entry["single"] = info.path
+            entry["single"] = path
         else:
-            entry["multi"].setdefault(nparts, {})[part] = info.path
+            entry["multi"].setdefault(nparts, {})[part] = path
     checkpoints: dict[int, list[str]] = {}
     for version, entry in parts.items():
         if entry["single"]:
@@ -99,6 +99,11 @@ def list_log(storage: Storage) -> LogListing:
                 checkpoints[version] = [got[i] for i in sorted(got)]
                 break
     return LogListing(commits, checkpoints)
+
+
+def commit_mtime(storage: Storage, listing: LogListing, version: int) -> int:
+    path, mtime = listing.commits[version]
+    return mtime if mtime >= 0 else storage.mtime_ms(path)
 
 
 @dataclass
@@ -116,8 +121,17 @@ class LogState:
     commit_info: CommitInfo | None = None
 
 
-def read_state(storage: Storage, version: int | None = None, listing: LogListing | None = None) -> LogState:
-    """State of the table at ``version`` (latest if None)."""
+def read_state(
+    storage: Storage,
+    version: int | None = None,
+    listing: LogListing | None = None,
+    base: LogState | None = None,
+) -> LogState:
+    """State of the table at ``version`` (latest if None).
+
+    ``base``, an earlier state of the same table, lets a reader that already holds version N replay
+    only the commits after N instead of starting again from the newest checkpoint.
+    """
     listing = listing or list_log(storage)
     latest = listing.latest
     if latest is None:
@@ -142,27 +156,39 @@ def read_state(storage: Storage, version: int | None = None, listing: LogListing
             f"log of {storage.root} has gaps: commit(s) {missing[:5]} missing before version {target}"
         )
     state = LogState(version=target)
-    if start is not None:
+    from_base = (
+        base is not None
+        and (start is None or base.version >= start or target - base.version <= 50)
+        and base.version <= target
+        and all(v in listing.commits for v in range(base.version + 1, target + 1))
+    )
+    if from_base:
+        first = base.version + 1
+        state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
+        state.removes = list(base.removes)
+        state.checkpoint_removes = base.checkpoint_removes
+        state.txns = dict(base.txns)
+        state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
+    elif start is not None:
         _apply_checkpoint(storage, state, listing.checkpoints[start], start)
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
     for v in range(first, target + 1):
-        path, mtime = listing.commits[v]
+        path, _ = listing.commits[v]
         actions = read_commit(storage, path, v)
         _apply_commit(state, actions, json_adds, removed)
         if v == target:
             ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
             state.commit_info = ci
-            state.timestamp_ms = (ci.timestamp if ci and ci.timestamp else mtime) or mtime
-    if start is not None and first > target:
+            state.timestamp_ms = ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, v)
+    if start is not None and first > target and not from_base:
         path_mtime = listing.commits.get(target)
-        state.timestamp_ms = path_mtime[1] if path_mtime else 0
+        state.timestamp_ms = 0
         if path_mtime:
             ci = next(
                 (a for a in read_commit(storage, path_mtime[0], target) if isinstance(a, CommitInfo)), None
             )
-            if ci and ci.timestamp:
-                state.timestamp_ms = ci.timestamp
+            state.timestamp_ms = ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, target)
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
         raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")
@@ -317,7 +343,7 @@ def _read_checkpoint_file(storage: Storage, path: str, version: int) -> list[pa.
             rows = [json.loads(line) for line in data.splitlines() if line.strip()]
             table = _json_rows_to_table(rows)
         else:
-            table = pq.read_table(io.BytesIO(data))
+            table = pq.ParquetFile(io.BytesIO(data)).read()
     except (OSError, ValueError, pa.ArrowInvalid) as e:
         if isinstance(e, FileNotFoundError):
             raise

@@ -1,15 +1,16 @@
-"""Table maintenance: checkpoints (more to come: optimize, vacuum)."""
+"""Table maintenance: checkpoints, OPTIMIZE (compaction, Z-order), VACUUM; convert and clone."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..table import Table
 
 
 class Maintenance:
-    """``table.maintenance``: operations that change layout, not content."""
+    """``table.maintenance``: operations that change layout or storage, not content."""
 
     def __init__(self, table: Table):
         self.table = table
@@ -19,6 +20,49 @@ class Maintenance:
         from ..log.checkpoint import write_checkpoint
 
         return write_checkpoint(self.table.snapshot(version))
+
+    def optimize(
+        self,
+        target_file_size: int | None = None,
+        where: str | None = None,
+        zorder_by: str | Sequence[str] | None = None,
+        min_file_size: int | None = None,
+    ) -> dict[str, Any]:
+        """Compact files smaller than ``min_file_size`` (default: the target) into files of about
+        ``target_file_size`` bytes (default: ``delta.targetFileSize``, else 128 MiB), per partition;
+        with ``zorder_by`` (1-4 columns) rewrite the selected partitions clustered by a Z-order curve.
+        ``where`` restricts the files considered (partition predicates select partitions exactly;
+        others select the files whose statistics may match). Returns metrics; ``version`` is the new
+        version, or None if nothing needed rewriting.
+
+        >>> t.maintenance.optimize(target_file_size=32 << 20)          # doctest: +SKIP
+        >>> t.maintenance.optimize(zorder_by=["lat", "lon"])           # doctest: +SKIP
+        """
+        from .optimize import optimize
+
+        return optimize(
+            self.table,
+            target_file_size=target_file_size,
+            where=where,
+            zorder_by=zorder_by,
+            min_file_size=min_file_size,
+        )
+
+    def vacuum(
+        self, retention_hours: float | None = None, dry_run: bool = True, force: bool = False
+    ) -> list[str]:
+        """Delete data files no version inside the retention window needs (and orphaned files older
+        than it). Default retention: the table's ``delta.deletedFileRetentionDuration``, 168 h if
+        unset; shorter retentions are refused unless ``force=True``. Returns the URIs deleted (or,
+        with ``dry_run=True``, the default, that would be deleted).
+
+        >>> t.maintenance.vacuum()                           # doctest: +SKIP
+        ['/data/t/part-0001.parquet', ...]
+        >>> t.maintenance.vacuum(dry_run=False)              # doctest: +SKIP
+        """
+        from .vacuum import vacuum
+
+        return vacuum(self.table, retention_hours=retention_hours, dry_run=dry_run, force=force)
 
 
 __all__ = ["Maintenance"]

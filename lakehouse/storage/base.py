@@ -88,6 +88,13 @@ class Storage(ABC):
         out.sort(key=lambda f: f.path)
         return out
 
+    def list_names(self, prefix: str) -> list[tuple[str, int]]:
+        """(path, mtime_ms) of objects directly under ``prefix``; mtime -1 when not known cheaply."""
+        return [(f.path, f.modified_ms) for f in self.list(prefix)]
+
+    def mtime_ms(self, path: str) -> int:
+        return _mtime_ms(self.fs.info(self._full(path)))
+
     def walk(self, prefix: str = "") -> list[FileInfo]:
         """All objects below ``prefix``, recursively, paths relative to the root."""
         full = self._full(prefix)

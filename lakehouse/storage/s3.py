@@ -34,12 +34,22 @@ class S3Storage(Storage):
         return True
 
     def read(self, path: str) -> bytes:
-        full = self._full(path)
-        data = self.fs.cat_file(full)
-        # A ranged/whole GET can come back short with no error: check against the object size.
-        size = self.fs.info(full).get("size")
-        if size is not None and len(data) != int(size):
-            data = self.fs.cat_file(full)
-            if len(data) != int(size):
-                raise OSError(f"short read of {self.uri(path)}: got {len(data)} of {size} bytes")
-        return data
+        """One GET; the body length is checked against Content-Length (short reads happen on S3)."""
+        from fsspec.asyn import sync
+
+        bucket, key, _ = self.fs.split_path(self._full(path))
+
+        async def get() -> tuple[bytes, int | None]:
+            resp = await self.fs._call_s3("get_object", Bucket=bucket, Key=key)
+            body = resp["Body"]
+            try:
+                data = await body.read()
+            finally:
+                body.close()
+            return data, resp.get("ContentLength")
+
+        for _ in range(3):
+            data, length = sync(self.fs.loop, get)
+            if length is None or len(data) == int(length):
+                return data
+        raise OSError(f"short read of {self.uri(path)}: got {len(data)} of {length} bytes (3 attempts)")
