@@ -1,0 +1,225 @@
+"""Reports of a TPC-DS run: ``results.csv``, ``report.md``, ``chart.png`` and a terminal summary.
+
+A run produces one :class:`QueryRecord` per query (see :func:`tpcds.run.run_queries`).  Records may also be
+given as plain dicts with the same keys.  Statuses: ``passed``, ``failed`` (wrong result), ``timeout``,
+``error`` (our engine raised), ``unverified`` (ours ran but no expected result could be obtained).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+__all__ = ["QueryRecord", "STATUSES", "as_record", "format_summary", "write_report"]
+
+STATUSES = ("passed", "failed", "timeout", "error", "unverified")
+
+
+@dataclass
+class QueryRecord:
+    """Outcome of one query: ours vs. baseline timing and verification.
+
+    ``seconds`` is our wall time (for a timeout: the time until we gave up); ``baseline_seconds`` is None
+    when no baseline ran or it did not finish; ``rows`` is the row count of our (last) result.
+    """
+
+    query: int
+    status: str
+    seconds: float | None
+    baseline_seconds: float | None = None
+    rows: int | None = None
+    message: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """ours / baseline time, when both finished (not for our timeouts or errors)."""
+        if self.status in ("timeout", "error") or not self.seconds or not self.baseline_seconds:
+            return None
+        return self.seconds / self.baseline_seconds
+
+
+def as_record(obj: QueryRecord | Mapping) -> QueryRecord:
+    """Accept a :class:`QueryRecord` or a dict with its field names."""
+    if isinstance(obj, QueryRecord):
+        return obj
+    names = {f.name for f in fields(QueryRecord)}
+    return QueryRecord(**{k: v for k, v in dict(obj).items() if k in names})
+
+
+def _summary(records: list[QueryRecord]) -> dict:
+    counts = Counter(r.status for r in records)
+    both = [r for r in records if r.ratio is not None]
+    ours_total = sum(r.seconds or 0.0 for r in records if r.status != "timeout")
+    base_total = sum(r.baseline_seconds for r in records if r.baseline_seconds is not None)
+    ours_both = sum(r.seconds for r in both)
+    base_both = sum(r.baseline_seconds for r in both)
+    worst = sorted(both, key=lambda r: r.ratio, reverse=True)[:5]
+    geo = math.exp(sum(math.log(r.ratio) for r in both) / len(both)) if both else None
+    return {
+        "queries": len(records),
+        "counts": counts,
+        "ours_total": ours_total,
+        "baseline_total": base_total if any(r.baseline_seconds is not None for r in records) else None,
+        "compared": len(both),
+        "ratio": ours_both / base_both if base_both else None,
+        "geomean": geo,
+        "worst": worst,
+    }
+
+
+def _counts_text(counts: Counter) -> str:
+    parts = [f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s, 0) or s in ("passed", "failed")]
+    parts += [f"{n} {s}" for s, n in counts.items() if s not in STATUSES]
+    return ", ".join(parts)
+
+
+def format_summary(records: Iterable[QueryRecord | Mapping]) -> str:
+    """A few lines for the terminal: status counts, total times, ratio, worst ratios, failures."""
+    recs = [as_record(r) for r in records]
+    s = _summary(recs)
+    lines = [f"{s['queries']} queries: {_counts_text(s['counts'])}"]
+    timing = f"time ours {s['ours_total']:.2f} s"
+    if s["baseline_total"] is not None:
+        timing += f", baseline {s['baseline_total']:.2f} s"
+    if s["ratio"] is not None:
+        timing += (
+            f"; over the {s['compared']} queries both finished: ratio {s['ratio']:.2f}x"
+            f" (geometric mean {s['geomean']:.2f}x)"
+        )
+    lines.append(timing)
+    if s["worst"]:
+        lines.append("worst ratios: " + ", ".join(f"q{r.query} {r.ratio:.2f}x" for r in s["worst"]))
+    bad = [r for r in recs if r.status != "passed"]
+    for r in bad[:10]:
+        lines.append(f"  q{r.query} {r.status}: {_short(r.message, 160)}")
+    if len(bad) > 10:
+        lines.append(f"  ... and {len(bad) - 10} more not passed")
+    return "\n".join(lines)
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _num(v: float | None, fmt: str = ".3f") -> str:
+    return "" if v is None else format(v, fmt)
+
+
+def write_report(
+    records: Iterable[QueryRecord | Mapping],
+    out_dir: str | Path,
+    *,
+    title: str = "TPC-DS",
+    ours_label: str = "ours",
+    baseline_label: str = "baseline",
+    notes: str = "",
+) -> Path:
+    """Write ``results.csv``, ``report.md`` and (if matplotlib is installed) ``chart.png`` into ``out_dir``.
+
+    Returns ``out_dir``.  ``notes`` (Markdown) is inserted under the title, e.g. scale factor and machine.
+    """
+    recs = sorted((as_record(r) for r in records), key=lambda r: r.query)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(recs, out / "results.csv")
+    s = _summary(recs)
+    md = [f"# {title}", ""]
+    if notes:
+        md += [notes.strip(), ""]
+    md += [
+        "## Summary",
+        "",
+        f"- queries: {s['queries']} ({_counts_text(s['counts'])})",
+        f"- total time {ours_label}: {s['ours_total']:.2f} s (queries that did not time out)",
+    ]
+    if s["baseline_total"] is not None:
+        md.append(f"- total time {baseline_label}: {s['baseline_total']:.2f} s")
+    if s["ratio"] is not None:
+        md.append(
+            f"- {ours_label} / {baseline_label} over the {s['compared']} queries both finished: "
+            f"{s['ratio']:.2f}x total, {s['geomean']:.2f}x geometric mean"
+        )
+    if s["worst"]:
+        md += ["", "## Five worst ratios", "", f"| query | {ours_label} s | {baseline_label} s | ratio |"]
+        md.append("|---:|---:|---:|---:|")
+        md += [
+            f"| {r.query} | {r.seconds:.3f} | {r.baseline_seconds:.3f} | {r.ratio:.2f}x |" for r in s["worst"]
+        ]
+    md += [
+        "",
+        "## All queries",
+        "",
+        f"| query | status | {ours_label} s | {baseline_label} s | ratio | rows | message |",
+    ]
+    md.append("|---:|---|---:|---:|---:|---:|---|")
+    for r in recs:
+        msg = _short(r.message, 200).replace("|", "\\|")
+        md.append(
+            f"| {r.query} | {r.status} | {_num(r.seconds)} | {_num(r.baseline_seconds)} | "
+            f"{_num(r.ratio, '.2f')} | {'' if r.rows is None else r.rows} | {msg} |"
+        )
+    chart = _write_chart(recs, out / "chart.png", title, ours_label, baseline_label)
+    if chart:
+        md[2:2] = ["![per-query times](chart.png)", ""]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    return out
+
+
+def _write_csv(recs: list[QueryRecord], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["query", "status", "seconds", "baseline_seconds", "ratio", "rows", "message"])
+        for r in recs:
+            d = asdict(r)
+            w.writerow(
+                [
+                    d["query"],
+                    d["status"],
+                    _num(d["seconds"], ".6f"),
+                    _num(d["baseline_seconds"], ".6f"),
+                    _num(r.ratio, ".4f"),
+                    "" if d["rows"] is None else d["rows"],
+                    d["message"],
+                ]
+            )
+
+
+def _write_chart(recs: list[QueryRecord], path: Path, title: str, ours: str, base: str) -> bool:
+    """Grouped bar chart of per-query seconds (log scale); timeouts are drawn hatched in red."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("note: matplotlib is not installed; chart.png skipped (pip install matplotlib)")
+        return False
+    if not recs:
+        return False
+    n = len(recs)
+    xs = list(range(n))
+    width = 0.4
+    fig, ax = plt.subplots(figsize=(max(10.0, n * 0.22), 5.0))
+    ours_vals = [r.seconds or 0.0 for r in recs]
+    colors = ["#d62728" if r.status in ("timeout", "error", "failed") else "#1f77b4" for r in recs]
+    ax.bar([x - width / 2 for x in xs], ours_vals, width, label=ours, color=colors)
+    if any(r.baseline_seconds is not None for r in recs):
+        base_vals = [r.baseline_seconds or 0.0 for r in recs]
+        ax.bar([x + width / 2 for x in xs], base_vals, width, label=base, color="#ff7f0e")
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds (log scale)")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([str(r.query) for r in recs], rotation=90, fontsize=7)
+    ax.set_xlabel("query (red: not passed)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
