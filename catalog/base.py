@@ -1,0 +1,202 @@
+"""The Catalog interface: namespaces and named tables over one warehouse.
+
+Every backend keeps the same layout: a table ``ns.t`` created through the catalog lives at
+``<warehouse>/ns/t`` and is a plain Delta table there (delta-rs, DuckDB, Spark open it by location).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse import Table
+from lakehouse.errors import NamespaceNotFound, TableNotFound, did_you_mean
+from lakehouse.storage import normalize_uri, open_storage
+
+from .errors import LocationOutsideWarehouse
+from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_table_name
+
+
+class Catalog(ABC):
+    """Names -> Delta tables. Names are ``table`` (namespace ``main``) or ``namespace.table``.
+
+    >>> cat = load_catalog("sqlite:///wh/catalog.db", warehouse="wh")      # doctest: +SKIP
+    >>> cat.create_namespace("sales")                                      # doctest: +SKIP
+    >>> t = cat.create_table("sales.orders", pa.schema([("id", pa.int64())]))   # doctest: +SKIP
+    >>> cat.list_tables("sales")                                           # doctest: +SKIP
+    ['sales.orders']
+    """
+
+    def __init__(self, warehouse: str, storage_options: Mapping[str, Any] | None = None):
+        self.warehouse = normalize_location(warehouse)
+        self.storage_options = dict(storage_options or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(warehouse={self.warehouse!r})"
+
+    # ------------------------------------------------------------------------------ namespaces
+
+    @abstractmethod
+    def create_namespace(self, name: Name, properties: Mapping[str, str] | None = None) -> None:
+        """Create a namespace; NamespaceAlreadyExists if it is there (``main`` always is)."""
+
+    @abstractmethod
+    def list_namespaces(self) -> list[str]:
+        """All namespace names, sorted; always includes ``main``."""
+
+    @abstractmethod
+    def namespace_exists(self, name: Name) -> bool:
+        """True if the namespace exists."""
+
+    @abstractmethod
+    def drop_namespace(
+        self, name: Name, cascade: bool = False, *, purge: bool = False, force: bool = False
+    ) -> None:
+        """Drop a namespace. NamespaceNotEmpty if it holds tables, unless ``cascade=True``, which drops
+        them too (``purge``/``force`` as in drop_table). The default namespace ``main`` cannot be dropped."""
+
+    @abstractmethod
+    def namespace_properties(self, name: Name) -> dict[str, str]:
+        """The namespace's properties."""
+
+    @abstractmethod
+    def set_namespace_properties(self, name: Name, updates: Mapping[str, str | None]) -> None:
+        """Merge ``updates`` into the namespace's properties; a value of None removes the key."""
+
+    # ------------------------------------------------------------------------------ tables
+
+    @abstractmethod
+    def create_table(
+        self,
+        name: Name,
+        schema: pa.Schema | Any,
+        partition_by: Sequence[str] = (),
+        properties: Mapping[str, str] | None = None,
+        *,
+        location: str | None = None,
+    ) -> Table:
+        """Create an empty Delta table at ``<warehouse>/<namespace>/<table>`` (or ``location``).
+
+        TableAlreadyExists if the name is taken, NamespaceNotFound if the namespace does not exist
+        (``main`` always does).
+        """
+
+    @abstractmethod
+    def load_table(self, name: Name) -> Table:
+        """The table under ``name``; TableNotFound (with close matches) if there is none."""
+
+    @abstractmethod
+    def table_exists(self, name: Name) -> bool:
+        """True if ``name`` is a table in this catalog."""
+
+    @abstractmethod
+    def list_tables(self, namespace: Name | None = None) -> list[str]:
+        """Qualified names ``ns.table``, sorted; all namespaces when ``namespace`` is None."""
+
+    @abstractmethod
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
+        """Remove the name. ``purge=True`` also deletes the table's files, refused for a location
+        outside the warehouse unless ``force=True``."""
+
+    @abstractmethod
+    def rename_table(self, old: Name, new: Name) -> None:
+        """Give a table a new name (possibly in another namespace)."""
+
+    @abstractmethod
+    def register_table(self, name: Name, uri: str) -> Table:
+        """Adopt an existing Delta table at ``uri`` under ``name`` without copying it.
+
+        TableNotFound if there is no Delta log at ``uri``.
+        """
+
+    @abstractmethod
+    def table_location(self, name: Name) -> str:
+        """The table's root URI (what deltalake.DeltaTable or Table.open take)."""
+
+    # ------------------------------------------------------------------------------ shared
+
+    def table_properties(self, name: Name) -> dict[str, str]:
+        """The table's properties (Delta ``metaData.configuration``, stored in its log)."""
+        return dict(self.load_table(name).snapshot().properties)
+
+    def set_table_properties(self, name: Name, properties: Mapping[str, str]) -> int:
+        """Set table properties (a Delta commit); returns the new table version."""
+        return self.load_table(name).set_properties(dict(properties))
+
+    def default_location(self, name: Name) -> str:
+        """``<warehouse>/<namespace>/<table>`` for ``name``."""
+        return f"{self.warehouse}/{parse_table_name(name).path}"
+
+    def is_inside_warehouse(self, location: str) -> bool:
+        """True if ``location`` lies strictly below the warehouse root."""
+        return normalize_location(location).startswith(self.warehouse + "/")
+
+    def _open(self, location: str) -> Table:
+        return Table.open(location, self.storage_options)
+
+    def _table_exists_at(self, location: str) -> bool:
+        return Table.exists(location, self.storage_options)
+
+    def _table_not_found(self, ident: TableIdent, detail: str = "") -> TableNotFound:
+        try:
+            known = self.list_tables()
+        except Exception:  # the error message must not fail because a listing did
+            known = []
+        hint = did_you_mean(ident.qualified, known)
+        if not hint and ident.namespace == DEFAULT_NAMESPACE:
+            same = [k for k in known if k.split(".", 1)[1] == ident.table]
+            hint = " (did you mean " + ", ".join(f"`{k}`" for k in same[:3]) + "?)" if same else ""
+        return TableNotFound(f"table `{ident.qualified}` does not exist{hint}{detail}")
+
+    def _namespace_not_found(self, namespace: str) -> NamespaceNotFound:
+        try:
+            known = self.list_namespaces()
+        except Exception:
+            known = []
+        return NamespaceNotFound(
+            f"namespace `{namespace}` does not exist{did_you_mean(namespace, known)}; "
+            f"create it with create_namespace({namespace!r})"
+        )
+
+    def _require_namespace(self, name: Name) -> str:
+        ns = parse_namespace(name)
+        if not self.namespace_exists(ns):
+            raise self._namespace_not_found(ns)
+        return ns
+
+    def _check_purge(self, ident: TableIdent, location: str, force: bool) -> None:
+        if not force and not self.is_inside_warehouse(location):
+            raise LocationOutsideWarehouse(
+                f"refusing to purge `{ident.qualified}`: its files at {location} are outside the warehouse "
+                f"{self.warehouse}; pass force=True to delete them anyway, or drop without purge=True"
+            )
+
+    def _purge(self, location: str) -> None:
+        open_storage(location, self.storage_options).delete_tree()
+
+
+def normalize_location(uri: str) -> str:
+    """Absolute local path or ``scheme://...`` without a trailing slash (``s3a://`` -> ``s3://``)."""
+    loc = normalize_uri(str(uri))
+    if loc.startswith("s3a://"):
+        loc = "s3://" + loc[len("s3a://") :]
+    return loc.rstrip("/") or "/"
+
+
+def string_properties(properties: Mapping[str, Any] | None) -> dict[str, str]:
+    """Properties as a str -> str dict."""
+    return {str(k): str(v) for k, v in (properties or {}).items()}
+
+
+def merge_properties(props: Mapping[str, str], updates: Mapping[str, Any]) -> dict[str, str]:
+    """``props`` with ``updates`` applied; a None value removes the key."""
+    out = dict(props)
+    for k, v in updates.items():
+        if v is None:
+            out.pop(str(k), None)
+        else:
+            out[str(k)] = str(v)
+    return out

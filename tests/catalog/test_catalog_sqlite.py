@@ -1,0 +1,152 @@
+"""The SQLite catalog's own promises: URI forms, its database file, remembered warehouse, locking."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+
+import pytest
+from catalog_testutil import SCHEMA, rows
+
+import catalog.sqlite
+from catalog import PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
+from lakehouse import Table
+from lakehouse.errors import LakehouseError, UnsupportedFeature
+
+
+def test_uri_forms(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rel = load_catalog("sqlite:///rel/catalog.db")
+    assert isinstance(rel, SqliteCatalog)
+    assert rel.path == str(tmp_path / "rel" / "catalog.db")
+    assert rel.warehouse == str(tmp_path / "rel")  # default: the database's directory
+
+    absolute = load_catalog(f"sqlite:///{tmp_path}/abs/c.db", warehouse=str(tmp_path / "wh"))
+    assert absolute.path == str(tmp_path / "abs" / "c.db") and absolute.warehouse == str(tmp_path / "wh")
+
+    assert isinstance(load_catalog(str(tmp_path / "x.sqlite")), SqliteCatalog)
+    assert isinstance(load_catalog(absolute.path), SqliteCatalog)  # an existing file
+
+    for uri in (str(tmp_path / "dir"), f"path://{tmp_path}/dir", f"file://{tmp_path}/dir", "memory://wh-uri"):
+        cat = load_catalog(uri)
+        assert isinstance(cat, PathCatalog)
+    assert load_catalog(f"path://{tmp_path}/dir").warehouse == str(tmp_path / "dir")
+    assert load_catalog("path://reldir").warehouse == str(tmp_path / "reldir")
+
+    for bad in ("sqlite://c.db", "sqlite:///:memory:", "sqlite:///", "path://"):
+        with pytest.raises(ValueError, match="use "):
+            load_catalog(bad)
+    with pytest.raises(WarehouseMismatch, match="a path catalog is its warehouse"):
+        load_catalog(str(tmp_path / "dir"), warehouse=str(tmp_path / "other"))
+
+
+def test_database_created_on_first_use(tmp_path):
+    db = tmp_path / "nested" / "catalog.db"
+    load_catalog(f"sqlite:///{db}", warehouse=str(tmp_path / "wh"))
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        meta = dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())
+        assert meta["schema_version"] == "1"
+        assert con.execute("SELECT name FROM catalog_namespaces").fetchall() == [("main",)]
+    finally:
+        con.close()
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    db = tmp_path / "catalog.db"
+    SqliteCatalog(db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE catalog_meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(UnsupportedFeature, match="schema version 99.*upgrade"):
+        SqliteCatalog(db)
+
+
+def test_warehouse_is_remembered(tmp_path):
+    db = f"sqlite:///{tmp_path}/catalog.db"
+    wh = str(tmp_path / "wh")
+    load_catalog(db, warehouse=wh).create_table("t", SCHEMA)
+    again = load_catalog(db)
+    assert again.warehouse == wh and again.list_tables() == ["main.t"]
+    assert load_catalog(db, warehouse=wh + "/").warehouse == wh
+    with pytest.raises(WarehouseMismatch, match=f"manages the warehouse {wh}"):
+        load_catalog(db, warehouse=str(tmp_path / "elsewhere"))
+
+
+def test_warehouse_with_its_database_can_move(tmp_path):
+    old = tmp_path / "old"
+    cat = load_catalog(f"sqlite:///{old}/catalog.db")
+    cat.create_namespace("sales")
+    cat.create_table("sales.orders", SCHEMA).append(rows(3))
+    shutil.move(old, tmp_path / "new")
+    moved = load_catalog(f"sqlite:///{tmp_path}/new/catalog.db")
+    assert moved.table_location("sales.orders") == str(tmp_path / "new" / "sales" / "orders")
+    assert moved.load_table("sales.orders").snapshot().scan().count() == 3
+
+
+def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
+    cat = SqliteCatalog(tmp_path / "catalog.db")
+    location = cat.default_location("t")
+
+    def broken_clock():
+        raise OSError("disk full")  # fails the catalog INSERT, after Table.create has written the log
+
+    monkeypatch.setattr(catalog.sqlite, "_now_ms", broken_clock)
+    with pytest.raises(OSError, match="disk full"):
+        cat.create_table("t", SCHEMA)
+    monkeypatch.undo()
+    assert not cat.table_exists("t")
+    assert not Table.exists(location)
+    cat.create_table("t", SCHEMA)
+    assert cat.list_tables() == ["main.t"]
+
+
+def test_stale_entry_is_reported(tmp_path):
+    cat = SqliteCatalog(tmp_path / "catalog.db")
+    cat.create_table("t", SCHEMA)
+    shutil.rmtree(tmp_path / "main" / "t")
+    with pytest.raises(LakehouseError, match=r"no Delta log at .*drop_table\('main.t'\)"):
+        cat.load_table("t")
+    cat.drop_table("t")
+    assert cat.list_tables() == []
+
+
+def _hold_lock(db, acquired: threading.Event, release: threading.Event) -> None:
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    acquired.set()
+    release.wait(30)
+    con.execute("COMMIT")
+    con.close()
+
+
+def test_waits_for_a_lock_held_beyond_the_busy_timeout(tmp_path):
+    db = tmp_path / "catalog.db"
+    cat = SqliteCatalog(db, busy_timeout=0.01, lock_timeout=30)
+    acquired, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(db, acquired, release))
+    holder.start()
+    acquired.wait(10)
+    threading.Timer(0.3, release.set).start()
+    cat.create_namespace("sales")  # retried after SQLite's own busy timeout gave up
+    holder.join()
+    assert cat.namespace_exists("sales")
+
+
+def test_gives_up_on_a_lock_that_is_never_released(tmp_path):
+    db = tmp_path / "catalog.db"
+    cat = SqliteCatalog(db, busy_timeout=0.01, lock_timeout=0.2)
+    acquired, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(db, acquired, release))
+    holder.start()
+    acquired.wait(10)
+    try:
+        with pytest.raises(LakehouseError, match="stayed locked"):
+            cat.create_namespace("sales")
+    finally:
+        release.set()
+        holder.join()
+    assert not cat.namespace_exists("sales")
