@@ -17,10 +17,13 @@ stamp=".venv/.lakehouse-installed"
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "== installing lakehouse and its dev dependencies into .venv (first run takes a few minutes)"
-  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install --quiet -e '.[dev,plot]' 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import lakehouse, catalog, engine, tpcds, deltalake, duckdb" \
-    || { echo "installation failed"; exit 1; }
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev,plot]'; } > "$log" 2>&1 \
+     || ! .venv/bin/python -c "import lakehouse, catalog, engine, tpcds, deltalake, duckdb" >> "$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "installation failed (full log: $log)"
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 
