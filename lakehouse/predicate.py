@@ -8,6 +8,7 @@ Each node evaluates to two boolean arrays over files: ``may_true`` (some row may
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -143,6 +144,11 @@ def _eval_cmp(e: exp.Expression, n: int, lookup: StatsLookup) -> tuple[pa.Array,
         return _unknown(n)
     if value is None:  # comparison with NULL is never true nor false
         return _all(n, False), _all(n, False)
+    if isinstance(value, float) and math.isnan(value):
+        # DuckDB orders NaN above every number, +inf included (and NaN = NaN). Files holding NaN have
+        # no float bounds, so against the others "< NaN" is "<= +inf" and "= NaN" is "> +inf".
+        value = math.inf
+        op = {exp.EQ: exp.GT, exp.LT: exp.LTE, exp.GTE: exp.GT}.get(op, op)
     scalar = pa.scalar(value, typ if not pa.types.is_timestamp(typ) else pa.int64())
     if pa.types.is_timestamp(typ):
         lo, hi = lo.cast(pa.int64()), hi.cast(pa.int64())
@@ -194,7 +200,7 @@ def literal_value(node: exp.Expression, typ: pa.DataType) -> Any:
             return _UNKNOWN
         node = inner
     elif isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
-        node = exp.Literal.number("-" + node.this.this)
+        node = exp.Literal(this="-" + node.this.this, is_string=False)  # Literal.number("-1") is a Neg
     elif isinstance(node, exp.Boolean):
         return bool(node.this) if pa.types.is_boolean(typ) else _UNKNOWN
     if not isinstance(node, exp.Literal):
@@ -205,9 +211,16 @@ def literal_value(node: exp.Expression, typ: pa.DataType) -> Any:
             d = Decimal(text)
             if d != d.to_integral_value():
                 return _UNKNOWN
+            bits = typ.bit_width - (0 if pa.types.is_unsigned_integer(typ) else 1)
+            lo = 0 if pa.types.is_unsigned_integer(typ) else -(2**bits)
+            if not lo <= d < 2**bits:
+                return _UNKNOWN  # outside the column's range: no Arrow scalar of its type holds it
             return int(d)
         if pa.types.is_floating(typ):
-            return float(text)
+            f = float(text)
+            if typ.bit_width < 64 and pa.scalar(f, pa.float64()).cast(typ).as_py() != f:
+                return _UNKNOWN  # rounded to float32 it would compare differently than DuckDB does
+            return f
         if pa.types.is_decimal(typ):
             d = Decimal(text)
             q = d.quantize(Decimal(1).scaleb(-typ.scale))

@@ -1,0 +1,45 @@
+"""A lazy, immutable DataFrame API over lakehouse tables, run on the same path as SQL.
+
+>>> import engine
+>>> from engine.dataframe import col, lit, when
+>>> db = engine.connect("/tmp/wh")                                            # doctest: +SKIP
+>>> df = db.table("sales.orders").filter(col("amount") > 10).select("id", "region")   # doctest: +SKIP
+>>> df.explain()                                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import functions
+from .expr import Expr
+from .frame import DataFrame
+from .functions import coalesce, col, concat_str, count, lit, sql_expr, when
+from .groupby import GroupBy
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+
+def from_sql(session: Session, text: str, params: Any = None, dialect: str = "duckdb") -> DataFrame:
+    """A DataFrame over a SELECT written in SQL (its tables pinned now).
+
+    >>> from_sql(db, "SELECT * FROM sales.orders VERSION AS OF 3 WHERE id > ?", [10])   # doctest: +SKIP
+    """
+    return DataFrame._from_sql(session, text, params, dialect)
+
+
+__all__ = [
+    "DataFrame",
+    "Expr",
+    "GroupBy",
+    "coalesce",
+    "col",
+    "concat_str",
+    "count",
+    "from_sql",
+    "functions",
+    "lit",
+    "sql_expr",
+    "when",
+]

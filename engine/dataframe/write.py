@@ -1,0 +1,59 @@
+"""``DataFrame.write_table``: stream a frame's rows into a catalog table in one commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lakehouse import Transaction
+from lakehouse.errors import TableAlreadyExists
+from lakehouse.schema import normalize_schema
+
+from ._run import stream
+
+if TYPE_CHECKING:
+    from .frame import DataFrame
+
+MODES = ("error", "append", "overwrite")
+
+
+def write_table(
+    frame: DataFrame,
+    name: str,
+    mode: str = "error",
+    *,
+    partition_by: Sequence[str] = (),
+    schema_mode: str = "strict",
+) -> int:
+    """Create, append to or overwrite table ``name`` with the frame's rows; the new version.
+
+    The frame keeps reading its pinned snapshots, so overwriting a table the frame reads is safe.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}: use 'error', 'append' or 'overwrite'")
+    session = frame._session
+    name = name if "." in name else f"main.{name}"
+    catalog = session.catalog
+    exists = catalog.table_exists(name)
+    if exists and mode == "error":
+        raise TableAlreadyExists(
+            f"table {name!r} already exists: pass mode='append' or mode='overwrite', or drop it first"
+        )
+    rows = stream(session, frame._plan)
+    created = None
+    if exists:
+        table = catalog.load_table(name)
+    else:
+        table = created = catalog.create_table(name, normalize_schema(rows.schema), tuple(partition_by))
+    try:
+        tx = Transaction(table, table.snapshot())
+        if mode == "overwrite" and not created:
+            tx.overwrite(rows, schema_mode=schema_mode)
+        else:
+            tx.append(rows, schema_mode=schema_mode)
+        return tx.commit()
+    except BaseException:
+        rows.close()
+        if created is not None:
+            catalog.drop_table(name, purge=catalog.is_inside_warehouse(created.uri))
+        raise

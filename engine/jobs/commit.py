@@ -1,0 +1,111 @@
+"""Committing a job's output as one version, and the cleanup that leaves nothing behind.
+
+The output files do not depend on the output table's content, so a commit that loses a race is simply
+retried against the new snapshot: in overwrite mode it then removes the winner's files, so every
+version holds exactly one job's output. A new output table is created at commit time (its schema is
+known only then), at the location the tasks already wrote to.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse import Table, Transaction
+from lakehouse.errors import CommitConflict, LakehouseError, TableAlreadyExists, TableNotFound
+from lakehouse.log.actions import Add
+from lakehouse.storage import Storage, normalize_uri
+
+from . import output as out
+
+COMMIT_ATTEMPTS = 10
+
+
+class _JobTransaction(Transaction):
+    def abort(self) -> None:
+        # Keep the files on a lost commit: the job retries the commit against the new snapshot, and its
+        # own cleanup deletes them if it finally gives up.
+        pass
+
+
+def commit_output(
+    catalog: Any,
+    name: str,
+    mode: str,
+    spec: out.OutputSpec,
+    table: Table | None,
+    outputs: list[out.OutputFiles],
+    staging: Storage,
+    params: dict,
+) -> tuple[int, list[Add]]:
+    """Commit every winning attempt's files to ``name`` in one transaction; (version, adds)."""
+    target = spec.storage()
+    if table is None:
+        schema = spec.schema or out.unify_schemas([o.schema for o in outputs if o.schema and o.adds])
+        if schema is None:
+            raise LakehouseError(
+                f"the job produced no rows and the output table {name!r} does not exist, so its schema is "
+                f"unknown; pass output_schema= to create it empty"
+            )
+        adds = out.conform_files(target, staging, outputs, schema, spec.target_file_size)
+        table = create_output(catalog, name, spec, schema)
+        if normalize_uri(table.uri) != normalize_uri(spec.uri):
+            adds = out.relocate_files(target, table.storage, staging, adds)
+    else:
+        adds = [a for o in outputs for a in o.adds]
+    rows = sum(o.rows for o in outputs)
+    for attempt in range(COMMIT_ATTEMPTS):
+        tx = _JobTransaction(table, table.snapshot())
+        if mode == "overwrite":
+            tx.read_set.whole_table = True  # a concurrent append must not survive our overwrite
+            tx.remove_files(list(tx.snapshot.files))
+        tx.add_files(adds)
+        tx.metrics.update(numOutputRows=rows, numOutputBytes=sum(a.size for a in adds))
+        tx.record("MAPREDUCE", params)
+        try:
+            return tx.commit(), adds
+        except CommitConflict as e:  # our files do not depend on the output's content: commit again
+            if not e.retryable or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def create_output(catalog: Any, name: str, spec: out.OutputSpec, schema: pa.Schema) -> Table:
+    default = normalize_uri(default_location(catalog, name))
+    kwargs = {} if normalize_uri(spec.uri) == default else {"location": spec.uri}
+    try:
+        return catalog.create_table(name, schema, **kwargs)
+    except TableAlreadyExists:  # a concurrent job created it first: write into theirs
+        return catalog.load_table(name)
+
+
+def cleanup(spec: out.OutputSpec, staging: Storage, committed: set[str], tmp_dir: str | None) -> None:
+    """Delete the data files of every attempt that was not committed, then the staging area."""
+    try:
+        target = spec.storage()
+        for attempt, paths in out.journaled_files(staging).items():
+            if attempt not in committed:
+                out.delete_files(target, paths)
+    finally:
+        staging.delete_tree()
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def table_exists(catalog: Any, name: str) -> bool:
+    if hasattr(catalog, "table_exists"):
+        return catalog.table_exists(name)
+    try:
+        catalog.load_table(name)
+        return True
+    except TableNotFound:
+        return False
+
+
+def default_location(catalog: Any, name: str) -> str:
+    if hasattr(catalog, "default_location"):
+        return catalog.default_location(name)
+    ns, _, table = name.rpartition(".")
+    return f"{catalog.warehouse}/{ns or 'main'}/{table}"

@@ -1,0 +1,188 @@
+"""Bind: find the catalog tables a query reads and resolve each to a snapshot (time travel included).
+
+CTE names, table functions (``read_parquet(...)``), file names DuckDB scans directly (``'x.parquet'``),
+names registered with ``Session.register`` and DuckDB's own schemas pass through untouched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from lakehouse.errors import SqlError, TableNotFound
+
+from .errors import positioned
+
+if TYPE_CHECKING:
+    from lakehouse import Snapshot, Table
+
+    from ..session import Session
+
+PIN = "lakehouse_pin"  # exp.Table.meta key holding a Pin
+_SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "temp", "system"}
+_FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson", ".tsv", ".gz", ".zst", ".arrow")
+
+
+class Pin:
+    """A table node's snapshot fixed in advance (DataFrames pin theirs when built). Survives copies."""
+
+    def __init__(self, name: str, table: Table, snapshot: Snapshot, *, rowid: bool = False):
+        self.name, self.table, self.snapshot = name, table, snapshot
+        self.rowid = rowid  # also expose __lh_file / __lh_pos (copy-on-write statements)
+
+    def __deepcopy__(self, memo: dict) -> Pin:
+        return self
+
+
+def pinned_table(
+    name: str, table: Table, snapshot: Snapshot, alias: str | None = None, *, rowid: bool = False
+) -> exp.Table:
+    """An ``exp.Table`` node that reads exactly ``snapshot`` when planned.
+
+    >>> node = pinned_table("sales.orders", *db.resolve_snapshot("sales.orders"))   # doctest: +SKIP
+    """
+    ns, _, short = name.rpartition(".")
+    node = exp.Table(this=exp.to_identifier(short), db=exp.to_identifier(ns) if ns else None)
+    if alias:
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    node.meta[PIN] = Pin(name, table, snapshot, rowid=rowid)
+    return node
+
+
+@dataclass
+class TableRef:
+    """One reference to a catalog table in a statement, resolved to a snapshot."""
+
+    node: exp.Table
+    name: str  # "namespace.table"
+    table: Table
+    snapshot: Snapshot
+    alias: str  # what columns are qualified with in the query
+    rowid: bool = False
+
+
+class SnapshotCache:
+    """Snapshots resolved within one statement: every reference to the same (name, version) agrees."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._cache: dict[tuple, tuple[Table, Snapshot]] = {}
+
+    def get(self, name: str, version: int | None = None, timestamp: Any = None) -> tuple[Table, Snapshot]:
+        key = (name, version, str(timestamp) if timestamp is not None else None)
+        if key not in self._cache:
+            self._cache[key] = self.session.resolve_snapshot(name, version=version, timestamp=timestamp)
+        return self._cache[key]
+
+
+def table_name(node: exp.Table) -> str:
+    """``ns.table`` for a table node (one-part names live in ``main``)."""
+    if node.args.get("catalog") is not None:
+        raise SqlError(
+            f"three-part table name {node.sql()!r} is not supported: use namespace.table",
+            fragment=node.sql(),
+        )
+    db = node.args.get("db")
+    ns = db.name if db is not None else "main"
+    return f"{ns}.{node.name}"
+
+
+def is_catalog_ref(session: Session, node: exp.Table) -> bool:
+    """True if ``node`` names a catalog table rather than a CTE, function, file or DuckDB object."""
+    if PIN in node.meta:
+        return True
+    if not isinstance(node.this, exp.Identifier):
+        return False
+    name = node.name
+    db = node.args.get("db")
+    if db is None:
+        if _cte_visible(node, name) or session._is_registered(name):
+            return False
+        if node.this.quoted and ("/" in name or name.lower().endswith(_FILE_SUFFIXES)):
+            return False
+    elif db.name.lower() in _SYSTEM_SCHEMAS:
+        return False
+    return True
+
+
+def _cte_visible(node: exp.Expression, name: str) -> bool:
+    lower = name.lower()
+    parent = node.parent
+    while parent is not None:
+        with_ = parent.args.get("with_") or parent.args.get("with")
+        if isinstance(with_, exp.With) and any(
+            cte.alias_or_name.lower() == lower for cte in with_.expressions
+        ):
+            return True
+        parent = parent.parent
+    return False
+
+
+def bind(
+    session: Session, tree: exp.Expression, cache: SnapshotCache, params: list | None = None
+) -> list[TableRef]:
+    """Resolve every catalog table reference in ``tree``."""
+    refs = []
+    for node in list(tree.find_all(exp.Table)):
+        if not is_catalog_ref(session, node):
+            continue
+        refs.append(resolve(session, node, cache, params))
+    return refs
+
+
+def resolve(session: Session, node: exp.Table, cache: SnapshotCache, params: list | None = None) -> TableRef:
+    """The snapshot a table node reads: latest, ``VERSION AS OF n`` or ``TIMESTAMP AS OF ts``."""
+    pin = node.meta.get(PIN)
+    if pin is not None:
+        return TableRef(node, pin.name, pin.table, pin.snapshot, node.alias_or_name, pin.rowid)
+    name = table_name(node)
+    version, timestamp = _time_travel(session, node, params)
+    try:
+        table, snapshot = cache.get(name, version, timestamp)
+    except TableNotFound:
+        raise unknown_table(session, node, name) from None
+    return TableRef(node, name, table, snapshot, node.alias_or_name)
+
+
+def _time_travel(session: Session, node: exp.Table, params: list | None) -> tuple[int | None, Any]:
+    clause = node.args.get("version") or node.args.get("when")
+    if clause is None:
+        return None, None
+    kind = clause.args.get("kind") if isinstance(clause, exp.HistoricalData) else clause.name
+    kind = str(kind or "").upper()
+    value = session._evaluate(clause.expression, params)
+    if kind == "VERSION":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SqlError(f"VERSION AS OF needs an integer version, got {value!r}", fragment=clause.sql())
+        return value, None
+    if kind in ("TIMESTAMP", "TIMESTAMP_LTZ", "TIMESTAMP_NTZ"):
+        return None, value
+    raise SqlError(
+        f"unsupported time travel clause {clause.sql()!r}: use VERSION AS OF n or TIMESTAMP AS OF 'ts'"
+    )
+
+
+def unknown_table(session: Session, node: exp.Expression | None, name: str) -> SqlError:
+    """SqlError naming an unknown table, with close matches from the catalog."""
+    candidates = session._table_names()
+    short = name.split(".", 1)[1] if name.startswith("main.") else name
+    by_short = {c.split(".", 1)[1]: c for c in candidates}
+    close = difflib.get_close_matches(short, candidates, n=3, cutoff=0.6)
+    for s in difflib.get_close_matches(short.split(".")[-1], list(by_short), n=3, cutoff=0.6):
+        if by_short[s] not in close:
+            close.append(by_short[s])
+    hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+    line = col = None
+    if node is not None:
+        first = node.args.get("db") or node.this
+        if isinstance(first, exp.Identifier):
+            line, col = first.meta.get("line"), first.meta.get("col")
+            if col is not None:
+                col = col - len(first.name) + 1 - (2 if first.quoted else 0)
+    listing = ""
+    if not close and candidates:
+        listing = f"; tables: {', '.join(sorted(candidates)[:20])}"
+    return positioned(f"unknown table {short!r}{hint}{listing}", line, col, short)

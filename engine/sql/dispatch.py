@@ -1,0 +1,152 @@
+"""Statement dispatch: a table of handlers, matched by leading keywords or by sqlglot tree type.
+
+Add a statement by registering a handler in a module listed in ``HANDLER_MODULES``::
+
+    from engine.sql.dispatch import Context, statement
+
+    @statement(pattern=r"OPTIMIZE\\s+(?P<name>\\S+)")      # matched on the text, before parsing
+    def optimize(ctx: Context) -> Result: ...
+
+    @statement(exp.Delete)                                 # matched on the parsed tree's type
+    def delete(ctx: Context) -> Result: ...
+
+Patterns are tried first (in registration order, case-insensitive, anchored at the statement start),
+then tree types (most specific class first). Anything else DuckDB runs as is (``SET``, ``PRAGMA``, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from lakehouse.errors import SqlError
+
+from .bind import SnapshotCache
+from .errors import absolute
+from .parse import Statement, split
+
+if TYPE_CHECKING:
+    from ..result import Result
+    from ..session import Session
+
+HANDLER_MODULES = (
+    "engine.sql.statements.query",
+    "engine.sql.statements.info",
+    "engine.sql.statements.ddl",
+    "engine.sql.statements.insert",
+    "engine.sql.statements.dml",
+    "engine.sql.statements.merge",
+    "engine.sql.statements.maintenance",  # OPTIMIZE / VACUUM / ... (optional module)
+)
+
+Handler = Callable[["Context"], "Result"]
+_PATTERNS: list[tuple[re.Pattern, Handler]] = []
+_TYPES: list[tuple[type[exp.Expression], Handler]] = []
+_loaded = False
+
+
+@dataclass
+class Context:
+    """What a handler gets: the session, the statement, and a per-statement snapshot cache."""
+
+    session: Session
+    statement: Statement
+    match: re.Match | None = None
+    cache: SnapshotCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cache = SnapshotCache(self.session)
+
+    @property
+    def text(self) -> str:
+        return self.statement.text
+
+    @property
+    def tree(self) -> exp.Expression:
+        return self.statement.tree
+
+    @property
+    def params(self) -> list[Any] | None:
+        return self.statement.params
+
+    @property
+    def dialect(self) -> str:
+        return self.statement.dialect
+
+
+def statement(*types: type[exp.Expression], pattern: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler for tree types and/or a leading-text regular expression."""
+
+    def wrap(fn: Handler) -> Handler:
+        if pattern is not None:
+            _PATTERNS.append((re.compile(r"\s*" + pattern + r"\s*;?\s*\Z", re.I | re.S), fn))
+        for t in types:
+            _TYPES.append((t, fn))
+        return fn
+
+    return wrap
+
+
+def _load_handlers() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in HANDLER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+    _loaded = True
+
+
+def find_handler(st: Statement) -> tuple[Handler, re.Match | None]:
+    _load_handlers()
+    for pattern, fn in _PATTERNS:
+        m = pattern.match(st.text)
+        if m:
+            return fn, m
+    tree = st.tree
+    for cls in type(tree).__mro__:
+        for t, fn in _TYPES:
+            if t is cls:
+                return fn, None
+    return passthrough, None
+
+
+def run_statement(session: Session, st: Statement) -> Result:
+    try:
+        handler, match = find_handler(st)
+        return handler(Context(session, st, match))
+    except SqlError as e:
+        raise absolute(e, st.line, st.column) from None
+
+
+def run_script(session: Session, text: str, *, params: Any = None, dialect: str = "duckdb") -> Result:
+    """Run every statement of ``text`` in order; the last one's Result (non-interactive: stop at errors)."""
+    statements = split(text, dialect, params)
+    if not statements:
+        raise SqlError("no SQL statement to run (the text is empty or only comments)")
+    result = None
+    for st in statements:
+        result = run_statement(session, st)
+    return result
+
+
+def passthrough(ctx: Context) -> Result:
+    """Statements we do not interpret (SET, PRAGMA, ...): DuckDB runs them."""
+    from ..result import Result
+    from .execute import param_dict, query
+
+    tree = ctx.tree
+    if isinstance(tree, exp.Command) or ctx.dialect == "duckdb":
+        sql = ctx.text
+    else:
+        sql = tree.sql(dialect="duckdb")
+    table = query(ctx.session, sql, param_dict(ctx.params, tree), text=ctx.text)
+    return Result(table, statement=ctx.text)

@@ -1,0 +1,165 @@
+"""Parse: split a script into statements, number ``?`` parameters, parse with sqlglot into trees."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+from lakehouse.errors import SqlError
+
+
+@dataclass
+class Statement:
+    """One statement of a script: its text (``?`` renumbered as ``$n``), position and parameters."""
+
+    text: str
+    dialect: str
+    params: list[Any] | None = None
+    line: int = 1  # where the statement starts in the script, for error positions
+    column: int = 1
+    _tree: exp.Expression | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> exp.Expression:
+        """The sqlglot tree (parsed on first use); SqlError with the position on bad syntax."""
+        if self._tree is None:
+            self._tree = parse_one(self.text, self.dialect, line=self.line, column=self.column)
+        return self._tree
+
+
+def _dialect(name: str):
+    try:
+        return sqlglot.Dialect.get_or_raise(name)
+    except ValueError as e:
+        raise SqlError(f"unknown SQL dialect {name!r}: {e}") from None
+
+
+def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Statement]:
+    """Statements of ``script`` (split on ``;`` outside strings and comments), empty ones dropped.
+
+    >>> [s.text for s in split("SELECT 1; SELECT ?", params=[2])]
+    ['SELECT 1', 'SELECT $1']
+    """
+    try:
+        tokens = _dialect(dialect).tokenize(script)
+    except TokenError as e:
+        raise SqlError(f"cannot read SQL: {e}") from None
+    pieces: list[tuple[int, int, list]] = []
+    start, current = 0, []
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            pieces.append((start, tok.start, current))
+            start, current = tok.end + 1, []
+        else:
+            current.append(tok)
+    pieces.append((start, len(script), current))
+    pieces = [p for p in pieces if p[2]]
+    if params is not None and len(pieces) > 1:
+        raise SqlError("parameters can only be used with a single statement; run the statements one by one")
+    out = []
+    for _begin, end, toks in pieces:
+        first = toks[0].start
+        text = _number_placeholders(script, first, end, _expand_commands(script, toks, dialect))
+        line = script.count("\n", 0, first) + 1
+        column = first - (script.rfind("\n", 0, first) + 1) + 1
+        out.append(Statement(text.strip(), dialect, _params(params), line, column))
+    return out
+
+
+def _params(params: Any) -> list[Any] | None:
+    if params is None:
+        return None
+    if isinstance(params, dict):
+        raise SqlError("named parameters are not supported: pass a list and use ? or $1, $2, ...")
+    return list(params)
+
+
+def _expand_commands(script: str, toks: list, dialect: str) -> list:
+    """Tokens with a command's raw remainder (``EXPLAIN <query>``) tokenized too, offsets kept."""
+    out = []
+    for i, tok in enumerate(toks):
+        prev = toks[i - 1] if i else None
+        if tok.token_type == TokenType.STRING and prev is not None and prev.token_type == TokenType.COMMAND:
+            raw = script[tok.start : tok.end + 1]
+            try:
+                inner = _dialect(dialect).tokenize(raw)
+            except TokenError:
+                out.append(tok)
+                continue
+            for t in inner:
+                t.start += tok.start
+                t.end += tok.start
+            out.extend(_expand_commands(script, inner, dialect))
+        else:
+            out.append(tok)
+    return out
+
+
+def _number_placeholders(script: str, begin: int, end: int, toks: list) -> str:
+    """The statement text with each ``?`` replaced by ``$1``, ``$2``, ... in order of appearance.
+
+    Numbered parameters survive sqlglot round trips and rewrites that reorder clauses.
+    """
+    parts, pos, n = [], begin, 0
+    for tok in toks:
+        if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
+            n += 1
+            parts.append(script[pos : tok.start])
+            parts.append(f"${n}")
+            pos = tok.end + 1
+    parts.append(script[pos:end])
+    return "".join(parts)
+
+
+def parse_one(text: str, dialect: str = "duckdb", *, line: int = 1, column: int = 1) -> exp.Expression:
+    """Parse one statement; SqlError carrying line, column and the offending fragment on failure."""
+    try:
+        trees = sqlglot.parse(text, read=_dialect(dialect))
+    except ParseError as e:
+        err = e.errors[0] if e.errors else {}
+        raise _syntax_error(err, line, column) from None
+    except TokenError as e:
+        raise SqlError(f"cannot read SQL: {e}") from None
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        raise SqlError(f"expected one statement, got {len(trees)}: {text[:80]!r}")
+    return trees[0]
+
+
+def _syntax_error(err: dict, line: int, column: int) -> SqlError:
+    ln, col = err.get("line"), err.get("col")
+    if ln is not None:
+        if ln == 1 and col is not None:
+            col = col + column - 1
+        ln = ln + line - 1
+    fragment = err.get("highlight") or None
+    where = f" at line {ln}, column {col}" if ln is not None else ""
+    near = f" near {fragment!r}" if fragment else ""
+    desc = _describe(err.get("description") or "invalid syntax")
+    context = (err.get("start_context") or "") + (fragment or "") + (err.get("end_context") or "")
+    context = " ".join(context.split())
+    msg = f"syntax error{where}{near}: {desc}"
+    if context:
+        msg += f"\n  {context}"
+    return SqlError(msg, line=ln, column=col, fragment=fragment)
+
+
+_REQUIRED = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>")
+
+
+def _describe(desc: str) -> str:
+    """sqlglot's parser messages in a user's words."""
+    m = _REQUIRED.match(desc)
+    if m:
+        return f"incomplete {m.group(2).upper()} expression (its {m.group(1)} is missing)"
+    if desc.startswith("Invalid expression / Unexpected token"):
+        return "unexpected token"
+    if "<Token token_type: TokenType.SENTINEL" in desc:
+        return desc.split(" but got ")[0] + " but the statement ended"
+    return re.sub(r"<Token token_type: TokenType\.\w+, text: ([^,]*),.*?>", r"'\1'", desc)

@@ -1,0 +1,183 @@
+"""Predicate pushdown for pruning: the WHERE / JOIN ON conjuncts that filter exactly one table.
+
+A conjunct may prune a table's files only if dropping that table's rows that fail it cannot change
+the query result: WHERE conjuncts on tables not null-extended by an outer join, ON conjuncts of inner
+joins, and ON conjuncts on the inner side of LEFT / SEMI / ANTI joins. Pruning only skips files whose
+statistics prove no row can match; DuckDB still evaluates every predicate, so weaker is never wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+if TYPE_CHECKING:
+    from .bind import TableRef
+
+_UNKNOWN = object()
+
+
+def conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
+    """Flatten ``a AND (b AND c)`` into ``[a, b, c]``."""
+    if e is None:
+        return []
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, exp.And):
+        return conjuncts(e.left) + conjuncts(e.right)
+    return [e]
+
+
+def pruning_predicates(
+    tree: exp.Expression, refs: list[TableRef], params: list | None = None
+) -> dict[int, exp.Expression]:
+    """id(table node) -> the AND of the conjuncts usable to prune that table's files."""
+    by_node = {id(r.node): r for r in refs}
+    found: dict[int, list[exp.Expression]] = {}
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # sqlglot cannot scope every DuckDB construct: no pruning is still correct
+        return {}
+    for scope in scopes:
+        if isinstance(scope.expression, exp.Select):
+            for node_id, conj in _scope_conjuncts(scope, by_node):
+                prepared = _prepare(conj, params)
+                if prepared is not None:
+                    found.setdefault(node_id, []).append(prepared)
+    out = {}
+    for node_id, items in found.items():
+        out[node_id] = items[0] if len(items) == 1 else exp.and_(*items)
+    return out
+
+
+def _scope_conjuncts(scope: Scope, by_node: dict[int, TableRef]):
+    select = scope.expression
+    columns: dict[str, set[str] | None] = {}
+    nodes: dict[str, int] = {}
+    for alias, source in scope.sources.items():
+        key = alias.lower()
+        if isinstance(source, exp.Table) and id(source) in by_node:
+            columns[key] = {n.lower() for n in by_node[id(source)].snapshot.schema.names}
+            nodes[key] = id(source)
+        elif isinstance(source, Scope) and isinstance(source.expression, exp.Select):
+            names = source.expression.named_selects
+            columns[key] = None if (not names or "*" in names) else {n.lower() for n in names}
+        else:
+            columns[key] = None
+    if not nodes:
+        return
+    from_ = select.args.get("from_") or select.args.get("from")
+    first = from_.this if from_ is not None else None
+    seen = [first.alias_or_name.lower()] if first is not None else []
+    nullable: set[str] = set()
+    candidates: list[tuple[exp.Expression, set[str] | None]] = []  # (conjunct, allowed aliases)
+    for join in select.args.get("joins") or []:
+        if not isinstance(join.this, exp.Table | exp.Subquery):
+            return
+        alias = join.this.alias_or_name.lower()
+        side = (join.side or "").upper()
+        kind = (join.kind or "").upper()
+        method = (join.method or "").upper() if isinstance(join.method, str) else ""
+        if method in ("ASOF", "POSITIONAL") or kind in ("ASOF", "POSITIONAL"):
+            return
+        on = conjuncts(join.args.get("on"))
+        if side == "LEFT":
+            nullable.add(alias)
+            candidates += [(c, {alias}) for c in on]
+        elif side == "RIGHT":
+            nullable.update(seen)
+        elif side == "FULL":
+            nullable.update(seen + [alias])
+        elif kind in ("SEMI", "ANTI"):
+            candidates += [(c, {alias}) for c in on]
+        else:
+            candidates += [(c, None) for c in on]
+        seen.append(alias)
+    where = select.args.get("where")
+    candidates += [(c, None) for c in conjuncts(where.this if where is not None else None)]
+    for conj, allowed in candidates:
+        alias = _single_source(conj, columns)
+        if alias is None or alias not in nodes:
+            continue
+        if allowed is None and alias in nullable:
+            continue
+        if allowed is not None and alias not in allowed:
+            continue
+        yield nodes[alias], conj
+
+
+def _single_source(conj: exp.Expression, columns: dict[str, set[str] | None]) -> str | None:
+    if conj.find(exp.Query, exp.Subquery, exp.AggFunc, exp.Window, exp.Lambda):
+        return None
+    cols = list(conj.find_all(exp.Column))
+    if not cols:
+        return None
+    owner = None
+    for c in cols:
+        if c.args.get("table") is not None:
+            alias = c.table.lower()
+            if alias not in columns:
+                return None  # an outer reference or a struct field access
+        else:
+            name = c.name.lower()
+            if any(v is None for v in columns.values()):
+                return None
+            hits = [a for a, names in columns.items() if name in names]
+            if len(hits) != 1:
+                return None
+            alias = hits[0]
+        if owner is None:
+            owner = alias
+        elif owner != alias:
+            return None
+    return owner
+
+
+def _prepare(conj: exp.Expression, params: list | None) -> exp.Expression | None:
+    """The conjunct with column qualifiers dropped and numbered parameters replaced by literals."""
+    out = conj.copy()
+    for c in list(out.find_all(exp.Column)):
+        for key in ("table", "db", "catalog"):
+            c.set(key, None)
+    for p in list(out.find_all(exp.Placeholder)):
+        value = _param(p, params)
+        if value is _UNKNOWN:
+            return None
+        p.replace(value)
+    if out.find(exp.Parameter):
+        return None
+    return out
+
+
+def _param(p: exp.Placeholder, params: list | None) -> Any:
+    if params is None or p.this is None:
+        return _UNKNOWN
+    try:
+        index = int(str(p.this)) - 1
+    except ValueError:
+        return _UNKNOWN
+    if not 0 <= index < len(params):
+        return _UNKNOWN
+    return to_literal(params[index])
+
+
+def to_literal(value: Any) -> exp.Expression | Any:
+    """A sqlglot literal for a Python parameter value, or _UNKNOWN."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float | Decimal):
+        return exp.Literal.number(str(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, dt.datetime):
+        kind = "TIMESTAMPTZ" if value.tzinfo is not None else "TIMESTAMP"
+        return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build(kind))
+    if isinstance(value, dt.date):
+        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
+    return _UNKNOWN

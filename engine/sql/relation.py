@@ -1,0 +1,261 @@
+"""The SQL relation DuckDB reads for one table reference: the surviving files of a snapshot.
+
+Plain files go to DuckDB's native ``read_parquet([...])``. Partition columns come from the log (through
+DuckDB's Hive partitioning when the paths spell the values canonically, else a join with a small Arrow
+table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
+to the table schema. Files with deletion vectors, and column-mapped tables with nested columns, are read
+by ``lakehouse.scan.read_file`` into Arrow and registered with DuckDB for the statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse import partitions
+from lakehouse.scan import read_file
+
+from .types import duckdb_type, literal, needs_cast, quote
+
+if TYPE_CHECKING:
+    from lakehouse.snapshot import Snapshot
+
+    from ..session import Session
+
+FILE_COLUMN = "__lh_file"  # the file a row came from (its URI as DuckDB was given it)
+POS_COLUMN = "__lh_pos"  # the row's position in that file, for copy-on-write rewrites
+_ids = itertools.count()
+
+
+@dataclass
+class Registrations:
+    """Arrow tables a statement needs registered on the session's DuckDB connection."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    def add(self, prefix: str, table: pa.Table) -> str:
+        name = f"__lh_{prefix}_{next(_ids)}"
+        self.tables[name] = table
+        return name
+
+
+def file_uris(snapshot: Snapshot, indices: Sequence[int]) -> list[str]:
+    """URIs DuckDB can open for the given active files (local paths stay paths)."""
+    if not indices:
+        return []
+    raw = snapshot.adds.column("path").take(pa.array(indices, pa.int64())).to_pylist()
+    storage = snapshot.storage
+    out = []
+    for p in raw:
+        uri = storage.uri(unquote(p))
+        if uri.startswith("file://"):
+            uri = uri[len("file://") :]
+        out.append(uri)
+    return out
+
+
+def scan_sql(
+    session: Session,
+    snapshot: Snapshot,
+    indices: Sequence[int],
+    regs: Registrations,
+    *,
+    with_file: bool = False,
+    with_pos: bool = False,
+) -> str:
+    """``(SELECT ...)`` producing the rows of the given files as the table schema.
+
+    With ``with_file``/``with_pos`` the relation also has ``__lh_file`` and ``__lh_pos`` columns.
+    """
+    schema = snapshot.schema
+    extra = []
+    if with_file:
+        extra.append((FILE_COLUMN, "VARCHAR"))
+    if with_pos:
+        extra.append((POS_COLUMN, "BIGINT"))
+    indices = list(indices)
+    if not indices:
+        cols = [f"CAST(NULL AS {duckdb_type(f.type)}) AS {quote(f.name)}" for f in schema]
+        cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
+        return f"(SELECT {', '.join(cols)} WHERE false)"
+    dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
+    arrow_all = snapshot.column_mapping and any(pa.types.is_nested(f.type) for f in schema)
+    native = [i for i, has_dv in zip(indices, dv) if not (has_dv or arrow_all)]
+    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv or arrow_all]
+    parts = []
+    if native:
+        parts.append(_parquet_part(session, snapshot, native, regs, with_file, with_pos))
+    if via_arrow:
+        parts.append(_arrow_part(snapshot, via_arrow, regs, with_file, with_pos))
+    return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def _parquet_part(
+    session: Session,
+    snapshot: Snapshot,
+    indices: list[int],
+    regs: Registrations,
+    with_file: bool,
+    with_pos: bool,
+) -> str:
+    schema = snapshot.schema
+    phys = snapshot.physical_names
+    part_cols = list(snapshot.partition_columns)
+    uris = file_uris(snapshot, indices)
+    session._register_filesystem(snapshot.storage, uris)
+    present = session._file_columns(uris)
+    stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
+    for columns in present.values():
+        for name, typ in columns.items():
+            stored.setdefault(name, set()).add(_normal_type(typ))
+    in_files = set(stored)
+    hive = bool(part_cols) and _hive_ok(snapshot, indices, in_files)
+    join = bool(part_cols) and not hive
+    layouts = {tuple(c.items()) for c in present.values()}
+    options = [] if len(layouts) == 1 else ["union_by_name=true"]
+    if hive:
+        types = ", ".join(
+            f"{literal(phys.get(c, c))}: {duckdb_type(schema.field(c).type)}" for c in part_cols
+        )
+        options += ["hive_partitioning=true", f"hive_types={{{types}}}"]
+    elif any("=" in u for u in uris):
+        options.append("hive_partitioning=false")
+    if with_file or join:
+        options.append(f"filename={literal(FILE_COLUMN)}")
+    if with_pos:
+        options.append("file_row_number=true")
+    source = f"read_parquet([{', '.join(literal(u) for u in uris)}]{''.join(', ' + o for o in options)})"
+    # The common case: every file holds exactly the table's columns, in order, as the table's types.
+    # Then ``SELECT *`` is the relation: shorter SQL binds much faster than a projection list.
+    exact = (
+        len(layouts) == 1
+        and not part_cols  # Hive columns come in DuckDB's order, not the schema's
+        and not snapshot.column_mapping
+        and [n for n, _ in next(iter(layouts))] == list(schema.names)
+        and all(stored.get(f.name) == {_normal_type(duckdb_type(f.type))} for f in schema)
+    )
+    if exact:
+        star = "*"
+        if with_pos:
+            star = f"* EXCLUDE (file_row_number), file_row_number AS {POS_COLUMN}"
+        return f"SELECT {star} FROM {source}"
+    cols = []
+    for f in schema:
+        p = phys.get(f.name, f.name)
+        if f.name in part_cols:
+            ref = f"__lh_p.{quote(f.name)}" if join else quote(p)
+            cols.append(f"{ref} AS {quote(f.name)}")
+        elif p in in_files:
+            typ = duckdb_type(f.type)
+            # Cast only what differs: even a no-op cast costs binding time and blocks filter pushdown.
+            cast = needs_cast(f.type) and stored[p] != {_normal_type(typ)}
+            ref = f"__lh_d.{quote(p)}"
+            cols.append(f"CAST({ref} AS {typ}) AS {quote(f.name)}" if cast else f"{ref} AS {quote(f.name)}")
+        else:  # added after every one of these files was written
+            cols.append(f"CAST(NULL AS {duckdb_type(f.type)}) AS {quote(f.name)}")
+    if with_file:
+        cols.append(f"__lh_d.{FILE_COLUMN} AS {FILE_COLUMN}")
+    if with_pos:
+        cols.append(f"__lh_d.file_row_number AS {POS_COLUMN}")
+    sql = f"SELECT {', '.join(cols)} FROM {source} AS __lh_d"
+    if join:
+        values = {FILE_COLUMN: pa.array(uris, pa.string())}
+        take = pa.array(indices, pa.int64())
+        for c in part_cols:
+            values[c] = snapshot.partition_arrays[c].take(take)
+        name = regs.add("parts", pa.table(values))
+        sql += f" JOIN {name} AS __lh_p ON __lh_d.{FILE_COLUMN} = __lh_p.{FILE_COLUMN}"
+    return sql
+
+
+def _arrow_part(
+    snapshot: Snapshot, indices: list[int], regs: Registrations, with_file: bool, with_pos: bool
+) -> str:
+    names = list(snapshot.schema.names)
+    uris = file_uris(snapshot, indices)
+    tables = []
+    for i, uri in zip(indices, uris):
+        t = read_file(snapshot, i, names)
+        t = t.append_column(FILE_COLUMN, pa.array([uri] * t.num_rows, pa.string()))
+        t = t.append_column(POS_COLUMN, pa.array(range(t.num_rows), pa.int64()))
+        tables.append(t)
+    name = regs.add("arrow", pa.concat_tables(tables))
+    cols = [quote(n) for n in names]
+    if with_file:
+        cols.append(FILE_COLUMN)
+    if with_pos:
+        cols.append(POS_COLUMN)
+    return f"SELECT {', '.join(cols)} FROM {name}"
+
+
+def _normal_type(name: str) -> str:
+    name = name.upper().replace(" ", "")
+    return {"TIMESTAMPWITHTIMEZONE": "TIMESTAMPTZ", "INT": "INTEGER", "TEXT": "VARCHAR"}.get(name, name)
+
+
+def _hive_ok(snapshot: Snapshot, indices: list[int], in_files: set[str]) -> bool:
+    """True when DuckDB's Hive partitioning reads exactly the log's partition values from the paths."""
+    if "=" in snapshot.storage.root:
+        return False
+    phys = snapshot.physical_names
+    part_cols = snapshot.partition_columns
+    keys = [phys.get(c, c) for c in part_cols]
+    if any(k in in_files for k in keys):
+        return False
+    types = [snapshot.schema.field(c).type for c in part_cols]
+    if not all(_hive_type(t) for t in types):
+        return False
+    take = pa.array(indices, pa.int64())
+    paths = snapshot.adds.column("path").take(take).to_pylist()
+    pvs = snapshot.adds.column("partitionValues").take(take).to_pylist()
+    for raw, pv in zip(paths, pvs):
+        values = dict(pv or [])
+        texts = [values.get(k) for k in keys]
+        if not all(_canonical(v, t) for v, t in zip(texts, types)):
+            return False
+        rel = unquote(raw)
+        if "://" in rel or rel.startswith("/"):
+            return False
+        expected = partitions.partition_dir(keys, texts)
+        if posixpath.dirname(rel) != expected:
+            return False
+    return True
+
+
+def _hive_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_date(t) or pa.types.is_boolean(t)
+
+
+def _canonical(text: str | None, t: pa.DataType) -> bool:
+    if text is None or text == "":
+        return True
+    try:
+        if pa.types.is_integer(t):
+            return str(int(text)) == text
+        if pa.types.is_date(t):
+            return dt.date.fromisoformat(text).isoformat() == text
+        if pa.types.is_boolean(t):
+            return text in ("true", "false")
+    except ValueError:
+        return False
+    return pa.types.is_string(t)
+
+
+def count_rows(snapshot: Snapshot, indices: Sequence[int]) -> int | None:
+    """Rows in the given files from statistics (deletion vectors subtracted), None if unknown."""
+    if not indices:
+        return 0
+    take = pa.array(list(indices), pa.int64())
+    records = snapshot.file_stats.num_records().take(take)
+    if records.null_count:
+        return None
+    dvs = snapshot.adds.column("deletionVector").take(take).to_pylist()
+    return int(pc.sum(records).as_py() or 0) - sum(d["cardinality"] for d in dvs if d)

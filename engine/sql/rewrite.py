@@ -1,0 +1,119 @@
+"""Rewrite: replace each catalog table reference by the relation of its snapshot's surviving files."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from lakehouse.errors import LakehouseError
+
+from .bind import SnapshotCache, TableRef, bind
+from .execute import param_dict
+from .pushdown import pruning_predicates
+from .relation import Registrations, count_rows, scan_sql
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+
+@dataclass
+class ScanInfo:
+    """What one table reference reads: for EXPLAIN and for callers that report pruning."""
+
+    name: str
+    alias: str
+    version: int
+    files_total: int
+    files_scanned: int
+    predicate: str | None
+    rows: int | None  # rows in the scanned files, from statistics
+    file_indices: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def files_skipped(self) -> int:
+        return self.files_total - self.files_scanned
+
+
+@dataclass
+class Plan:
+    """A statement ready for DuckDB: SQL text, parameters, Arrow tables to register, scan facts."""
+
+    sql: str
+    params: dict | None = None  # DuckDB's {"n": value} for the $n used
+    scans: list[ScanInfo] = field(default_factory=list)
+    regs: Registrations = field(default_factory=Registrations)
+    refs: list[TableRef] = field(default_factory=list)
+
+
+def plan_query(
+    session: Session,
+    tree: exp.Expression,
+    params: list | None = None,
+    *,
+    cache: SnapshotCache | None = None,
+    regs: Registrations | None = None,
+    original: str | None = None,
+    copy: bool = True,
+) -> Plan:
+    """Bind, prune and rewrite ``tree`` into DuckDB SQL (``copy=False``: the caller gives up ``tree``).
+
+    ``original``: the statement text, run as is when it is DuckDB SQL that reads no catalog table.
+    """
+    cache = cache or SnapshotCache(session)
+    regs = regs if regs is not None else Registrations()
+    if copy:
+        tree = tree.copy()
+    refs = bind(session, tree, cache, params)
+    if not refs and original is not None:
+        return Plan(original, param_dict(params, tree), [], regs, [])
+    predicates = pruning_predicates(tree, refs, params)
+    marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
+    replacements: dict[str, str] = {}
+    scans = []
+    aliases = {r.alias.lower() for r in refs}
+    for k, ref in enumerate(refs):
+        pred = predicates.get(id(ref.node))
+        indices, pred_text = _prune(ref, pred)
+        scans.append(
+            ScanInfo(
+                ref.name,
+                ref.alias,
+                ref.snapshot.version,
+                ref.snapshot.num_files,
+                len(indices),
+                pred_text,
+                count_rows(ref.snapshot, indices),
+                indices,
+            )
+        )
+        key = f"{marker}_{k}"
+        replacements[f'"{key}"'] = scan_sql(
+            session, ref.snapshot, indices, regs, with_file=ref.rowid, with_pos=ref.rowid
+        )
+        alias = ref.node.args.get("alias")
+        if alias is None:
+            alias = exp.TableAlias(this=exp.to_identifier(ref.node.name))
+        ref.node.replace(exp.Table(this=exp.to_identifier(key, quoted=True), alias=alias))
+    for col in tree.find_all(exp.Column):
+        if col.args.get("db") is not None and col.table.lower() in aliases:
+            col.set("db", None)
+            col.set("catalog", None)
+    used = param_dict(params, tree)  # time travel arguments were evaluated: no longer in the tree
+    sql = tree.sql(dialect="duckdb", copy=False)
+    for key, text in replacements.items():
+        sql = sql.replace(key, text, 1)
+    return Plan(sql, used, scans, regs, refs)
+
+
+def _prune(ref: TableRef, pred: exp.Expression | None) -> tuple[list[int], str | None]:
+    snapshot = ref.snapshot
+    if pred is None:
+        return list(range(snapshot.num_files)), None
+    try:
+        scan = snapshot.scan(where=pred)
+    except LakehouseError:  # a predicate the scan cannot use: read everything, DuckDB still filters
+        return list(range(snapshot.num_files)), None
+    return scan.file_indices, scan.where

@@ -1,0 +1,1 @@
+"""Statement handlers, one module per family; each registers itself with ``engine.sql.dispatch``."""

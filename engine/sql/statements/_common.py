@@ -1,0 +1,78 @@
+"""Helpers shared by statement handlers: names, column types, table schemas, commit retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from lakehouse.errors import CommitConflict, SqlError
+
+from ..bind import table_name
+from ..execute import query
+from ..types import quote
+
+if TYPE_CHECKING:
+    from ...session import Session
+    from ..dispatch import Context
+
+T = TypeVar("T")
+ATTEMPTS = 5
+
+
+def name_of(node: exp.Expression, dialect: str = "duckdb") -> str:
+    """``ns.table`` for a table node or a name written as text (``"Sales".orders``)."""
+    if isinstance(node, str):
+        node = exp.to_table(node, dialect=dialect)
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if not isinstance(node, exp.Table):
+        raise SqlError(f"expected a table name, got {node.sql()!r}")
+    return table_name(node)
+
+
+def namespace_of(node: exp.Expression) -> str:
+    """The namespace named by a ``CREATE SCHEMA`` / ``DROP SCHEMA`` / ``SHOW TABLES IN`` node."""
+    if isinstance(node, exp.Table):
+        parts = [p.name for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+        if len(parts) != 1:
+            raise SqlError(f"a namespace is one identifier, got {node.sql()!r}")
+        return parts[0]
+    return node.name
+
+
+def arrow_types(session: Session, types: list[tuple[str, exp.DataType]]) -> pa.Schema:
+    """Arrow types for SQL column types, exactly as DuckDB produces them for ``CAST(... AS type)``."""
+    if not types:
+        raise SqlError("a table needs at least one column")
+    cols = ", ".join(f"CAST(NULL AS {t.sql(dialect='duckdb')}) AS {quote(n)}" for n, t in types)
+    return query(session, f"SELECT {cols} LIMIT 0").schema
+
+
+def with_retries(fn: Callable[[], T]) -> T:
+    """Re-run a whole read-compute-commit statement when a concurrent commit made it conflict."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return fn()
+        except CommitConflict as e:
+            if not e.retryable or attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def resolve_target(ctx: Context, node: exp.Table):
+    """(name, Table, latest Snapshot) of a write statement's target table."""
+    from lakehouse.errors import TableNotFound
+
+    from ..bind import unknown_table
+
+    name = name_of(node)
+    try:
+        table, snapshot = ctx.cache.get(name)
+    except TableNotFound:
+        raise unknown_table(ctx.session, node, name) from None
+    return name, table, snapshot

@@ -1,0 +1,101 @@
+"""Copy-on-write row changes computed in DuckDB: rewrite only the files holding changed rows.
+
+A statement first computes its changes as rows of ``(__lh_file, __lh_pos, __lh_action, new values)``
+(``U``pdate or ``D``elete of the row at that position of that file) by reading the target through a
+pinned reference with row ids; ``apply_changes`` then rewrites each touched file without its deleted
+rows and with its updated values, in the statement's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from lakehouse.errors import SqlError
+
+from ..bind import pinned_table
+from ..execute import reader, registered
+from ..relation import FILE_COLUMN, POS_COLUMN, Registrations, file_uris, scan_sql
+from ..rewrite import Plan
+from ..types import quote
+
+if TYPE_CHECKING:
+    from lakehouse import Snapshot, Table, Transaction
+
+    from ...session import Session
+
+ACTION = "__lh_action"
+
+
+def rowid_target(name: str, table: Table, snapshot: Snapshot, alias: str) -> exp.Table:
+    """The target table as a reference that also yields ``__lh_file`` and ``__lh_pos``."""
+    return pinned_table(name, table, snapshot, alias=alias, rowid=True)
+
+
+def rowid_columns(alias: str) -> list[exp.Expression]:
+    return [exp.column(FILE_COLUMN, alias), exp.column(POS_COLUMN, alias)]
+
+
+def scanned_indices(plan: Plan, name: str) -> list[int]:
+    """Files of the target the plan read (all rows ids refer to these)."""
+    out: list[int] = []
+    for s in plan.scans:
+        if s.name == name:
+            out.extend(s.file_indices)
+    return sorted(set(out))
+
+
+def check_unique(changes: pa.Table, what: str) -> pa.Table:
+    """Error when a target row got two changes (two source rows matched it), Delta's rule.
+
+    Duplicate deletes of one row are harmless and collapse to one.
+    """
+    if changes.num_rows == 0:
+        return changes
+    keys = changes.select([FILE_COLUMN, POS_COLUMN])
+    counts = keys.group_by([FILE_COLUMN, POS_COLUMN]).aggregate([([], "count_all")])
+    if counts.num_rows == changes.num_rows:
+        return changes
+    if ACTION in changes.column_names and pc.all(pc.equal(changes.column(ACTION), "D")).as_py():
+        seen: set[tuple] = set()
+        keep = []
+        for key in zip(changes.column(FILE_COLUMN).to_pylist(), changes.column(POS_COLUMN).to_pylist()):
+            keep.append(key not in seen)
+            seen.add(key)
+        return changes.filter(pa.array(keep))
+    raise SqlError(
+        f"{what}: a target row matched more than one source row, so it is ambiguous how to change it; "
+        f"make the source rows unique per target row (e.g. aggregate or deduplicate the source)"
+    )
+
+
+def apply_changes(
+    session: Session, tx: Transaction, snapshot: Snapshot, changes: pa.Table, scanned: list[int], text: str
+) -> None:
+    """Rewrite the files touched by ``changes`` (rows of __lh_file, __lh_pos, __lh_action, values)."""
+    if changes.num_rows == 0:
+        return
+    uris = file_uris(snapshot, scanned)
+    by_uri = dict(zip(uris, scanned))
+    touched = sorted({by_uri[u] for u in pc.unique(changes.column(FILE_COLUMN)).to_pylist()})
+    regs = Registrations()
+    rel = scan_sql(session, snapshot, touched, regs, with_file=True, with_pos=True)
+    ch = regs.add("changes", changes)
+    cols = []
+    for f in snapshot.schema:
+        q = quote(f.name)
+        if f.name in changes.column_names:
+            cols.append(f"CASE WHEN c.{ACTION} = 'U' THEN c.{q} ELSE t.{q} END AS {q}")
+        else:
+            cols.append(f"t.{q} AS {q}")
+    sql = (
+        f"SELECT {', '.join(cols)} FROM {rel} AS t LEFT JOIN {ch} AS c "
+        f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} "
+        f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
+    )
+    tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
+    with registered(session, regs) as con:
+        tx.write_rows(reader(con, sql, None, text))

@@ -1,0 +1,110 @@
+"""INSERT INTO / INSERT OVERWRITE: positional (or BY NAME), cast to the table's column types like DuckDB."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from lakehouse import Transaction
+from lakehouse.errors import SqlError, did_you_mean
+
+from ...result import Result
+from ..dispatch import Context, statement
+from ..execute import check_params, reader, registered
+from ..rewrite import plan_query
+from ..types import duckdb_type, quote
+from ._common import resolve_target
+
+
+@statement(exp.Insert)
+def insert(ctx: Context) -> Result:
+    tree = ctx.tree
+    alternative = str(tree.args.get("alternative") or "").upper()
+    if alternative == "REPLACE":
+        raise SqlError(
+            "INSERT OR REPLACE needs a primary key, and Delta tables have none: use MERGE INTO ... "
+            "WHEN MATCHED THEN UPDATE ... WHEN NOT MATCHED THEN INSERT ..., or INSERT OVERWRITE"
+        )
+    if alternative or tree.args.get("conflict") or tree.args.get("returning"):
+        raise SqlError(f"unsupported INSERT form: {ctx.text[:80]!r}; use plain INSERT INTO or MERGE INTO")
+    target = tree.this
+    columns = None
+    if isinstance(target, exp.Schema):
+        columns = [c.name for c in target.expressions]
+        target = target.this
+    source = tree.args.get("expression")
+    if source is None:
+        raise SqlError("INSERT needs VALUES (...) or a SELECT")
+    check_params(ctx.params, tree)
+    name, table, snapshot = resolve_target(ctx, target)
+    schema = snapshot.schema
+    static = {_resolve(schema, c): v for c, v in _static_partition(target).items()}
+    where = None
+    if static:
+        where = " AND ".join(f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items())
+    plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
+    with registered(ctx.session, plan.regs) as con:
+        probe = (
+            con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0", params=plan.params)
+            if plan.params
+            else con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0")
+        )
+        src_cols = list(probe.columns)
+        by_name = bool(tree.args.get("by_name"))
+        targets = _targets(schema, columns, src_cols, static, by_name)
+        select = []
+        for f in schema:
+            typ = duckdb_type(f.type)
+            if f.name in static:
+                select.append(f"CAST(({static[f.name]}) AS {typ}) AS {quote(f.name)}")
+            elif f.name in targets:
+                select.append(f"CAST(__lh_src.{quote(targets[f.name])} AS {typ}) AS {quote(f.name)}")
+            else:
+                select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
+        alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
+        sql = f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
+        rows = reader(con, sql, plan.params, ctx.text)
+        tx = Transaction(table, snapshot)
+        if tree.args.get("overwrite"):
+            tx.overwrite(rows, where=where)
+        else:
+            tx.append(rows)
+        version = tx.commit()
+    return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
+
+
+def _static_partition(target: exp.Table) -> dict[str, str]:
+    """``PARTITION (d = '2024-01-01')`` (Spark): column -> SQL value."""
+    part = target.args.get("partition")
+    out = {}
+    for e in part.expressions if part is not None else []:
+        if isinstance(e, exp.EQ):
+            out[e.this.name] = e.expression.sql(dialect="duckdb")
+        else:
+            raise SqlError(f"dynamic partition {e.sql()!r} is not supported: give PARTITION (col = value)")
+    return out
+
+
+def _resolve(schema, c: str) -> str:
+    for n in schema.names:
+        if n.lower() == c.lower():
+            return n
+    raise SqlError(
+        f"table has no column {c!r}{did_you_mean(c, schema.names)}; columns are: {', '.join(schema.names)}",
+        fragment=c,
+    )
+
+
+def _targets(schema, columns, src_cols, static, by_name) -> dict[str, str]:
+    """Table column -> source column (its name BY NAME, else ``c<position>``)."""
+    if by_name:
+        return {_resolve(schema, c): c for c in src_cols}
+    if columns is not None:
+        wanted = [_resolve(schema, c) for c in columns]
+    else:
+        wanted = [n for n in schema.names if n not in static]
+    if len(wanted) != len(src_cols):
+        raise SqlError(
+            f"the table has {len(wanted)} column(s) to fill ({', '.join(wanted)}) but the query gives "
+            f"{len(src_cols)} value(s) per row; list the columns: INSERT INTO t (a, b) ..."
+        )
+    return {w: f"c{i}" for i, w in enumerate(wanted)}

@@ -1,0 +1,33 @@
+"""SELECT (and VALUES, set operations) and EXPLAIN."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ...result import Result
+from ..dispatch import Context, statement
+from ..execute import check_params, query
+from ..explain import explain_plan
+from ..parse import parse_one
+from ..rewrite import plan_query
+
+
+@statement(exp.Query, exp.Values)
+def select(ctx: Context) -> Result:
+    check_params(ctx.params, ctx.tree)
+    original = ctx.text if ctx.dialect == "duckdb" else None
+    plan = plan_query(ctx.session, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
+    table = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+    return Result(table, statement=ctx.text)
+
+
+@statement(pattern=r"EXPLAIN(?P<analyze>\s+ANALYZE)?\s+(?P<query>.+)")
+def explain(ctx: Context) -> Result:
+    text = ctx.match.group("query")
+    offset = ctx.match.start("query")
+    line = ctx.statement.line + ctx.text.count("\n", 0, offset)
+    tree = parse_one(text, ctx.dialect, line=line)
+    check_params(ctx.params, tree)
+    plan = plan_query(ctx.session, tree, ctx.params, cache=ctx.cache, copy=False)
+    table = explain_plan(ctx.session, plan, analyze=bool(ctx.match.group("analyze")), text=text)
+    return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))
