@@ -130,6 +130,47 @@ class Table:
             )
         return cls(storage)
 
+    @classmethod
+    def convert(
+        cls,
+        uri: str,
+        partition_by: Sequence[str] | dict[str, Any] | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> Table:
+        """Adopt a directory of Parquet files (optionally ``col=value/`` partitioned) as a table,
+        in place: version 0 lists the files, statistics come from their footers, nothing is copied.
+
+        >>> Table.convert("/data/events", partition_by={"day": "date"})   # doctest: +SKIP
+        """
+        from .maintenance.convert import convert
+
+        return convert(uri, partition_by=partition_by, storage_options=storage_options)
+
+    def clone(
+        self,
+        target_uri: str,
+        shallow: bool = True,
+        version: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+        *,
+        timestamp: Any = None,
+    ) -> Table:
+        """A new table at ``target_uri`` with this table's content at ``version`` (latest) and its own
+        history; shallow: its log references this table's files by absolute URI, deep: copies them.
+
+        >>> dev = t.clone("/data/events_dev")                             # doctest: +SKIP
+        """
+        from .maintenance.clone import clone
+
+        return clone(
+            self,
+            target_uri,
+            shallow=shallow,
+            version=version,
+            timestamp=timestamp,
+            storage_options=storage_options,
+        )
+
     @staticmethod
     def exists(uri: str, storage_options: dict[str, Any] | None = None) -> bool:
         return _has_log(open_storage(uri, storage_options))
@@ -143,6 +184,10 @@ class Table:
         listing = list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
+        if version is not None:  # time travel: refuse versions whose files VACUUM deleted
+            from .maintenance.vacuum import check_version_retained
+
+            check_version_retained(self.storage, version, listing.latest)
         base = self._latest
         if base is not None and version is not None and version < base.version:
             base = None
