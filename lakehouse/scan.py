@@ -165,8 +165,8 @@ def read_file(
     part_cols = set(snapshot.partition_columns)
     data_cols = [c for c in columns if c not in part_cols]
     storage = snapshot.storage
-    if f.path.startswith("/") or "://" not in f.path and storage.scheme == "file":
-        source: Any = storage._full(f.path)
+    if storage.scheme == "file" and ("://" not in f.path or f.path.startswith("file://")):
+        source: Any = storage._full(f.path)  # local: memory-map instead of reading through fsspec
         pf = pq.ParquetFile(source, memory_map=True)
     else:
         pf = pq.ParquetFile(storage.open(f.path))
