@@ -105,8 +105,12 @@ def journaled_files(staging: Storage) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for info in staging.walk(JOURNAL):
         parts = info.path.split("/")
-        if len(parts) >= 3:
-            out.setdefault(parts[-2], []).append(staging.read(info.path).decode())
+        # A journal entry lands by atomic rename; a killed writer's half-written temp file may name a
+        # prefix of a path (even the table directory), and its data file was never started.
+        if len(parts) >= 3 and not info.path.endswith(".tmp"):
+            path = staging.read(info.path).decode().strip()
+            if path:
+                out.setdefault(parts[-2], []).append(path)
     return out
 
 

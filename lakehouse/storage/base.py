@@ -114,6 +114,8 @@ class Storage(ABC):
 
     def delete(self, paths: list[str]) -> None:
         for p in paths:
+            if not p:  # "" would name the root itself
+                continue
             try:
                 self.fs.rm_file(self._full(p))
             except FileNotFoundError:
