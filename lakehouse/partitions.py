@@ -44,10 +44,20 @@ def escape_dir_value(text: str | None) -> str:
     return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
 
 
-def partition_dir(columns: list[str], values: list[str | None]) -> str:
-    return "/".join(
-        f"{escape_dir_value(c)}={escape_dir_value(v)}" for c, v in zip(columns, values, strict=True)
+# Spark's escapePathName set: column names keep other characters (e.g. "Région") as delta-rs does;
+# Polars' scan_delta matches directory keys against the schema's names literally.
+_NAME_ESCAPES = set("\"#%'*/:=?\\{[]^")
+
+
+def _escape_name(name: str) -> str:
+    return "".join(
+        "".join(f"%{b:02X}" for b in c.encode()) if c in _NAME_ESCAPES or ord(c) < 0x20 or c == "\x7f" else c
+        for c in name
     )
+
+
+def partition_dir(columns: list[str], values: list[str | None]) -> str:
+    return "/".join(f"{_escape_name(c)}={escape_dir_value(v)}" for c, v in zip(columns, values, strict=True))
 
 
 def log_path(relative: str) -> str:

@@ -192,6 +192,9 @@ class Snapshot:
             is_null = values.is_null()
             rec = pc.if_else(pc.is_null(records), pa.scalar(1, pa.int64()), records)
             nulls = pc.if_else(is_null, rec, pa.scalar(0, pa.int64()))
+            if pa.types.is_floating(field.type) and len(values):
+                # DuckDB orders NaN above every number; Arrow comparisons with NaN are false: unknown
+                values = pc.if_else(pc.is_nan(values), pa.scalar(None, field.type), values)
             return (values, values, nulls, rec), field.type
         if pa.types.is_nested(field.type) or pa.types.is_binary(field.type):
             return None

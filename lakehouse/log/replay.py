@@ -188,7 +188,9 @@ def read_state(
             ci = next(
                 (a for a in read_commit(storage, path_mtime[0], target) if isinstance(a, CommitInfo)), None
             )
-            state.timestamp_ms = ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, target)
+            state.timestamp_ms = (
+                ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, target)
+            )
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
         raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")
@@ -212,6 +214,11 @@ def read_commit(storage: Storage, path: str, version: int) -> list:
             ) from None
         if action is not None:
             actions.append(action)
+    if not data.strip():  # every writer puts at least one action in a commit: this one was truncated
+        raise CorruptLog(
+            f"corrupt log file {storage.uri(path)} (version {version}): the file is empty; "
+            f"restore it from a backup or remove the table version"
+        )
     return actions
 
 

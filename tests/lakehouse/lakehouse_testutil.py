@@ -92,7 +92,11 @@ def read_deltalake(uri: str, storage_options: dict | None, version: int | None =
 def read_polars(uri: str, storage_options: dict | None, version: int | None = None) -> pa.Table:
     import polars as pl
 
-    return pl.scan_delta(uri, version=version, storage_options=delta_rs_options(storage_options)).collect().to_arrow()
+    return (
+        pl.scan_delta(uri, version=version, storage_options=delta_rs_options(storage_options))
+        .collect()
+        .to_arrow()
+    )
 
 
 def normalise(table: pa.Table, schema: pa.Schema) -> pa.Table:
