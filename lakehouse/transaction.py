@@ -127,7 +127,10 @@ class Transaction:
     # ------------------------------------------------------------------------------------- writes
 
     def _fitted(
-        self, data: pa.Table | pa.RecordBatchReader, con: duckdb.DuckDBPyConnection | None, validate: bool = True
+        self,
+        data: pa.Table | pa.RecordBatchReader,
+        con: duckdb.DuckDBPyConnection | None,
+        validate: bool = True,
     ) -> Iterator[pa.Table]:
         view = self.view()
         for chunk in iter_tables(data):

@@ -8,9 +8,9 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 import pytest
+from lakehouse_testutil import read_deltalake
 
 from lakehouse import Table, UnsupportedFeature
-from lakehouse_testutil import read_deltalake
 
 
 def _expected(shared_tables):
