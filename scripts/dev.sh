@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: creates .venv, installs the project, then runs a job.
-#   bash scripts/dev.sh main    # the main job on the embedded default warehouse (./warehouse)
+#   bash scripts/dev.sh main    # the main job: TPC-DS SF 0.1 in ./warehouse, 99 queries verified, a report
 #   bash scripts/dev.sh test    # the full test suite (starts and stops its own local S3 server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "== installing lakehouse and its dev dependencies into .venv (first run takes a few minutes)"
   log=.venv/pip-install.log
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev,plot]'; } > "$log" 2>&1 \
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev,plot,ray,torch]'; } > "$log" 2>&1 \
      || ! .venv/bin/python -c "import lakehouse, catalog, engine, tpcds, deltalake, duckdb" >> "$log" 2>&1; then
     tail -n 40 "$log"
     echo "installation failed (full log: $log)"
@@ -36,7 +36,9 @@ trap finish EXIT
 
 case "$job" in
   main)
-    .venv/bin/python examples/quickstart.py "$@"
+    # TPC-DS end to end: generate SF ${LAKEHOUSE_SF:-0.1} into ./warehouse (reused when already there), run all
+    # 99 queries through the engine, verify each against DuckDB on the plain Parquet copy, print the summary.
+    .venv/bin/lakehouse tpcds all --sf "${LAKEHOUSE_SF:-0.1}" --warehouse ./warehouse "$@"
     ;;
   test)
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

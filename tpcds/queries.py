@@ -13,6 +13,7 @@ the runner robust against kits that put several statements into one text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 QUERIES_FILE = "queries.json"
@@ -56,3 +57,26 @@ def split_statements(sql: str) -> list[str]:
             start = tok.end + 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
+
+
+def qualify_tables(sql: str, namespace: str, tables: Iterable[str]) -> str:
+    """``sql`` with every bare reference to one of ``tables`` prefixed by ``namespace.``.
+
+    CTE names, already qualified names and other tables are left alone.  Used because the session
+    resolves a one-part name in the namespace ``main``; the query texts use bare TPC-DS names.
+
+    >>> qualify_tables("SELECT * FROM store s, x", "tpcds_sf1", ["store"])
+    'SELECT * FROM tpcds_sf1.store AS s, x'
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    names = {t.lower() for t in tables}
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for node in tree.find_all(exp.Table):
+        if node.args.get("db") is None and isinstance(node.this, exp.Identifier):
+            lower = node.name.lower()
+            if lower in names and lower not in ctes:
+                node.set("db", exp.to_identifier(namespace))
+    return tree.sql(dialect="duckdb")
