@@ -43,8 +43,46 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
         return self._key(path) in self._immutable
 
     def _local(self, path: str) -> Path:
-        key = self._key(path)
-        return self.directory / hashlib.sha256(key.encode()).hexdigest()[:32]
+        # Mirror the object key (bucket/prefix/col=value/part.parquet) so Hive-style directory names
+        # survive and the remote URI can be recovered from the local path.
+        key = self._key(path).lstrip("/")
+        if ".." in key.split("/"):
+            return self.directory / "_hashed" / hashlib.sha256(key.encode()).hexdigest()[:32]
+        return self.directory / key
+
+    def local_paths(self, uris: list[str]) -> list[str]:
+        """Fetch every uri not cached yet (concurrently) and return the local paths, in order.
+
+        DuckDB then reads plain local files: its Python-filesystem bridge was seen returning corrupt
+        bytes under concurrent reads, and local reads are faster anyway.
+        """
+        self.mark(uris)
+        locals_ = [self._local(u) for u in uris]
+        missing = [(u, lp) for u, lp in zip(uris, locals_, strict=True) if not lp.exists()]
+        if missing:
+            tmps = []
+            for _, lp in missing:
+                lp.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=lp.parent, prefix=".part-")
+                os.close(fd)
+                tmps.append(tmp)
+            try:
+                self.fs.get([u for u, _ in missing], tmps)
+                for (u, lp), tmp in zip(missing, tmps, strict=True):
+                    size = int(self.info(u)["size"])
+                    if os.path.getsize(tmp) != size:  # a GET can come back short with no error
+                        raise OSError(f"short download of {u}: {os.path.getsize(tmp)} of {size} bytes")
+                    os.replace(tmp, lp)
+            finally:
+                for tmp in tmps:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+        return [str(lp) for lp in locals_]
+
+    def remote_prefix_sql(self) -> tuple[str, int]:
+        """(protocol prefix, number of leading characters of a local path to drop) to map back."""
+        proto = self.protocol[0] if isinstance(self.protocol, tuple | list) else self.protocol
+        return f"{proto}://", len(str(self.directory)) + 1
 
     def _fetch(self, path: str) -> Path:
         local = self._local(path)

@@ -274,7 +274,7 @@ class Session:
                 raise SqlError(f"cannot evaluate {node.sql(dialect='duckdb')!r}: {e}") from None
         return row[0]
 
-    def _register_filesystem(self, storage: Storage, uris: list[str]) -> None:
+    def _register_filesystem(self, storage: Storage, uris: list[str]):
         """Let DuckDB read remote files through fsspec, via a local cache of immutable data files."""
         root = storage.root
         if "://" not in root:
@@ -294,6 +294,14 @@ class Session:
                 self._con.register_filesystem(cache)
                 self._fs_registered[protocol] = cache
             cache.mark(uris)
+        return cache
+
+    def _localize(self, storage: Storage, uris: list[str]):
+        """Local copies of remote data files (None for local storage) and the cache holding them."""
+        if "://" not in storage.root:
+            return None, None
+        cache = self._register_filesystem(storage, uris)
+        return cache.local_paths(uris), cache
 
     def _file_columns(self, uris: Iterable[str]) -> dict[str, dict[str, str]]:
         """Per file, its top-level columns and their DuckDB types (cached: data files are immutable)."""

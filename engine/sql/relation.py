@@ -109,8 +109,13 @@ def _parquet_part(
     schema = snapshot.schema
     phys = snapshot.physical_names
     part_cols = list(snapshot.partition_columns)
-    uris = file_uris(snapshot, indices)
-    session._register_filesystem(snapshot.storage, uris)
+    remote_uris = file_uris(snapshot, indices)
+    local, cache = session._localize(snapshot.storage, remote_uris)
+    uris = local or remote_uris
+    file_expr = f"__lh_d.{FILE_COLUMN}"
+    if cache is not None:  # rows name the file by its table URI, not by its local copy
+        prefix, drop = cache.remote_prefix_sql()
+        file_expr = f"({literal(prefix)} || substr(__lh_d.{FILE_COLUMN}, {drop + 1}))"
     present = session._file_columns(uris)
     stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
     for columns in present.values():
@@ -136,7 +141,8 @@ def _parquet_part(
     # The common case: every file holds exactly the table's columns, in order, as the table's types.
     # Then ``SELECT *`` is the relation: shorter SQL binds much faster than a projection list.
     exact = (
-        len(layouts) == 1
+        (cache is None or not with_file)
+        and len(layouts) == 1
         and not part_cols  # Hive columns come in DuckDB's order, not the schema's
         and not snapshot.column_mapping
         and [n for n, _ in next(iter(layouts))] == list(schema.names)
@@ -162,7 +168,7 @@ def _parquet_part(
         else:  # added after every one of these files was written
             cols.append(f"CAST(NULL AS {duckdb_type(f.type)}) AS {quote(f.name)}")
     if with_file:
-        cols.append(f"__lh_d.{FILE_COLUMN} AS {FILE_COLUMN}")
+        cols.append(f"{file_expr} AS {FILE_COLUMN}")
     if with_pos:
         cols.append(f"__lh_d.file_row_number AS {POS_COLUMN}")
     sql = f"SELECT {', '.join(cols)} FROM {source} AS __lh_d"
