@@ -260,7 +260,10 @@ def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str])
             parts.append(state.adds)
     if json_adds:
         parts.append(add_rows_to_table(list(json_adds.values())))
-    state.adds = pa.concat_tables(parts) if parts else ADD_SCHEMA.empty_table()
+    adds = pa.concat_tables(parts) if parts else ADD_SCHEMA.empty_table()
+    if adds.num_columns and adds.column(0).num_chunks > 8:
+        adds = adds.combine_chunks()  # incremental replay adds a chunk per commit; keep kernels fast
+    state.adds = adds
 
 
 def add_rows_to_table(rows: list[dict]) -> pa.Table:
