@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from collections.abc import Iterator
-from decimal import Decimal
-from typing import Any
 
 from sqlglot import exp
+
+from ..sql.types import sql_literal as literal  # noqa: F401 - the DataFrame's literal typing
 
 # Nodes that never need parentheses when used as an operand.
 _ATOMS = (exp.Column, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Func, exp.Window, exp.Star)
@@ -191,41 +189,6 @@ def column(name: str, table: str | None = None) -> exp.Column:
 def paren(node: exp.Expression) -> exp.Expression:
     """``node`` as an operand: parenthesised unless it is atomic (sqlglot does not add parentheses)."""
     return node if isinstance(node, _ATOMS) else exp.Paren(this=node)
-
-
-def literal(value: Any) -> exp.Expression:
-    """A DuckDB literal for a Python value, typed the way Polars types it (floats are DOUBLE).
-
-    >>> literal(1.5).sql("duckdb")
-    'CAST(1.5 AS DOUBLE)'
-    """
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int):
-        return exp.Literal.number(str(value))
-    if isinstance(value, float):
-        if math.isfinite(value):
-            node: exp.Expression = exp.Literal.number(repr(value))
-        else:
-            node = exp.Literal.string("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
-        return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
-    if isinstance(value, Decimal):
-        return exp.Literal.number(str(value))
-    if isinstance(value, str):
-        return exp.Literal.string(value)
-    if isinstance(value, dt.datetime):
-        kind = "TIMESTAMPTZ" if value.tzinfo is not None else "TIMESTAMP"
-        return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build(kind))
-    if isinstance(value, dt.date):
-        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
-    if isinstance(value, dt.time):
-        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("TIME"))
-    if isinstance(value, dt.timedelta):
-        micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
-        return exp.Interval(this=exp.Literal.string(str(micros)), unit=exp.Var(this="MICROSECONDS"))
-    raise TypeError(f"cannot use {type(value).__name__} value {value!r} as a literal")
 
 
 def bare(node: exp.Expression, classes: tuple[type[exp.Expression], ...]) -> Iterator[exp.Expression]:

@@ -8,8 +8,6 @@ statistics prove no row can match; DuckDB still evaluates every predicate, so we
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -167,17 +165,9 @@ def _param(p: exp.Placeholder, params: list | None) -> Any:
 
 def to_literal(value: Any) -> exp.Expression | Any:
     """A sqlglot literal for a Python parameter value, or _UNKNOWN."""
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int | float | Decimal):
-        return exp.Literal.number(str(value))
-    if isinstance(value, str):
-        return exp.Literal.string(value)
-    if isinstance(value, dt.datetime):
-        kind = "TIMESTAMPTZ" if value.tzinfo is not None else "TIMESTAMP"
-        return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build(kind))
-    if isinstance(value, dt.date):
-        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
-    return _UNKNOWN
+    from .types import sql_literal
+
+    try:
+        return sql_literal(value)
+    except TypeError:
+        return _UNKNOWN
