@@ -54,9 +54,6 @@ def may_match(where: exp.Expression, n: int, lookup: StatsLookup) -> pa.Array:
     return t
 
 
-_TRUE_CACHE: dict[int, pa.Array] = {}
-
-
 def _all(n: int, value: bool = True) -> pa.Array:
     return pa.array([value] * n, pa.bool_())
 

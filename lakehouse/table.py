@@ -7,7 +7,7 @@ import json
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,8 +20,7 @@ from .errors import (
     TableNotFound,
     VersionNotFound,
 )
-from .log.actions import CommitInfo, Metadata, Protocol, encode_commit, now_ms
-from .log.commit import ReadSet, commit
+from .log.actions import CommitInfo, Metadata, encode_commit, now_ms
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .protocol import protocol_for
@@ -30,7 +29,6 @@ from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .transaction import SchemaMode, Transaction
 
-T = TypeVar("T")
 DEFAULT_CHECKPOINT_INTERVAL = 100
 DML_ATTEMPTS = 5
 
@@ -471,4 +469,4 @@ def _number(v: Any) -> Any:
             return v
 
 
-__all__ = ["Table", "ReadSet", "commit", "Protocol"]
+__all__ = ["Table"]

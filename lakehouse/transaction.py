@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import constraints
-from .errors import CommitConflict, ConstraintViolation, LakehouseError
+from .errors import ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.replay import LogState, add_rows_to_table, decoded_paths
@@ -330,4 +330,4 @@ def _stamp(r: Remove, now: int) -> Remove:
     )
 
 
-__all__ = ["Transaction", "CommitConflict"]
+__all__ = ["Transaction"]
