@@ -21,8 +21,11 @@ def load_catalog(
 ) -> Catalog:
     """Open (creating on first use) the catalog at ``uri``.
 
-    >>> cat = load_catalog("/data/warehouse")              # doctest: +SKIP  (path catalog)
-    >>> cat = load_catalog("/data/warehouse/catalog.db")   # doctest: +SKIP  (SQLite, warehouse /data/warehouse)
+    A directory is a path catalog; a ``.db`` file (or ``sqlite:///...``) a SQLite catalog whose
+    warehouse is the file's directory unless ``warehouse`` says otherwise.
+
+    >>> cat = load_catalog("/data/warehouse")              # doctest: +SKIP
+    >>> cat = load_catalog("/data/warehouse/catalog.db")   # doctest: +SKIP
     """
     text = os.fspath(uri)
     if text.startswith("sqlite:"):

@@ -119,14 +119,14 @@ class Result:
 
     def show(self, max_rows: int = 20, max_width: int | None = None) -> None:
         """Print the rows as an aligned table with column types in the header."""
-        from .shell.render import render
+        from .render import render
 
-        print(render(self, mode="table", max_rows=max_rows, max_width=max_width))
+        print(render(self.to_arrow(), mode="table", max_rows=max_rows, max_width=max_width))
 
     def __repr__(self) -> str:
-        from .shell.render import render
+        from .render import render
 
-        return render(self, mode="table", max_rows=20)
+        return render(self.to_arrow(), mode="table", max_rows=20)
 
     def __str__(self) -> str:
         return self.__repr__()

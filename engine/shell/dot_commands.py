@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from lakehouse.errors import LakehouseError
 
-from .render import MODES, render
+from ..render import MODES, render
 from .runner import Settings, execute_script
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def run_dot(db: Session, line: str, settings: Settings, out: TextIO) -> None:
 
 
 def _show(db: Session, sql: str, settings: Settings, out: TextIO) -> None:
-    print(render(db.sql(sql), settings.mode, settings.max_rows), file=out)
+    print(render(db.sql(sql).to_arrow(), settings.mode, settings.max_rows), file=out)
 
 
 @dot("tables", ".tables [namespace]", "list tables")

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from lakehouse.errors import LakehouseError
 
+from ..render import render
 from ..sql.dispatch import run_statement
 from ..sql.parse import split
-from .render import render
 
 if TYPE_CHECKING:
     from ..result import Result
@@ -88,7 +88,7 @@ def execute_script(
             continue
         elapsed = time.perf_counter() - start
         if result is not None and result.columns:
-            print(render(result, settings.mode, settings.max_rows), file=out)
+            print(render(result.to_arrow(), settings.mode, settings.max_rows), file=out)
         if settings.timer:
             print(f"Run Time: {elapsed:.3f} s", file=out)
         out.flush()

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
+from ..render import MODES
 from .cli import command
-from .render import MODES
 from .runner import Settings, execute_script
 
 

@@ -43,8 +43,10 @@ def _dialect(name: str):
 def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Statement]:
     """Statements of ``script`` (split on ``;`` outside strings and comments), empty ones dropped.
 
-    >>> [s.text for s in split("SELECT 1; SELECT ?", params=[2])]
-    ['SELECT 1', 'SELECT $1']
+    >>> [s.text for s in split("SELECT 1; /* ; */ SELECT 'a;b'")]
+    ['SELECT 1', "SELECT 'a;b'"]
+    >>> [s.text for s in split("SELECT ?", params=[2])]
+    ['SELECT $1']
     """
     try:
         tokens = _dialect(dialect).tokenize(script)

@@ -1,4 +1,7 @@
-"""Render a Result as an aligned text table (types in the header), CSV, JSON lines or Markdown."""
+"""Render query output as an aligned text table (types in the header), CSV, JSON lines or Markdown.
+
+Below both ``engine.result`` (``Result.show``) and the shell, so the value type does not depend on the CLI.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,16 @@ import io
 import json
 import shutil
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
-
-if TYPE_CHECKING:
-    from ..result import Result
 
 Mode = Literal["table", "csv", "json", "markdown"]
 MODES = ("table", "csv", "json", "markdown")
 
 
 def type_name(t: pa.DataType) -> str:
-    from ..sql.types import duckdb_type
+    from .sql.types import duckdb_type
 
     try:
         return duckdb_type(t).lower()
@@ -43,10 +43,15 @@ def cell(v: Any) -> str:
 
 
 def render(
-    result: Result, mode: Mode = "table", max_rows: int | None = 40, max_width: int | None = None
+    table: pa.Table, mode: Mode = "table", max_rows: int | None = 40, max_width: int | None = None
 ) -> str:
-    """Text for ``result``; ``max_rows`` limits table/markdown output (None: all rows)."""
-    table = result.to_arrow()
+    """Text for ``table``; ``max_rows`` limits table/markdown output (None: all rows).
+
+    >>> print(render(pa.table({"id": [1, 2]}), mode="csv"))
+    id
+    1
+    2
+    """
     if table.column_names == ["explain"]:
         return "\n".join(table.column("explain").to_pylist())
     if mode == "csv":
