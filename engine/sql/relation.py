@@ -3,8 +3,8 @@
 Plain files go to DuckDB's native ``read_parquet([...])``. Partition columns come from the log (through
 DuckDB's Hive partitioning when the paths spell the values canonically, else a join with a small Arrow
 table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
-to the table schema. Files with deletion vectors, and column-mapped tables with nested columns, are read
-by ``lakehouse.scan.read_file`` into Arrow and registered with DuckDB for the statement.
+to the table schema. Files with deletion vectors, and column-mapped tables with nested columns or in id
+mode, are read by ``lakehouse.scan.read_file`` into Arrow and registered with DuckDB for the statement.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse import partitions
+from lakehouse.column_mapping import mapping_mode
 from lakehouse.scan import read_file
 
 from .types import duckdb_type, literal, needs_cast, quote
@@ -87,7 +88,9 @@ def scan_sql(
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
     dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
-    arrow_all = snapshot.column_mapping and any(pa.types.is_nested(f.type) for f in schema)
+    # Nested physical names (and, in id mode, field ids) are resolved by lakehouse's Arrow reader.
+    mode = mapping_mode(snapshot.properties)
+    arrow_all = mode == "id" or (mode != "none" and any(pa.types.is_nested(f.type) for f in schema))
     native = [i for i, has_dv in zip(indices, dv) if not (has_dv or arrow_all)]
     via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv or arrow_all]
     parts = []
