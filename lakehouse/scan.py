@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from .column_mapping import file_columns, mapping_mode, to_logical
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, SqlError, did_you_mean
+from .file_errors import naming_data_file
 
 if TYPE_CHECKING:
     import pandas
@@ -166,22 +167,8 @@ def read_file(
     part_cols = set(snapshot.partition_columns)
     data_cols = [c for c in columns if c not in part_cols]
     storage = snapshot.storage
-    if storage.scheme == "file" and ("://" not in f.path or f.path.startswith("file://")):
-        source: Any = storage._full(f.path)  # local: memory-map instead of reading through fsspec
-        pf = pq.ParquetFile(source, memory_map=True)
-    else:
-        pf = pq.ParquetFile(storage.open(f.path))
-    stored = file_columns([full.field(c) for c in data_cols], pf.schema_arrow, mode)
-    wanted = [stored[c] for c in data_cols if c in stored]
-    first_row = 0
-    if row_groups is None:
-        raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
-        num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
-    else:
-        groups = list(row_groups)
-        raw = pf.read_row_groups(groups, columns=wanted if data_cols else [])
-        num_rows = sum(pf.metadata.row_group(g).num_rows for g in groups)
-        first_row = sum(pf.metadata.row_group(g).num_rows for g in range(groups[0])) if groups else 0
+    with naming_data_file(snapshot, f.uri):
+        pf, stored, raw, num_rows, first_row = _read_parquet(snapshot, f.path, data_cols, row_groups, mode)
     keep = None
     if f.deletion_vector is not None:
         deleted = load_deleted_rows(storage, f.deletion_vector).astype(np.int64) - first_row
@@ -206,3 +193,27 @@ def read_file(
     if keep is not None:
         out = out.filter(keep)
     return out
+
+
+def _read_parquet(
+    snapshot: Snapshot, path: str, data_cols: list[str], row_groups: Sequence[int] | None, mode: str
+) -> tuple[pq.ParquetFile, dict[str, str], pa.Table, int, int]:
+    """(file, logical -> file column, the columns read, rows read, position of the first row read)."""
+    storage = snapshot.storage
+    if storage.scheme == "file" and ("://" not in path or path.startswith("file://")):
+        source: Any = storage._full(path)  # local: memory-map instead of reading through fsspec
+        pf = pq.ParquetFile(source, memory_map=True)
+    else:
+        pf = pq.ParquetFile(storage.open(path))
+    stored = file_columns([snapshot.full_schema.field(c) for c in data_cols], pf.schema_arrow, mode)
+    wanted = [stored[c] for c in data_cols if c in stored]
+    first_row = 0
+    if row_groups is None:
+        raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
+        num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
+    else:
+        groups = list(row_groups)
+        raw = pf.read_row_groups(groups, columns=wanted if data_cols else [])
+        num_rows = sum(pf.metadata.row_group(g).num_rows for g in groups)
+        first_row = sum(pf.metadata.row_group(g).num_rows for g in range(groups[0])) if groups else 0
+    return pf, stored, raw, num_rows, first_row

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from lakehouse.column_mapping import file_columns, mapping_mode, to_logical
 from lakehouse.deletion_vectors import load_deleted_rows
+from lakehouse.file_errors import naming_data_file
 from lakehouse.scan import read_file
 from lakehouse.storage import Storage, open_storage
 
@@ -74,13 +75,15 @@ def needs_whole_files(snapshot: Snapshot, columns: Sequence[str]) -> bool:
 
 @contextlib.contextmanager
 def open_parquet(snapshot: Snapshot, path: str, uri: str) -> Iterator[pq.ParquetFile]:
+    """The data file, open; a damaged or missing file (also while reading it) raises an error naming it."""
     storage = storage_for(snapshot)
-    if storage.scheme == "file":
-        local = uri[len("file://") :] if uri.startswith("file://") else uri
-        yield pq.ParquetFile(local, memory_map=True)
-        return
-    with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
-        yield pq.ParquetFile(handle, pre_buffer=True)
+    with naming_data_file(snapshot, uri):
+        if storage.scheme == "file":
+            local = uri[len("file://") :] if uri.startswith("file://") else uri
+            yield pq.ParquetFile(local, memory_map=True)
+            return
+        with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
+            yield pq.ParquetFile(handle, pre_buffer=True)
 
 
 def read_split(

@@ -22,8 +22,10 @@ import pyarrow.compute as pc
 
 from lakehouse import partitions
 from lakehouse.column_mapping import mapping_mode
+from lakehouse.errors import SqlError
 from lakehouse.scan import read_file
 
+from .read_errors import read_failure
 from .types import duckdb_type, literal, needs_cast, quote
 
 if TYPE_CHECKING:
@@ -38,9 +40,14 @@ _ids = itertools.count()
 
 @dataclass
 class Registrations:
-    """Arrow tables a statement needs registered on the session's DuckDB connection."""
+    """Arrow tables a statement needs registered on the session's DuckDB connection.
+
+    ``files``: each data file path handed to DuckDB -> (snapshot, file index, table URI of the file),
+    so that a read error can name the file and its table.
+    """
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    files: dict[str, tuple[Snapshot, int, str]] = field(default_factory=dict)
 
     def add(self, prefix: str, table: pa.Table) -> str:
         name = f"__lh_{prefix}_{next(_ids)}"
@@ -115,11 +122,15 @@ def _parquet_part(
     remote_uris = file_uris(snapshot, indices)
     local, cache = session._localize(snapshot.storage, remote_uris)
     uris = local or remote_uris
+    regs.files.update(zip(uris, zip(itertools.repeat(snapshot), indices, remote_uris)))
     file_expr = f"__lh_d.{FILE_COLUMN}"
     if cache is not None:  # rows name the file by its table URI, not by its local copy
         prefix, drop = cache.remote_prefix_sql()
         file_expr = f"({literal(prefix)} || substr(__lh_d.{FILE_COLUMN}, {drop + 1}))"
-    present = session._file_columns(uris)
+    try:
+        present = session._file_columns(uris)
+    except SqlError as e:  # a damaged or missing file: name it and its table
+        raise read_failure(e, regs) or e from None
     stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
     for columns in present.values():
         for name, typ in columns.items():
