@@ -3,8 +3,10 @@
 Plain files go to DuckDB's native ``read_parquet([...])``. Partition columns come from the log (through
 DuckDB's Hive partitioning when the paths spell the values canonically, else a join with a small Arrow
 table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
-to the table schema. Files with deletion vectors, and column-mapped tables with nested columns or in id
-mode, are read by ``lakehouse.scan.read_file`` into Arrow and registered with DuckDB for the statement.
+to the table schema; column-mapped nested columns are rebuilt under their logical names in SQL
+(``nested_names``). Files with deletion vectors, tables in column mapping id mode, and nested columns whose
+files disagree on their layout are read by ``lakehouse.scan.read_file`` into Arrow and registered with
+DuckDB for the statement.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lakehouse.column_mapping import mapping_mode
 from lakehouse.errors import SqlError
 from lakehouse.scan import read_file
 
+from .nested_names import logical_expr
 from .read_errors import read_failure
 from .types import duckdb_type, literal, needs_cast, quote
 
@@ -95,14 +98,17 @@ def scan_sql(
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
     dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
-    # Nested physical names (and, in id mode, field ids) are resolved by lakehouse's Arrow reader.
-    mode = mapping_mode(snapshot.properties)
-    arrow_all = mode == "id" or (mode != "none" and any(pa.types.is_nested(f.type) for f in schema))
+    # In id mode the Parquet field ids name the columns: lakehouse's Arrow reader resolves them.
+    arrow_all = mapping_mode(snapshot.properties) == "id"
     native = [i for i, has_dv in zip(indices, dv) if not (has_dv or arrow_all)]
     via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv or arrow_all]
     parts = []
     if native:
-        parts.append(_parquet_part(session, snapshot, native, regs, with_file, with_pos))
+        part = _parquet_part(session, snapshot, native, regs, with_file, with_pos)
+        if part is None:  # nested physical names DuckDB SQL cannot rebuild for these files
+            via_arrow = sorted(via_arrow + native)
+        else:
+            parts.append(part)
     if via_arrow:
         parts.append(_arrow_part(snapshot, via_arrow, regs, with_file, with_pos))
     return "(" + " UNION ALL ".join(parts) + ")"
@@ -115,10 +121,16 @@ def _parquet_part(
     regs: Registrations,
     with_file: bool,
     with_pos: bool,
-) -> str:
+) -> str | None:
     schema = snapshot.schema
+    full = snapshot.full_schema
     phys = snapshot.physical_names
     part_cols = list(snapshot.partition_columns)
+    mapping = mapping_mode(snapshot.properties) != "none"
+
+    def mapped_nested(f: pa.Field) -> bool:
+        return mapping and pa.types.is_nested(f.type)
+
     remote_uris = file_uris(snapshot, indices)
     local, cache = session._localize(snapshot.storage, remote_uris)
     uris = local or remote_uris
@@ -173,6 +185,13 @@ def _parquet_part(
         if f.name in part_cols:
             ref = f"__lh_p.{quote(f.name)}" if join else quote(p)
             cols.append(f"{ref} AS {quote(f.name)}")
+        elif p in in_files and mapped_nested(f):
+            # Column mapping: nested fields are stored under physical names; rebuild the logical value.
+            raw_types = {c[p] for c in present.values() if p in c}
+            expr = logical_expr(f"__lh_d.{quote(p)}", full.field(f.name), raw_types.pop())
+            if expr is None or raw_types:
+                return None
+            cols.append(f"{expr} AS {quote(f.name)}")
         elif p in in_files:
             typ = duckdb_type(f.type)
             # Cast only what differs: even a no-op cast costs binding time and blocks filter pushdown.
