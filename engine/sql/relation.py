@@ -4,9 +4,9 @@ Plain files go to DuckDB's native ``read_parquet([...])``. Partition columns com
 DuckDB's Hive partitioning when the paths spell the values canonically, else a join with a small Arrow
 table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
 to the table schema; column-mapped nested columns are rebuilt under their logical names in SQL
-(``nested_names``). Files with deletion vectors, tables in column mapping id mode, and nested columns whose
-files disagree on their layout are read by ``lakehouse.scan.read_file`` into Arrow and registered with
-DuckDB for the statement.
+(``mapped_columns``). Files with deletion vectors, and column-mapped files whose nested layouts differ or
+whose field ids disagree with their names (id mode), are read by ``lakehouse.scan.read_file`` into Arrow
+and registered with DuckDB for the statement.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from lakehouse.column_mapping import mapping_mode
 from lakehouse.errors import SqlError
 from lakehouse.scan import read_file
 
-from .nested_names import logical_expr
+from .mapped_columns import ids_agree, logical_expr
 from .read_errors import read_failure
 from .types import duckdb_type, literal, needs_cast, quote
 
@@ -98,14 +98,12 @@ def scan_sql(
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
     dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
-    # In id mode the Parquet field ids name the columns: lakehouse's Arrow reader resolves them.
-    arrow_all = mapping_mode(snapshot.properties) == "id"
-    native = [i for i, has_dv in zip(indices, dv) if not (has_dv or arrow_all)]
-    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv or arrow_all]
+    native = [i for i, has_dv in zip(indices, dv) if not has_dv]
+    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv]
     parts = []
     if native:
         part = _parquet_part(session, snapshot, native, regs, with_file, with_pos)
-        if part is None:  # nested physical names DuckDB SQL cannot rebuild for these files
+        if part is None:  # column-mapped files DuckDB SQL cannot read by name: lakehouse's reader can
             via_arrow = sorted(via_arrow + native)
         else:
             parts.append(part)
@@ -126,7 +124,8 @@ def _parquet_part(
     full = snapshot.full_schema
     phys = snapshot.physical_names
     part_cols = list(snapshot.partition_columns)
-    mapping = mapping_mode(snapshot.properties) != "none"
+    mode = mapping_mode(snapshot.properties)
+    mapping = mode != "none"
 
     def mapped_nested(f: pa.Field) -> bool:
         return mapping and pa.types.is_nested(f.type)
@@ -143,6 +142,8 @@ def _parquet_part(
         present = session._file_columns(uris)
     except SqlError as e:  # a damaged or missing file: name it and its table
         raise read_failure(e, regs) or e from None
+    if mode == "id" and not ids_agree(session, full, uris):
+        return None  # the Parquet field ids, not the names, say which column is which
     stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
     for columns in present.values():
         for name, typ in columns.items():

@@ -1,20 +1,28 @@
-"""DuckDB SQL that reads a column-mapped nested column (name mode) under its logical names.
+"""DuckDB SQL over the files of a column-mapped table, read natively under logical names.
 
 In a column-mapped table every nested field is stored under its physical name: ``items`` may be
 ``"col-2": STRUCT("col-3" BIGINT)[]`` in the files while the table says ``items ARRAY<STRUCT<a BIGINT>>``.
 ``logical_expr`` rebuilds the logical value in SQL, level by level (``struct_pack`` for structs,
 ``list_transform`` for lists, ``map_from_entries`` over ``map_entries`` for maps), so DuckDB still reads
-the files natively. A field the file lacks (added later) becomes a typed NULL.
+the files natively. A field the file lacks (added later) becomes a typed NULL. In id mode the Parquet
+field ids are the key; ``ids_agree`` tells when the files' names say the same (as Spark and delta-rs
+write them), so that reading by name is reading by id.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from lakehouse.schema import COLUMN_MAPPING_PHYSICAL
+from lakehouse.schema import COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL
 
 from .types import duckdb_type, literal, quote
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 
 def logical_expr(ref: str, field: pa.Field, stored_type: str) -> str | None:
@@ -69,3 +77,37 @@ def _expr(ref: str, t: pa.DataType, stored: exp.DataType, depth: int) -> str | N
     ):
         return None
     return f"CAST({ref} AS {duckdb_type(t)})"
+
+
+def ids_agree(session: Session, schema: pa.Schema, uris: list[str]) -> bool:
+    """True when, in every file, each field id of the table schema names its physical name and back."""
+    expected: dict[int, str] = {}
+    _collect_ids(schema, expected)
+    names = {v: k for k, v in expected.items()}
+    files = ", ".join(literal(u) for u in uris)
+    with session._lock:
+        try:
+            rows = session._con.execute(f"SELECT name, field_id FROM parquet_schema([{files}])").fetchall()
+        except duckdb.Error:
+            return False  # the Arrow reader will report the file
+    for name, field_id in rows:
+        if field_id is not None and field_id in expected and expected[field_id] != name:
+            return False
+        if name in names and field_id is not None and field_id != names[name]:
+            return False
+    return True
+
+
+def _collect_ids(t: pa.Schema | pa.DataType, out: dict[int, str]) -> None:
+    fields = list(t) if isinstance(t, pa.Schema) or pa.types.is_struct(t) else []
+    for f in fields:
+        meta = f.metadata or {}
+        fid, phys = meta.get(COLUMN_MAPPING_ID.encode()), meta.get(COLUMN_MAPPING_PHYSICAL.encode())
+        if fid is not None and phys is not None:
+            out[int(fid)] = phys.decode()
+        _collect_ids(f.type, out)
+    if isinstance(t, pa.DataType) and (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        _collect_ids(t.value_type, out)
+    if isinstance(t, pa.DataType) and pa.types.is_map(t):
+        _collect_ids(t.key_type, out)
+        _collect_ids(t.item_type, out)
