@@ -252,3 +252,36 @@ def test_files_without_a_nested_field_read_it_as_null(tmp_path):
         assert _by_id(Table.open(uri).snapshot().scan(columns=["id", "s"]).to_arrow().to_pylist()) == expected
     finally:
         db.close()
+
+
+@pytest.mark.s3
+def test_on_s3_through_the_file_cache(tmp_path, s3_uri, s3_options):
+    """Remote files reach DuckDB through the local cache: nested names resolve, a damaged file is named."""
+    import s3fs
+
+    from lakehouse import CorruptDataFile
+
+    local = _build(tmp_path / "t", "name")
+    fs = s3fs.S3FileSystem(**s3_options)
+    fs.put(local + "/", s3_uri.removeprefix("s3://") + "/", recursive=True)
+    db = engine.connect(str(tmp_path / "wh"), storage_options=s3_options, cache_dir=str(tmp_path / "cache"))
+    try:
+        db.catalog.register_table("main.remote", s3_uri)
+        assert db.sql("SELECT * FROM remote ORDER BY id").to_arrow().to_pylist() == ROWS
+        assert (
+            _by_id(Table.open(s3_uri, storage_options=s3_options).snapshot().scan().to_arrow().to_pylist())
+            == ROWS
+        )
+        fs.pipe(s3_uri.removeprefix("s3://") + "/part-1.parquet", b"not parquet at all" * 10)
+        fresh = engine.connect(
+            str(tmp_path / "wh"), storage_options=s3_options, cache_dir=str(tmp_path / "c2")
+        )
+        try:
+            with pytest.raises(CorruptDataFile, match=f"data file {s3_uri}/part-1.parquet of table {s3_uri}"):
+                fresh.sql("SELECT * FROM remote")
+        finally:
+            fresh.close()
+        with pytest.raises(CorruptDataFile, match=f"data file {s3_uri}/part-1.parquet"):
+            Table.open(s3_uri, storage_options=s3_options).snapshot().scan().to_arrow()
+    finally:
+        db.close()
