@@ -97,6 +97,14 @@ def test_files_removed_by_another_engine_make_the_version_unreadable(db):
         db.sql("SELECT count(*) FROM t VERSION AS OF 3")
     with pytest.raises(VersionNotFound, match="is gone"):
         db.catalog.load_table("t").snapshot(version=3).scan().to_arrow()
+    db.sql("INSERT INTO t VALUES (7)")
+    latest = db.catalog.load_table("t").snapshot().files[0].uri
+    os.remove(latest.removeprefix("file://"))  # a file of the latest version: nothing vacuumed it
+    name = Path(latest).name
+    with pytest.raises(FileNotFoundError, match=f"data file .*{name} of table .* is missing"):
+        db.catalog.load_table("t").snapshot().scan().to_arrow()
+    with pytest.raises(FileNotFoundError, match=f"data file .*{name} of table .* is missing"):
+        db.sql("SELECT * FROM t")
 
 
 @pytest.mark.parametrize("damage", ["header", "truncated"])
