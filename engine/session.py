@@ -14,7 +14,9 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.errors import SqlError, TableNotFound
+from lakehouse.maintenance.vacuum import check_version_retained
 from lakehouse.storage import normalize_uri
+from lakehouse.timetravel import check_version
 
 from .result import Result
 
@@ -173,7 +175,7 @@ class Session:
             ) from e
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
-        v = table.version if version is None else version
+        v = table.version if version is None else check_version(version, table.uri)
         key = (table.uri, v)
         snap = self._snapshots.get(key)
         if snap is None:
@@ -182,6 +184,8 @@ class Session:
             while len(self._snapshots) > _SNAPSHOT_CACHE:
                 self._snapshots.popitem(last=False)
         else:
+            if version is not None:  # a VACUUM since it was cached may have deleted its files
+                check_version_retained(table.storage, v, latest=v + 1)
             self._snapshots.move_to_end(key)
         return table, snap
 

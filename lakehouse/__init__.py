@@ -7,7 +7,9 @@ from typing import Any
 from .errors import (
     CommitConflict,
     ConstraintViolation,
+    CorruptDataFile,
     CorruptLog,
+    InvalidArgument,
     LakehouseError,
     NamespaceNotEmpty,
     NamespaceNotFound,
@@ -36,8 +38,10 @@ def connect(warehouse: str = "./warehouse", **kwargs: Any):
 __all__ = [
     "CommitConflict",
     "ConstraintViolation",
+    "CorruptDataFile",
     "CorruptLog",
     "DataFile",
+    "InvalidArgument",
     "LakehouseError",
     "NamespaceNotEmpty",
     "NamespaceNotFound",

@@ -62,6 +62,19 @@ class CorruptLog(LakehouseError):
     """A log file could not be parsed."""
 
 
+class CorruptDataFile(LakehouseError):
+    """A data file of a table cannot be read as Parquet. ``path``: the file's URI; ``table``: the table's."""
+
+    def __init__(self, message: str, *, path: str | None = None, table: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.table = table
+
+
+class InvalidArgument(LakehouseError, ValueError):
+    """An argument of the wrong type or form (``version="3"``, ``timestamp="yesterday"``)."""
+
+
 class SqlError(LakehouseError):
     """A SQL statement could not be parsed, bound or executed.
 

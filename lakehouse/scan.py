@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .column_mapping import file_columns, mapping_mode, to_logical
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, SqlError, did_you_mean
+from .file_errors import naming_data_file
 
 if TYPE_CHECKING:
     import pandas
@@ -161,26 +162,13 @@ def read_file(
     """
     f = snapshot.file_at(index)
     schema = snapshot.schema
-    phys = snapshot.physical_names
+    full = snapshot.full_schema
+    mode = mapping_mode(snapshot.properties)
     part_cols = set(snapshot.partition_columns)
     data_cols = [c for c in columns if c not in part_cols]
     storage = snapshot.storage
-    if storage.scheme == "file" and ("://" not in f.path or f.path.startswith("file://")):
-        source: Any = storage._full(f.path)  # local: memory-map instead of reading through fsspec
-        pf = pq.ParquetFile(source, memory_map=True)
-    else:
-        pf = pq.ParquetFile(storage.open(f.path))
-    file_names = set(pf.schema_arrow.names)
-    wanted = [phys.get(c, c) for c in data_cols if phys.get(c, c) in file_names]
-    first_row = 0
-    if row_groups is None:
-        raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
-        num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
-    else:
-        groups = list(row_groups)
-        raw = pf.read_row_groups(groups, columns=wanted if data_cols else [])
-        num_rows = sum(pf.metadata.row_group(g).num_rows for g in groups)
-        first_row = sum(pf.metadata.row_group(g).num_rows for g in range(groups[0])) if groups else 0
+    with naming_data_file(snapshot, f.uri):
+        pf, stored, raw, num_rows, first_row = _read_parquet(snapshot, f.path, data_cols, row_groups, mode)
     keep = None
     if f.deletion_vector is not None:
         deleted = load_deleted_rows(storage, f.deletion_vector).astype(np.int64) - first_row
@@ -195,10 +183,10 @@ def read_file(
             arrays.append(
                 pa.array([value.as_py()] * num_rows, field.type) if num_rows else pa.array([], field.type)
             )
-            continue
-        p = phys.get(c, c)
-        if p in file_names:
-            arrays.append(_conform(raw.column(p), field.type))
+        elif c in stored:
+            arrays.append(
+                to_logical(raw.column(stored[c]), full.field(c), mode, pf.schema_arrow.field(stored[c]))
+            )
         else:  # column added after this file was written
             arrays.append(pa.nulls(num_rows, field.type))
     out = pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in columns]))
@@ -207,30 +195,25 @@ def read_file(
     return out
 
 
-def _conform(col: pa.ChunkedArray, t: pa.DataType) -> pa.ChunkedArray:
-    if col.type == t:
-        return col
-    if pa.types.is_struct(t) and pa.types.is_struct(col.type):
-        return _conform_struct(col, t)
-    if pa.types.is_timestamp(t) and pa.types.is_timestamp(col.type):
-        return pc.cast(col, t, safe=False)
-    return col.cast(t)
-
-
-def _conform_struct(col: pa.ChunkedArray, t: pa.StructType) -> pa.ChunkedArray:
-    # Column-mapped nested fields carry physical names in files: match by metadata name, then position.
-    chunks = []
-    for chunk in col.chunks:
-        names = {chunk.type.field(i).name: i for i in range(chunk.type.num_fields)}
-        children = []
-        for i in range(t.num_fields):
-            tf = t.field(i)
-            meta = tf.metadata or {}
-            pname = (meta.get(b"delta.columnMapping.physicalName") or tf.name.encode()).decode()
-            j = names.get(pname, names.get(tf.name, i if i < chunk.type.num_fields else None))
-            if j is None:
-                children.append(pa.nulls(len(chunk), tf.type))
-            else:
-                children.append(_conform(pa.chunked_array([chunk.field(j)]), tf.type).combine_chunks())
-        chunks.append(pa.StructArray.from_arrays(children, fields=list(t), mask=chunk.is_null()))
-    return pa.chunked_array(chunks, t)
+def _read_parquet(
+    snapshot: Snapshot, path: str, data_cols: list[str], row_groups: Sequence[int] | None, mode: str
+) -> tuple[pq.ParquetFile, dict[str, str], pa.Table, int, int]:
+    """(file, logical -> file column, the columns read, rows read, position of the first row read)."""
+    storage = snapshot.storage
+    if storage.scheme == "file" and ("://" not in path or path.startswith("file://")):
+        source: Any = storage._full(path)  # local: memory-map instead of reading through fsspec
+        pf = pq.ParquetFile(source, memory_map=True)
+    else:
+        pf = pq.ParquetFile(storage.open(path))
+    stored = file_columns([snapshot.full_schema.field(c) for c in data_cols], pf.schema_arrow, mode)
+    wanted = [stored[c] for c in data_cols if c in stored]
+    first_row = 0
+    if row_groups is None:
+        raw = pf.read(columns=wanted) if data_cols else pf.read(columns=[])
+        num_rows = raw.num_rows if data_cols and wanted else pf.metadata.num_rows
+    else:
+        groups = list(row_groups)
+        raw = pf.read_row_groups(groups, columns=wanted if data_cols else [])
+        num_rows = sum(pf.metadata.row_group(g).num_rows for g in groups)
+        first_row = sum(pf.metadata.row_group(g).num_rows for g in range(groups[0])) if groups else 0
+    return pf, stored, raw, num_rows, first_row

@@ -14,6 +14,7 @@ import pyarrow as pa
 from . import constraints
 from .errors import (
     CommitConflict,
+    InvalidArgument,
     LakehouseError,
     SchemaMismatch,
     TableAlreadyExists,
@@ -27,6 +28,7 @@ from .protocol import protocol_for
 from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
 from .snapshot import Snapshot
 from .storage import Storage, open_storage
+from .timetravel import check_version, timestamp_ms
 from .transaction import SchemaMode, Transaction
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
@@ -178,7 +180,9 @@ class Table:
     def snapshot(self, version: int | None = None, timestamp: Any = None) -> Snapshot:
         """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``."""
         if version is not None and timestamp is not None:
-            raise ValueError("pass version or timestamp, not both")
+            raise InvalidArgument("pass version or timestamp, not both")
+        if version is not None:
+            version = check_version(version, self.uri)
         listing = list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
@@ -207,7 +211,7 @@ class Table:
         return ci.timestamp if ci and ci.timestamp else commit_mtime(self.storage, listing, version)
 
     def _version_at(self, timestamp: Any, listing) -> int:
-        ts_ms = _to_ms(timestamp)
+        ts_ms = timestamp_ms(timestamp)
         versions = sorted(listing.commits)
         if not versions:
             raise VersionNotFound(f"{self.uri} has no commits to time travel through")
@@ -431,23 +435,6 @@ def _resolve(schema: pa.Schema, name: str, what: str) -> str:
     raise SchemaMismatch(
         f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
     )
-
-
-def _to_ms(ts: Any) -> int:
-    if isinstance(ts, int | float):
-        return int(ts * 1000) if ts < 1e11 else int(ts)
-    if isinstance(ts, str):
-        text = ts.strip().replace(" ", "T")
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        ts = dt.datetime.fromisoformat(text)
-    if isinstance(ts, dt.datetime):
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=dt.UTC)
-        return int(ts.timestamp() * 1000)
-    if isinstance(ts, dt.date):
-        return int(dt.datetime(ts.year, ts.month, ts.day, tzinfo=dt.UTC).timestamp() * 1000)
-    raise TypeError(f"cannot use {ts!r} as a timestamp: pass an ISO string, datetime or epoch seconds")
 
 
 def _decode(v: Any) -> Any:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse import Table
+from lakehouse.file_errors import naming_data_file
 from lakehouse.scan import Scan, read_file
 from lakehouse.snapshot import Snapshot
 
@@ -87,7 +88,7 @@ def plan_splits(scan: Scan, split_size: int = DEFAULT_SPLIT_SIZE) -> list[Split]
 
 def _row_group_runs(snapshot: Snapshot, path: str, split_size: int) -> list[tuple[list[int], int, int]]:
     """Consecutive row groups packed into runs of about ``split_size`` compressed bytes."""
-    with snapshot.storage.open(path) as fh:
+    with naming_data_file(snapshot, snapshot.storage.uri(path)), snapshot.storage.open(path) as fh:
         meta = pq.ParquetFile(fh).metadata
     runs: list[tuple[list[int], int, int]] = []
     run: list[int] = []

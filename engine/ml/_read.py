@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakehouse.column_mapping import file_columns, mapping_mode, to_logical
 from lakehouse.deletion_vectors import load_deleted_rows
+from lakehouse.file_errors import naming_data_file
 from lakehouse.scan import read_file
 from lakehouse.storage import Storage, open_storage
 
@@ -74,13 +75,15 @@ def needs_whole_files(snapshot: Snapshot, columns: Sequence[str]) -> bool:
 
 @contextlib.contextmanager
 def open_parquet(snapshot: Snapshot, path: str, uri: str) -> Iterator[pq.ParquetFile]:
+    """The data file, open; a damaged or missing file (also while reading it) raises an error naming it."""
     storage = storage_for(snapshot)
-    if storage.scheme == "file":
-        local = uri[len("file://") :] if uri.startswith("file://") else uri
-        yield pq.ParquetFile(local, memory_map=True)
-        return
-    with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
-        yield pq.ParquetFile(handle, pre_buffer=True)
+    with naming_data_file(snapshot, uri):
+        if storage.scheme == "file":
+            local = uri[len("file://") :] if uri.startswith("file://") else uri
+            yield pq.ParquetFile(local, memory_map=True)
+            return
+        with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
+            yield pq.ParquetFile(handle, pre_buffer=True)
 
 
 def read_split(
@@ -131,22 +134,25 @@ def _read_groups(
             groups, group_rows = groups[lo:hi], group_rows[lo:hi]
         num_rows = int(sum(group_rows))
         part_cols = set(snapshot.partition_columns)
-        phys = snapshot.physical_names
-        file_names = set(pf.schema_arrow.names)
-        wanted = [phys.get(c, c) for c in columns if c not in part_cols and phys.get(c, c) in file_names]
+        full = snapshot.full_schema
+        mode = mapping_mode(snapshot.properties)
+        file_schema = pf.schema_arrow
+        stored = file_columns([full.field(c) for c in columns if c not in part_cols], file_schema, mode)
+        wanted = [stored[c] for c in columns if c in stored]
         raw = pf.read_row_groups(groups, columns=wanted) if wanted else None
     schema = snapshot.schema
     arrays: list[Any] = []
     for c in columns:
         field = schema.field(c)
-        p = phys.get(c, c)
         if c in part_cols:
             value = snapshot.partition_arrays[c][split.file]
             arrays.append(
                 pa.nulls(num_rows, field.type) if not value.is_valid else pa.repeat(value, num_rows)
             )
-        elif raw is not None and p in file_names:
-            arrays.append(_conform(raw.column(p), field.type))
+        elif raw is not None and c in stored:
+            arrays.append(
+                to_logical(raw.column(stored[c]), full.field(c), mode, file_schema.field(stored[c]))
+            )
         else:  # column added after this file was written
             arrays.append(pa.nulls(num_rows, field.type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in columns]))
@@ -157,11 +163,3 @@ def _read_groups(
         keep[local] = False
         table = table.filter(pa.array(keep))
     return table, offset
-
-
-def _conform(col: pa.ChunkedArray, t: pa.DataType) -> pa.ChunkedArray:
-    if col.type == t:
-        return col
-    if pa.types.is_timestamp(t) and pa.types.is_timestamp(col.type):
-        return pc.cast(col, t, safe=False)
-    return col.cast(t)

@@ -11,6 +11,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .errors import from_duckdb
+from .read_errors import read_failure
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -64,40 +65,59 @@ def query(
 ) -> pa.Table:
     """Rows of ``sql`` as Arrow (an empty table for statements without rows)."""
     with registered(session, regs) as con:
-        return run(con, sql, params, text)
+        return run(con, sql, params, text, regs=regs)
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None, text: str) -> pa.Table:
+def run(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict | None,
+    text: str,
+    *,
+    regs: Registrations | None = None,
+) -> pa.Table:
     try:
         rel = con.sql(sql, params=params) if params else con.sql(sql)
         return rel.to_arrow_table() if rel is not None else pa.table({})
     except duckdb.InterruptException:
         raise KeyboardInterrupt("query cancelled") from None
     except duckdb.Error as e:
-        raise from_duckdb(e, text or sql) from None
+        raise _error(e, text or sql, regs) from None
 
 
-def reader(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None, text: str) -> pa.RecordBatchReader:
+def reader(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict | None,
+    text: str,
+    *,
+    regs: Registrations | None = None,
+) -> pa.RecordBatchReader:
     """Stream the rows of ``sql`` (consume it while the connection is held)."""
     try:
         rel = con.sql(sql, params=params) if params else con.sql(sql)
-        return _guard(rel.to_arrow_reader(), text)
+        return _guard(rel.to_arrow_reader(), text, regs)
     except duckdb.InterruptException:
         raise KeyboardInterrupt("query cancelled") from None
     except duckdb.Error as e:
-        raise from_duckdb(e, text or sql) from None
+        raise _error(e, text or sql, regs) from None
 
 
-def _guard(r: pa.RecordBatchReader, text: str) -> pa.RecordBatchReader:
+def _guard(r: pa.RecordBatchReader, text: str, regs: Registrations | None) -> pa.RecordBatchReader:
     def batches():
         try:
             yield from r
         except duckdb.InterruptException:
             raise KeyboardInterrupt("query cancelled") from None
         except duckdb.Error as e:
-            raise from_duckdb(e, text) from None
+            raise _error(e, text, regs) from None
 
     return pa.RecordBatchReader.from_batches(r.schema, batches())
+
+
+def _error(e: duckdb.Error, text: str, regs: Registrations | None) -> BaseException:
+    """A damaged or missing data file named with its table, else DuckDB's message as a SqlError."""
+    return read_failure(e, regs) or from_duckdb(e, text)
 
 
 def check_params(params: list | None, tree: exp.Expression) -> None:

@@ -3,8 +3,10 @@
 Plain files go to DuckDB's native ``read_parquet([...])``. Partition columns come from the log (through
 DuckDB's Hive partitioning when the paths spell the values canonically, else a join with a small Arrow
 table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
-to the table schema. Files with deletion vectors, and column-mapped tables with nested columns, are read
-by ``lakehouse.scan.read_file`` into Arrow and registered with DuckDB for the statement.
+to the table schema; column-mapped nested columns are rebuilt under their logical names in SQL
+(``mapped_columns``). Files with deletion vectors, and column-mapped files whose nested layouts differ or
+whose field ids disagree with their names (id mode), are read by ``lakehouse.scan.read_file`` into Arrow
+and registered with DuckDB for the statement.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse import partitions
+from lakehouse.column_mapping import mapping_mode
+from lakehouse.errors import SqlError
 from lakehouse.scan import read_file
 
+from .mapped_columns import ids_agree, logical_expr
+from .read_errors import read_failure
 from .types import duckdb_type, literal, needs_cast, quote
 
 if TYPE_CHECKING:
@@ -37,9 +43,14 @@ _ids = itertools.count()
 
 @dataclass
 class Registrations:
-    """Arrow tables a statement needs registered on the session's DuckDB connection."""
+    """Arrow tables a statement needs registered on the session's DuckDB connection.
+
+    ``files``: each data file path handed to DuckDB -> (snapshot, file index, table URI of the file),
+    so that a read error can name the file and its table.
+    """
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    files: dict[str, tuple[Snapshot, int, str]] = field(default_factory=dict)
 
     def add(self, prefix: str, table: pa.Table) -> str:
         name = f"__lh_{prefix}_{next(_ids)}"
@@ -87,12 +98,15 @@ def scan_sql(
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
     dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
-    arrow_all = snapshot.column_mapping and any(pa.types.is_nested(f.type) for f in schema)
-    native = [i for i, has_dv in zip(indices, dv) if not (has_dv or arrow_all)]
-    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv or arrow_all]
+    native = [i for i, has_dv in zip(indices, dv) if not has_dv]
+    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv]
     parts = []
     if native:
-        parts.append(_parquet_part(session, snapshot, native, regs, with_file, with_pos))
+        part = _parquet_part(session, snapshot, native, regs, with_file, with_pos)
+        if part is None:  # column-mapped files DuckDB SQL cannot read by name: lakehouse's reader can
+            via_arrow = sorted(via_arrow + native)
+        else:
+            parts.append(part)
     if via_arrow:
         parts.append(_arrow_part(snapshot, via_arrow, regs, with_file, with_pos))
     return "(" + " UNION ALL ".join(parts) + ")"
@@ -105,18 +119,31 @@ def _parquet_part(
     regs: Registrations,
     with_file: bool,
     with_pos: bool,
-) -> str:
+) -> str | None:
     schema = snapshot.schema
+    full = snapshot.full_schema
     phys = snapshot.physical_names
     part_cols = list(snapshot.partition_columns)
+    mode = mapping_mode(snapshot.properties)
+    mapping = mode != "none"
+
+    def mapped_nested(f: pa.Field) -> bool:
+        return mapping and pa.types.is_nested(f.type)
+
     remote_uris = file_uris(snapshot, indices)
     local, cache = session._localize(snapshot.storage, remote_uris)
     uris = local or remote_uris
+    regs.files.update(zip(uris, zip(itertools.repeat(snapshot), indices, remote_uris)))
     file_expr = f"__lh_d.{FILE_COLUMN}"
     if cache is not None:  # rows name the file by its table URI, not by its local copy
         prefix, drop = cache.remote_prefix_sql()
         file_expr = f"({literal(prefix)} || substr(__lh_d.{FILE_COLUMN}, {drop + 1}))"
-    present = session._file_columns(uris)
+    try:
+        present = session._file_columns(uris)
+    except SqlError as e:  # a damaged or missing file: name it and its table
+        raise read_failure(e, regs) or e from None
+    if mode == "id" and not ids_agree(session, full, uris):
+        return None  # the Parquet field ids, not the names, say which column is which
     stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
     for columns in present.values():
         for name, typ in columns.items():
@@ -159,6 +186,13 @@ def _parquet_part(
         if f.name in part_cols:
             ref = f"__lh_p.{quote(f.name)}" if join else quote(p)
             cols.append(f"{ref} AS {quote(f.name)}")
+        elif p in in_files and mapped_nested(f):
+            # Column mapping: nested fields are stored under physical names; rebuild the logical value.
+            raw_types = {c[p] for c in present.values() if p in c}
+            expr = logical_expr(f"__lh_d.{quote(p)}", full.field(f.name), raw_types.pop())
+            if expr is None or raw_types:
+                return None
+            cols.append(f"{expr} AS {quote(f.name)}")
         elif p in in_files:
             typ = duckdb_type(f.type)
             # Cast only what differs: even a no-op cast costs binding time and blocks filter pushdown.

@@ -142,7 +142,7 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
     check_params(ctx.params, source)
     plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
     with registered(ctx.session, plan.regs) as con:
-        rows = reader(con, plan.sql, plan.params, source.sql(dialect="duckdb"))
+        rows = reader(con, plan.sql, plan.params, source.sql(dialect="duckdb"), regs=plan.regs)
         schema = normalize_schema(rows.schema)
         if exists:
             return _replace(ctx, name, schema, spec, rows)

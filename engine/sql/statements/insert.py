@@ -62,7 +62,7 @@ def insert(ctx: Context) -> Result:
                 select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
         alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
         sql = f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
-        rows = reader(con, sql, plan.params, ctx.text)
+        rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
         tx = Transaction(table, snapshot)
         if tree.args.get("overwrite"):
             tx.overwrite(rows, where=where)
