@@ -106,7 +106,7 @@ def _violations() -> dict[str, list[str]]:
     return {
         "upward_imports": sorted(set(upward)),
         "private_across_packages": sorted(set(private)),
-        "import_cycles": _cycles(graph),
+        "modules_in_import_cycles": _cycles(graph),
         "modules_over_500_lines": sorted(big),
     }
 
@@ -140,7 +140,7 @@ def _is_private(name: str) -> bool:
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[str]:
-    """Strongly connected components with more than one module (Tarjan), each as a sorted list."""
+    """Modules in a strongly connected component of more than one module (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -168,7 +168,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[str]:
                 if w == v:
                     break
             if len(comp) > 1:
-                out.append(" ".join(sorted(comp)))
+                out.extend(comp)
 
     import sys
 
