@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -86,6 +86,19 @@ class Transaction:
     def mark_read(self, f: DataFile) -> None:
         if f.path not in self._adds:
             self.read_set.files.add(f.path)
+
+    def mark_scanned(self, indices: Sequence[int], where: str | None) -> None:
+        """Record a read of this transaction's snapshot: the files at ``indices`` were read and the
+        result depends on the rows matching ``where`` (on every row if None). A concurrent commit
+        that removes one of those files, or adds rows that may match, then conflicts (serializable).
+        """
+        if indices:
+            paths = decoded_paths(self.snapshot.adds).take(pa.array(list(indices), pa.int64()))
+            self.read_set.files.update(p for p in paths.to_pylist() if p not in self._adds)
+        if where is None:
+            self.read_set.whole_table = True
+        elif where not in self.read_set.predicates:
+            self.read_set.predicates.append(where)
 
     def remove_files(
         self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
@@ -204,8 +217,9 @@ class Transaction:
             if outside.true_count:
                 row = table.filter(outside).slice(0, 1).to_pylist()[0]
                 raise ConstraintViolation(
-                    f"overwrite(where={where!r}) got {outside.true_count} row(s) outside the predicate, "
-                    f"e.g. {row}; every new row must satisfy where"
+                    f"{outside.true_count} new row(s) outside the predicate {where!r} of overwrite(where=...)"
+                    f" / INSERT INTO ... REPLACE WHERE, e.g. {row}; every new row must satisfy it: filter "
+                    f"the data or widen the predicate"
                 )
             deleted = delete_rows(self, cond)
         else:
