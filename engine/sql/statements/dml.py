@@ -16,10 +16,10 @@ from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..pushdown import _prepare
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type
 from ._common import resolve_target, with_retries
-from ._reads import record_reads
 from ._rowops import ACTION, apply_changes, check_unique, rowid_columns, rowid_target, scanned_indices
 
 

@@ -16,10 +16,10 @@ from lakehouse.errors import SqlError, did_you_mean
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, reader, registered
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type, quote
 from ._common import resolve_target, with_retries
-from ._reads import record_reads
 from .dml import own_predicate
 
 

@@ -17,10 +17,10 @@ from lakehouse.errors import SqlError, did_you_mean
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type
 from ._common import resolve_target, with_retries
-from ._reads import record_reads
 from ._rowops import ACTION, apply_changes, check_unique, rowid_columns, rowid_target, scanned_indices
 
 

@@ -47,6 +47,7 @@ STATEMENTS: dict[str, tuple[str, list[str]]] = {
         ["DELETE FROM t WHERE id >= 3", "INSERT INTO t SELECT id, v + 100 FROM s WHERE id >= 3"],
     ),
     "optimize": ("OPTIMIZE t", []),  # layout only: no change for DuckDB
+    "ctas_replace": ("CREATE OR REPLACE TABLE t AS SELECT id, v * 2 + 1 AS v FROM t WHERE id <> 3", []),
 }
 
 
