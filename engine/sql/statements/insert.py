@@ -101,6 +101,9 @@ def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
 
 def _replace_where(ctx: Context, cond: exp.Expression, target: exp.Table, schema) -> str:
     """``INSERT INTO t REPLACE WHERE cond`` (Delta's replaceWhere): cond as SQL on t's own columns."""
+    if not cond.find(exp.Query):
+        for c in cond.find_all(exp.Column):
+            _resolve(schema, c.name)  # an unknown column is named, with close matches
     own = own_predicate(cond, target.alias_or_name, {n.lower() for n in schema.names}, ctx.params)
     if not own:
         raise SqlError(

@@ -206,3 +206,29 @@ def test_insert_replace_where_refuses_rows_outside_the_predicate(warehouse):
     with engine.connect(str(warehouse)) as db, pytest.raises(ConstraintViolation, match="id >= 3"):
         db.sql("INSERT INTO t REPLACE WHERE id >= 3 VALUES (3, 1), (2, 1)")
     assert _rows(warehouse) == _oracle()  # nothing changed
+
+
+def test_insert_replace_where_on_a_partition_with_a_parameter(tmp_path):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        db.sql("CREATE TABLE p (id BIGINT, day DATE) PARTITIONED BY (day)")
+        db.sql("INSERT INTO p VALUES (1, DATE '2024-01-01'), (2, DATE '2024-01-02'), (3, DATE '2024-01-02')")
+        db.sql("INSERT INTO p REPLACE WHERE day = ? SELECT 20, DATE '2024-01-02'", params=["2024-01-02"])
+        got = db.sql("SELECT id, CAST(day AS VARCHAR) FROM p ORDER BY id").fetchall()
+        assert got == [(1, "2024-01-01"), (20, "2024-01-02")]
+        assert db.catalog.load_table("main.p").history(limit=1)[0]["metrics"]["numDeletedRows"] == 2
+
+
+@pytest.mark.parametrize(
+    "sql,match",
+    [
+        ("INSERT INTO t REPLACE WHERE id IN (SELECT 1) VALUES (1, 1)", "own columns"),
+        ("INSERT INTO t REPLACE WHERE idd = 1 VALUES (1, 1)", "no column 'idd'"),
+        ("INSERT OVERWRITE t REPLACE WHERE id = 1 VALUES (1, 1)", "INSERT INTO t REPLACE WHERE"),
+    ],
+)
+def test_insert_replace_where_refuses_what_it_cannot_do(warehouse, sql, match):
+    from lakehouse import SqlError
+
+    with engine.connect(str(warehouse)) as db, pytest.raises(SqlError, match=match):
+        db.sql(sql)
+    assert _rows(warehouse) == _oracle()
