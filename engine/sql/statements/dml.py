@@ -2,7 +2,8 @@
 
 A predicate on the target's own columns goes to ``Transaction.delete/update`` (copy-on-write per file,
 with a predicate read set, so concurrent appends elsewhere do not conflict). Subqueries, ``USING`` and
-``UPDATE ... FROM`` are computed in DuckDB and applied with ``_rowops.apply_changes``.
+``UPDATE ... FROM`` are computed in DuckDB and applied with ``_rowops.apply_changes``; what that query
+read of the target (files and pruning predicates, ``engine.sql.reads``) is the commit's read set.
 """
 
 from __future__ import annotations

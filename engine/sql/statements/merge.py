@@ -3,7 +3,8 @@
 Three DuckDB queries over the same pinned snapshot: matched pairs (source JOIN target, pruned by the
 ON conjuncts on the target alone), source rows without a match (ANTI JOIN) for the inserts, and target
 rows without a match for ``NOT MATCHED BY SOURCE``. The first clause whose condition holds applies, as
-in Delta; a target row changed by two source rows is an error.
+in Delta; a target row changed by two source rows is an error. Every scan of the target, including
+the ones that only decide which source rows to insert, goes into the commit's read set.
 """
 
 from __future__ import annotations
