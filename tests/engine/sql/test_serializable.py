@@ -9,6 +9,7 @@ computes for "first; second", "second; first" or, when the second failed, "first
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 import uuid
@@ -58,14 +59,22 @@ def _oracle_sql(kind: str) -> list[str]:
     return [ours]
 
 
+@functools.cache
 def _oracle(*kinds: str) -> list[tuple]:
-    con = duckdb.connect()
+    """The rows of t after running ``kinds`` serially, computed by DuckDB on plain tables."""
+    con = _duckdb()
+    con.execute("DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS s")
     for sql in SETUP[:1] + SETUP[4:] + ["INSERT INTO t VALUES (1, 0), (2, 0), (3, 0), (4, 0)"]:
         con.execute(sql)
     for kind in kinds:
         for sql in _oracle_sql(kind):
             con.execute(sql)
     return sorted(con.execute("SELECT id, v FROM t").fetchall())
+
+
+@functools.cache
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
 
 
 def _rows(warehouse: Path) -> list[tuple]:
