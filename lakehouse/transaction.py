@@ -21,6 +21,7 @@ from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_f
 if TYPE_CHECKING:
     import duckdb
 
+    from .scan import Scan
     from .table import Table
 
 SchemaMode = Literal["strict", "merge"]
@@ -87,13 +88,30 @@ class Transaction:
         if f.path not in self._adds:
             self.read_set.files.add(f.path)
 
-    def mark_scanned(self, indices: Sequence[int], where: str | None) -> None:
-        """Record a read of this transaction's snapshot: the files at ``indices`` were read and the
-        result depends on the rows matching ``where`` (on every row if None). A concurrent commit
-        that removes one of those files, or adds rows that may match, then conflicts (serializable).
+    def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:
+        """Read the table as this transaction sees it, as part of the transaction: a concurrent
+        commit that changes what the scan read then makes the commit conflict (serializable).
+
+        >>> with table.transaction() as tx:                   # doctest: +SKIP
+        ...     hot = tx.scan(where="v > 100").to_arrow()
+        ...     tx.append(summarize(hot))                     # not a blind append
+        """
+        view = self.view()
+        scan = view.scan(columns=columns, where=where)
+        self.mark_scanned(scan.file_indices, scan.where, snapshot=view)
+        return scan
+
+    def mark_scanned(
+        self, indices: Sequence[int], where: str | None, *, snapshot: Snapshot | None = None
+    ) -> None:
+        """Record a read of this transaction's snapshot (or of ``snapshot``, its view): the files at
+        ``indices`` were read and the result depends on the rows matching ``where`` (on every row if
+        None). A concurrent commit that removes one of those files, or adds rows that may match, then
+        conflicts (serializable).
         """
         if indices:
-            paths = decoded_paths(self.snapshot.adds).take(pa.array(list(indices), pa.int64()))
+            adds = (snapshot or self.snapshot).adds
+            paths = decoded_paths(adds).take(pa.array(list(indices), pa.int64()))
             self.read_set.files.update(p for p in paths.to_pylist() if p not in self._adds)
         if where is None:
             self.read_set.whole_table = True
