@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_f
 if TYPE_CHECKING:
     import duckdb
 
+    from .scan import Scan
     from .table import Table
 
 SchemaMode = Literal["strict", "merge"]
@@ -86,6 +87,36 @@ class Transaction:
     def mark_read(self, f: DataFile) -> None:
         if f.path not in self._adds:
             self.read_set.files.add(f.path)
+
+    def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:
+        """Read the table as this transaction sees it, as part of the transaction: a concurrent
+        commit that changes what the scan read then makes the commit conflict (serializable).
+
+        >>> with table.transaction() as tx:                   # doctest: +SKIP
+        ...     hot = tx.scan(where="v > 100").to_arrow()
+        ...     tx.append(summarize(hot))                     # not a blind append
+        """
+        view = self.view()
+        scan = view.scan(columns=columns, where=where)
+        self.mark_scanned(scan.file_indices, scan.where, snapshot=view)
+        return scan
+
+    def mark_scanned(
+        self, indices: Sequence[int], where: str | None, *, snapshot: Snapshot | None = None
+    ) -> None:
+        """Record a read of this transaction's snapshot (or of ``snapshot``, its view): the files at
+        ``indices`` were read and the result depends on the rows matching ``where`` (on every row if
+        None). A concurrent commit that removes one of those files, or adds rows that may match, then
+        conflicts (serializable).
+        """
+        if indices:
+            adds = (snapshot or self.snapshot).adds
+            paths = decoded_paths(adds).take(pa.array(list(indices), pa.int64()))
+            self.read_set.files.update(p for p in paths.to_pylist() if p not in self._adds)
+        if where is None:
+            self.read_set.whole_table = True
+        elif where not in self.read_set.predicates:
+            self.read_set.predicates.append(where)
 
     def remove_files(
         self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
@@ -204,8 +235,9 @@ class Transaction:
             if outside.true_count:
                 row = table.filter(outside).slice(0, 1).to_pylist()[0]
                 raise ConstraintViolation(
-                    f"overwrite(where={where!r}) got {outside.true_count} row(s) outside the predicate, "
-                    f"e.g. {row}; every new row must satisfy where"
+                    f"{outside.true_count} new row(s) outside the predicate {where!r} of overwrite(where=...)"
+                    f" / INSERT INTO ... REPLACE WHERE, e.g. {row}; every new row must satisfy it: filter "
+                    f"the data or widen the predicate"
                 )
             deleted = delete_rows(self, cond)
         else:

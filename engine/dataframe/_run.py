@@ -14,6 +14,7 @@ from ._plan import Plan, compile_plan
 
 if TYPE_CHECKING:
     from ..session import Session
+    from ..sql import Plan as SqlPlan
 
 STREAM_BATCH_ROWS = 122_880  # DuckDB's row-group sized vectors: 60 x 2048
 
@@ -57,11 +58,17 @@ def stream(session: Session, plan: Plan, batch_size: int | None = None) -> pa.Re
     The stream runs on its own DuckDB cursor, so the session stays usable while it is open.
     """
     from ..sql import plan_query
-    from ..sql.errors import from_duckdb
 
     tree = tree_of(plan)
-    text = tree.sql(dialect="duckdb")
-    p = plan_query(session, tree)
+    return stream_planned(session, plan_query(session, tree), tree.sql(dialect="duckdb"), batch_size)
+
+
+def stream_planned(
+    session: Session, p: SqlPlan, text: str, batch_size: int | None = None
+) -> pa.RecordBatchReader:
+    """``stream`` of a plan already bound and rewritten (``engine.sql.plan_query``)."""
+    from ..sql.errors import from_duckdb
+
     with session._lock:
         cursor = session._con.cursor()
     try:

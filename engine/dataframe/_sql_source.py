@@ -36,9 +36,10 @@ def sql_source(session: Session, text: str, params: Any = None, dialect: str = "
             raise SqlError(f"parameter ${n} has no value: {len(values)} parameter(s) were given")
         p.replace(literal(values[n - 1]))
     for ref in bind(session, tree, SnapshotCache(session), None):
+        as_of = ref.node.args.get("version") is not None or ref.node.args.get("when") is not None
         ref.node.set("version", None)
         ref.node.set("when", None)
-        ref.node.meta[PIN] = Pin(ref.name, ref.table, ref.snapshot)
+        ref.node.meta[PIN] = Pin(ref.name, ref.table, ref.snapshot, as_of=as_of)
     alias = new_alias("sql")
     probe = (
         sqlglot.select("*")

@@ -66,7 +66,7 @@ class DataFrame:
         session._check_open()
         table, snapshot = session.resolve_snapshot(name, version=version, timestamp=timestamp)
         full = name if "." in name else f"main.{name}"
-        node = pinned_table(full, table, snapshot)
+        node = pinned_table(full, table, snapshot, as_of=version is not None or timestamp is not None)
         return cls(session, P.source_query(P.TableSource(node, tuple(snapshot.schema.names))))
 
     @classmethod

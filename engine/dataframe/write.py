@@ -9,7 +9,8 @@ from lakehouse import Transaction
 from lakehouse.errors import TableAlreadyExists
 from lakehouse.schema import normalize_schema
 
-from ._run import stream
+from ..sql import plan_query, read_snapshot, record_reads
+from ._run import stream_planned, tree_of
 
 if TYPE_CHECKING:
     from .frame import DataFrame
@@ -27,7 +28,9 @@ def write_table(
 ) -> int:
     """Create, append to or overwrite table ``name`` with the frame's rows; the new version.
 
-    The frame keeps reading its pinned snapshots, so overwriting a table the frame reads is safe.
+    The frame keeps reading its pinned snapshots, so overwriting a table the frame reads is safe; when
+    it reads the table it writes (not by time travel), the write commits against the snapshot the frame
+    pinned and fails with CommitConflict if a conflicting change landed since (make the frame again).
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: use 'error', 'append' or 'overwrite'")
@@ -39,14 +42,19 @@ def write_table(
         raise TableAlreadyExists(
             f"table {name!r} already exists: pass mode='append' or mode='overwrite', or drop it first"
         )
-    rows = stream(session, frame._plan)
+    tree = tree_of(frame._plan)
+    planned = plan_query(session, tree)
+    rows = stream_planned(session, planned, tree.sql(dialect="duckdb"))
     created = None
     if exists:
         table = catalog.load_table(name)
     else:
         table = created = catalog.create_table(name, normalize_schema(rows.schema), tuple(partition_by))
     try:
-        tx = Transaction(table, table.snapshot())
+        # A frame reading the table it writes read the table as pinned when the frame was made:
+        # commit against that snapshot, with what it read, so a change since then conflicts.
+        tx = Transaction(table, read_snapshot(planned, table) or table.snapshot())
+        record_reads(tx, planned)
         if mode == "overwrite" and not created:
             tx.overwrite(rows, schema_mode=schema_mode)
         else:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakehouse import Table, Transaction
+from lakehouse import Scan, Table, Transaction
 from lakehouse.errors import CommitConflict, LakehouseError, TableAlreadyExists, TableNotFound
 from lakehouse.log.actions import Add
 from lakehouse.storage import Storage, normalize_uri
@@ -39,8 +39,14 @@ def commit_output(
     outputs: list[out.OutputFiles],
     staging: Storage,
     params: dict,
+    read: Scan | None = None,
 ) -> tuple[int, list[Add]]:
-    """Commit every winning attempt's files to ``name`` in one transaction; (version, adds)."""
+    """Commit every winning attempt's files to ``name`` in one transaction; (version, adds).
+
+    ``read``: the job's input scan. When it read the output table itself, the output depends on those
+    rows: the commit goes against the snapshot the job read, with what it read as its read set, and a
+    conflict is final (re-committing the same files against a newer snapshot would not be serializable).
+    """
     target = spec.storage()
     if table is None:
         schema = spec.schema or out.unify_schemas([o.schema for o in outputs if o.schema and o.adds])
@@ -56,8 +62,12 @@ def commit_output(
     else:
         adds = [a for o in outputs for a in o.adds]
     rows = sum(o.rows for o in outputs)
+    if read is not None and normalize_uri(read.snapshot.uri) != normalize_uri(table.uri):
+        read = None
     for attempt in range(COMMIT_ATTEMPTS):
-        tx = _JobTransaction(table, table.snapshot())
+        tx = _JobTransaction(table, read.snapshot if read is not None else table.snapshot())
+        if read is not None:
+            tx.mark_scanned(read.file_indices, read.where)
         if mode == "overwrite":
             tx.read_set.whole_table = True  # a concurrent append must not survive our overwrite
             tx.remove_files(list(tx.snapshot.files))
@@ -67,7 +77,7 @@ def commit_output(
         try:
             return tx.commit(), adds
         except CommitConflict as e:  # our files do not depend on the output's content: commit again
-            if not e.retryable or attempt == COMMIT_ATTEMPTS - 1:
+            if not e.retryable or attempt == COMMIT_ATTEMPTS - 1 or read is not None:
                 raise
     raise AssertionError("unreachable")
 

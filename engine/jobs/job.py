@@ -295,7 +295,15 @@ class Job:
                 "executor": executor.name,
             }
             version, files = commit_output(
-                self.catalog, self.output, self.mode, spec, table, outputs, staging_storage, params
+                self.catalog,
+                self.output,
+                self.mode,
+                spec,
+                table,
+                outputs,
+                staging_storage,
+                params,
+                read=scan if self.input_version is None else None,  # time travel reads history
             )
             committed = {r.attempt_id for r in writers} | {"driver-conform", "driver-relocate"}
             seconds["commit"] = time.perf_counter() - t_commit

@@ -11,6 +11,8 @@ get the same pruning and time travel)::
     explain_query(session, tree: sqlglot.exp.Query, params: list | None = None, *, analyze: bool = False) -> str
     plan_query(session, tree, params=None) -> Plan   # .sql, .params, .scans (ScanInfo per table), .regs
     pinned_table(name: str, table: Table, snapshot: Snapshot, alias: str | None = None) -> exp.Table
+    record_reads(tx: Transaction, plan: Plan)         # a write that read its own target: not blind
+    read_snapshot(plan: Plan, table: Table) -> Snapshot | None   # the snapshot such a write commits on
 
 Table references in ``tree`` are ``exp.Table`` nodes: plain names (``ns.table``, one part = ``main``)
 resolve through the catalog, optionally with ``exp.Version`` time travel (``VERSION AS OF``); nodes made
@@ -28,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bind import pinned_table
+from .reads import read_snapshot, record_reads
 from .rewrite import Plan, ScanInfo, plan_query
 
 if TYPE_CHECKING:
@@ -36,7 +39,16 @@ if TYPE_CHECKING:
     from ..result import Result
     from ..session import Session
 
-__all__ = ["Plan", "ScanInfo", "explain_query", "pinned_table", "plan_query", "run_query"]
+__all__ = [
+    "Plan",
+    "ScanInfo",
+    "explain_query",
+    "pinned_table",
+    "plan_query",
+    "read_snapshot",
+    "record_reads",
+    "run_query",
+]
 
 
 def run_query(session: Session, tree: exp.Expression, params: list | None = None) -> Result:

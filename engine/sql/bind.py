@@ -29,16 +29,25 @@ _FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson", ".tsv", ".gz
 class Pin:
     """A table node's snapshot fixed in advance (DataFrames pin theirs when built). Survives copies."""
 
-    def __init__(self, name: str, table: Table, snapshot: Snapshot, *, rowid: bool = False):
+    def __init__(
+        self, name: str, table: Table, snapshot: Snapshot, *, rowid: bool = False, as_of: bool = False
+    ):
         self.name, self.table, self.snapshot = name, table, snapshot
         self.rowid = rowid  # also expose __lh_file / __lh_pos (copy-on-write statements)
+        self.as_of = as_of  # time travel asked for (a read of history, not of the table's current state)
 
     def __deepcopy__(self, memo: dict) -> Pin:
         return self
 
 
 def pinned_table(
-    name: str, table: Table, snapshot: Snapshot, alias: str | None = None, *, rowid: bool = False
+    name: str,
+    table: Table,
+    snapshot: Snapshot,
+    alias: str | None = None,
+    *,
+    rowid: bool = False,
+    as_of: bool = False,
 ) -> exp.Table:
     """An ``exp.Table`` node that reads exactly ``snapshot`` when planned.
 
@@ -48,7 +57,7 @@ def pinned_table(
     node = exp.Table(this=exp.to_identifier(short), db=exp.to_identifier(ns) if ns else None)
     if alias:
         node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    node.meta[PIN] = Pin(name, table, snapshot, rowid=rowid)
+    node.meta[PIN] = Pin(name, table, snapshot, rowid=rowid, as_of=as_of)
     return node
 
 

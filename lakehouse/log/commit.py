@@ -25,7 +25,8 @@ class ReadSet:
     """What a transaction read, for conflict detection.
 
     ``predicates``: SQL predicates whose matching rows the transaction depends on; ``whole_table``:
-    it depends on every row; ``files``: the exact files it read (decoded relative paths).
+    it depends on every row (so it read every file); ``files``: the exact files it read (decoded
+    relative paths). A transaction that read the table in any way is not a blind append.
     """
 
     predicates: list[str] = field(default_factory=list)
@@ -135,6 +136,10 @@ def _check_conflict(
     if read_removed:
         raise CommitConflict(
             f"{where} and removed file {sorted(read_removed)[0]!r} that this transaction read"
+        )
+    if removed and read_set.whole_table:  # Delta's rule: a full read read every removed file
+        raise CommitConflict(
+            f"{where} and removed file {sorted(removed)[0]!r} of the table this transaction read in full"
         )
     added = [a for a in winner if isinstance(a, Add) and a.data_change]
     if added and read_set.whole_table:

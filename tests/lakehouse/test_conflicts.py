@@ -191,3 +191,33 @@ def test_overwrite_where_conflicts_with_concurrent_matching_append(table):
     table.overwrite(rows([5, 6], v=99), where="id IN (5, 6)")  # re-run: exactly two rows remain
     s = state(table)
     assert (s[5], s[6]) == (99, 99)
+
+
+def test_reads_through_the_transaction_join_its_read_set(table):
+    """Rows read with ``tx.scan`` and written back make the commit depend on them (not blind)."""
+    tx = table.transaction()
+    hot = tx.scan(where="id >= 5").to_arrow()
+    tx.append(rows([i + 100 for i in hot["id"].to_pylist()]))
+    table.append(rows([-1]))  # outside the predicate: no conflict
+    table.delete("id = 7")  # removes the file the scan read
+    with pytest.raises(CommitConflict, match="read"):
+        tx.commit()
+    assert sorted(state(table)) == [-1, 0, 1, 2, 3, 4, 5, 6, 8, 9]
+
+
+def test_a_full_read_conflicts_with_any_concurrent_remove(tmp_path):
+    """Delta's rule: a transaction that read the whole table read every file a winner removed."""
+    t = Table.create(str(tmp_path / "t"), SCHEMA)
+    t.append(rows([1]))
+    t.append(rows([2]))
+    tx = t.transaction()
+    tx.read_set.whole_table = True  # e.g. a statement that read the table through another name
+    tx.append(rows([10]))
+    t.delete("id = 2")
+    with pytest.raises(CommitConflict, match="read in full"):
+        tx.commit()
+    assert sorted(state(t)) == [1]
+    with t.transaction() as tx:
+        tx.append(rows([10 + tx.scan().count()]))
+    assert sorted(state(t)) == [1, 11]
+    assert t.history(limit=1)[0]["is_blind_append"] is False

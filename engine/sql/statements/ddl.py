@@ -162,7 +162,7 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
 
 def _replace(ctx: Context, name: str, schema: pa.Schema, spec: _Spec, rows) -> Result:
     """CREATE OR REPLACE of an existing table: new schema and contents as one new version."""
-    table, snapshot = SnapshotCache(ctx.session).get(name)
+    table, snapshot = ctx.cache.get(name)  # the snapshot the source read, if it reads the table
     schema = normalize_schema(schema)
     props = dict(spec.properties)
     meta = snapshot.metadata.replace(

@@ -2,7 +2,8 @@
 
 A predicate on the target's own columns goes to ``Transaction.delete/update`` (copy-on-write per file,
 with a predicate read set, so concurrent appends elsewhere do not conflict). Subqueries, ``USING`` and
-``UPDATE ... FROM`` are computed in DuckDB and applied with ``_rowops.apply_changes``.
+``UPDATE ... FROM`` are computed in DuckDB and applied with ``_rowops.apply_changes``; what that query
+read of the target (files and pruning predicates, ``engine.sql.reads``) is the commit's read set.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..pushdown import _prepare
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type
 from ._common import resolve_target, with_retries
 from ._rowops import ACTION, apply_changes, check_unique, rowid_columns, rowid_target, scanned_indices
 
 
-def _own_predicate(cond: exp.Expression | None, alias: str, names: set[str], params) -> str | None | bool:
+def own_predicate(cond: exp.Expression | None, alias: str, names: set[str], params) -> str | None | bool:
     """``cond`` as SQL on the table's own columns, or False if it needs the general path."""
     if cond is None:
         return None
@@ -64,7 +66,7 @@ def delete(ctx: Context) -> Result:
         name, table, snapshot = resolve_target(ctx, target)
         alias = target.alias_or_name
         names = {n.lower() for n in snapshot.schema.names}
-        simple = False if using else _own_predicate(cond, alias, names, ctx.params)
+        simple = False if using else own_predicate(cond, alias, names, ctx.params)
         tx = Transaction(table, snapshot)
         if simple is not False:
             n = tx.delete(simple)
@@ -76,9 +78,9 @@ def delete(ctx: Context) -> Result:
         if cond is not None:
             sel = sel.where(cond.copy())
         plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+        record_reads(tx, plan)
         hits = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
         hits = hits.append_column(ACTION, _const("D", hits.num_rows))
-        tx.read_set.whole_table = True
         apply_changes(ctx.session, tx, snapshot, hits, scanned_indices(plan, name), ctx.text)
         tx.metrics["numDeletedRows"] = hits.num_rows
         tx.record("DELETE", {"predicate": [cond.sql(dialect="duckdb")] if cond is not None else []})
@@ -109,11 +111,11 @@ def update(ctx: Context) -> Result:
                 raise SqlError(f"expected column = value in SET, got {eq.sql(dialect='duckdb')!r}")
             sets[_column(schema.names, eq.this.name)] = eq.expression
         tx = Transaction(table, snapshot)
-        simple = False if from_ is not None else _own_predicate(cond, alias, names, ctx.params)
+        simple = False if from_ is not None else own_predicate(cond, alias, names, ctx.params)
         exprs = {}
         if simple is not False:
             for col, e in sets.items():
-                own = _own_predicate(e, alias, names, ctx.params) if e.find(exp.Column) else None
+                own = own_predicate(e, alias, names, ctx.params) if e.find(exp.Column) else None
                 if own is False:
                     simple = False
                     break
@@ -144,10 +146,10 @@ def update(ctx: Context) -> Result:
         if cond is not None:
             sel = sel.where(cond.copy())
         plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+        record_reads(tx, plan)
         changes = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
         changes = changes.append_column(ACTION, _const("U", changes.num_rows))
         changes = check_unique(changes, "UPDATE")
-        tx.read_set.whole_table = True
         apply_changes(ctx.session, tx, snapshot, changes, scanned_indices(plan, name), ctx.text)
         tx.metrics["numUpdatedRows"] = changes.num_rows
         tx.record("UPDATE", {"predicate": cond.sql(dialect="duckdb") if cond is not None else "true"})

@@ -1,4 +1,10 @@
-"""INSERT INTO / INSERT OVERWRITE: positional (or BY NAME), cast to the table's column types like DuckDB."""
+"""INSERT INTO / INSERT OVERWRITE / INSERT INTO ... REPLACE WHERE: positional (or BY NAME), cast to the
+table's column types like DuckDB.
+
+``REPLACE WHERE cond`` is Delta's replaceWhere: one commit deletes the rows matching ``cond`` and adds
+the new rows, each of which must match ``cond`` (else ConstraintViolation). A source that reads the
+target table puts what it read into the commit's read set, so the insert is not a blind append.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ from lakehouse.errors import SqlError, did_you_mean
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, reader, registered
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type, quote
-from ._common import resolve_target
+from ._common import resolve_target, with_retries
+from .dml import own_predicate
 
 
 @statement(exp.Insert)
@@ -35,41 +43,75 @@ def insert(ctx: Context) -> Result:
     if source is None:
         raise SqlError("INSERT needs VALUES (...) or a SELECT")
     check_params(ctx.params, tree)
-    name, table, snapshot = resolve_target(ctx, target)
-    schema = snapshot.schema
-    static = {_resolve(schema, c): v for c, v in _static_partition(target).items()}
-    where = None
-    if static:
-        where = " AND ".join(f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items())
-    plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
-    with registered(ctx.session, plan.regs) as con:
-        probe = (
-            con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0", params=plan.params)
-            if plan.params
-            else con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0")
-        )
-        src_cols = list(probe.columns)
-        by_name = bool(tree.args.get("by_name"))
-        targets = _targets(schema, columns, src_cols, static, by_name)
-        select = []
-        for f in schema:
-            typ = duckdb_type(f.type)
-            if f.name in static:
-                select.append(f"CAST(({static[f.name]}) AS {typ}) AS {quote(f.name)}")
-            elif f.name in targets:
-                select.append(f"CAST(__lh_src.{quote(targets[f.name])} AS {typ}) AS {quote(f.name)}")
-            else:
-                select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
-        alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
-        sql = f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
-        rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
+    overwrite = bool(tree.args.get("overwrite"))
+    replace = tree.args.get("where")
+    if replace is not None and overwrite:
+        raise SqlError("INSERT OVERWRITE cannot have REPLACE WHERE: use INSERT INTO t REPLACE WHERE ...")
+
+    def run() -> Result:
+        ctx.cache = type(ctx.cache)(ctx.session)
+        name, table, snapshot = resolve_target(ctx, target)
+        schema = snapshot.schema
+        static = {_resolve(schema, c): v for c, v in _static_partition(target).items()}
+        where = _replace_where(ctx, replace, target, schema) if replace is not None else None
+        if static:
+            parts = [f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items()]
+            where = " AND ".join(parts + ([f"({where})"] if where else []))
+        plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
         tx = Transaction(table, snapshot)
-        if tree.args.get("overwrite"):
-            tx.overwrite(rows, where=where)
+        record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
+        with registered(ctx.session, plan.regs) as con:
+            sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")))
+            rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
+            try:
+                if overwrite or replace is not None:
+                    tx.overwrite(rows, where=where)
+                else:
+                    tx.append(rows)
+            except BaseException:
+                tx.abort()
+                raise
+            version = tx.commit()
+        return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
+
+    return with_retries(run)
+
+
+def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
+    """The source query cast to the table's columns, in the table's column order."""
+    probe = (
+        con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0", params=plan.params)
+        if plan.params
+        else con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0")
+    )
+    src_cols = list(probe.columns)
+    targets = _targets(schema, columns, src_cols, static, by_name)
+    select = []
+    for f in schema:
+        typ = duckdb_type(f.type)
+        if f.name in static:
+            select.append(f"CAST(({static[f.name]}) AS {typ}) AS {quote(f.name)}")
+        elif f.name in targets:
+            select.append(f"CAST(__lh_src.{quote(targets[f.name])} AS {typ}) AS {quote(f.name)}")
         else:
-            tx.append(rows)
-        version = tx.commit()
-    return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
+            select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
+    alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
+    return f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
+
+
+def _replace_where(ctx: Context, cond: exp.Expression, target: exp.Table, schema) -> str:
+    """``INSERT INTO t REPLACE WHERE cond`` (Delta's replaceWhere): cond as SQL on t's own columns."""
+    if not cond.find(exp.Query):
+        for c in cond.find_all(exp.Column):
+            _resolve(schema, c.name)  # an unknown column is named, with close matches
+    own = own_predicate(cond, target.alias_or_name, {n.lower() for n in schema.names}, ctx.params)
+    if not own:
+        raise SqlError(
+            f"REPLACE WHERE needs a predicate on the table's own columns, without subqueries or "
+            f"aggregates, got {cond.sql(dialect='duckdb')!r}",
+            fragment=cond.sql(dialect="duckdb"),
+        )
+    return own
 
 
 def _static_partition(target: exp.Table) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Three DuckDB queries over the same pinned snapshot: matched pairs (source JOIN target, pruned by the
 ON conjuncts on the target alone), source rows without a match (ANTI JOIN) for the inserts, and target
 rows without a match for ``NOT MATCHED BY SOURCE``. The first clause whose condition holds applies, as
-in Delta; a target row changed by two source rows is an error.
+in Delta; a target row changed by two source rows is an error. Every scan of the target, including
+the ones that only decide which source rows to insert, goes into the commit's read set.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lakehouse.errors import SqlError, did_you_mean
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
+from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type
 from ._common import resolve_target, with_retries
@@ -139,14 +141,13 @@ def merge(ctx: Context) -> Result:
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.schema
         tx = Transaction(table, snapshot)
-        tx.read_set.whole_table = True
         parts, scanned = [], set()
         if matched:
             cols, index = _changes_select(matched, schema, t_alias, s_alias)
             sel = exp.select(*rowid_columns(t_alias), *cols).from_(source.copy())
             sel.append("joins", exp.Join(this=rowid_target(name, table, snapshot, t_alias), on=on.copy()))
             sel = sel.where(exp.NEQ(this=index, expression=exp.Literal.number(0)))
-            parts.append(_run(ctx, sel, name, scanned))
+            parts.append(_run(ctx, tx, sel, name, scanned))
         if by_source:
             cols, index = _changes_select(by_source, schema, t_alias, s_alias)
             sel = exp.select(*rowid_columns(t_alias), *cols).from_(
@@ -154,7 +155,7 @@ def merge(ctx: Context) -> Result:
             )
             sel.append("joins", exp.Join(this=source.copy(), kind="ANTI", on=on.copy()))
             sel = sel.where(exp.NEQ(this=index, expression=exp.Literal.number(0)))
-            parts.append(_run(ctx, sel, name, scanned))
+            parts.append(_run(ctx, tx, sel, name, scanned))
         changes = pa.concat_tables(parts) if parts else None
         updated = deleted = inserted = 0
         if changes is not None and changes.num_rows:
@@ -171,6 +172,7 @@ def merge(ctx: Context) -> Result:
             )
             sel = sel.where(exp.NEQ(this=index, expression=exp.Literal.number(0)))
             plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+            record_reads(tx, plan)  # the inserts depend on which target rows match: not blind
             rows = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
             inserted = rows.num_rows
             if inserted:
@@ -192,7 +194,8 @@ def merge(ctx: Context) -> Result:
     return with_retries(run)
 
 
-def _run(ctx: Context, sel: exp.Select, name: str, scanned: set[int]) -> pa.Table:
+def _run(ctx: Context, tx: Transaction, sel: exp.Select, name: str, scanned: set[int]) -> pa.Table:
     plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+    record_reads(tx, plan)
     scanned.update(scanned_indices(plan, name))
     return query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
