@@ -1,11 +1,16 @@
 """The Catalog interface: namespaces and named tables over one warehouse.
 
-Every backend keeps the same layout: a table ``ns.t`` created through the catalog lives at
-``<warehouse>/ns/t`` and is a plain Delta table there (delta-rs, DuckDB, Spark open it by location).
+A table created through a catalog is a plain Delta table inside the warehouse (delta-rs, DuckDB, Spark
+open it by location). The path catalog keeps ``ns.t`` at ``<warehouse>/ns/t`` (the name is the
+location); the SQLite catalog gives every table it creates a fresh directory per incarnation,
+``<warehouse>/ns/t-<id>`` (``new_location``), so a dropped table's leftovers never block or leak into a
+new table of the same name. Tables stored at other locations (older ``<warehouse>/ns/t`` directories,
+``register_table``, ``location=``) keep working wherever they are: the catalog records each location.
 """
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +19,7 @@ import pyarrow as pa
 
 from lakehouse import Table
 from lakehouse.errors import NamespaceNotFound, TableNotFound, did_you_mean
+from lakehouse.log.liveness import purge_table
 from lakehouse.storage import normalize_uri, open_storage
 
 from .errors import LocationOutsideWarehouse
@@ -127,8 +133,16 @@ class Catalog(ABC):
         return self.load_table(name).set_properties(dict(properties))
 
     def default_location(self, name: Name) -> str:
-        """``<warehouse>/<namespace>/<table>`` for ``name``."""
+        """``<warehouse>/<namespace>/<table>`` for ``name`` (the path catalog's location for it)."""
         return f"{self.warehouse}/{parse_table_name(name).path}"
+
+    def new_location(self, name: Name) -> str:
+        """A fresh directory for a new incarnation of ``name``: ``<warehouse>/<namespace>/<table>-<id>``.
+
+        The ``-`` keeps it from ever being a valid table name, so it cannot collide with a path-catalog
+        table or with another incarnation.
+        """
+        return f"{self.default_location(name)}-{uuid.uuid4().hex[:16]}"
 
     def is_inside_warehouse(self, location: str) -> bool:
         """True if ``location`` lies strictly below the warehouse root."""
@@ -175,7 +189,7 @@ class Catalog(ABC):
             )
 
     def _purge(self, location: str) -> None:
-        open_storage(location, self.storage_options).delete_tree()
+        purge_table(open_storage(location, self.storage_options))
 
 
 def normalize_location(uri: str) -> str:

@@ -16,7 +16,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from lakehouse.errors import (
     UnsupportedFeature,
 )
 from lakehouse.log.files import commit_path
+from lakehouse.log.liveness import purge_table
 
 from ._sqlite_db import SCHEMA_VERSION, SqliteDatabase, Undo
 from .base import Catalog, merge_properties, normalize_location, string_properties
@@ -38,7 +38,7 @@ from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_t
 
 
 class SqliteCatalog(Catalog):
-    """A catalog in a SQLite file; tables at ``<warehouse>/<namespace>/<table>`` (local dir or s3://).
+    """A catalog in a SQLite file; tables at ``<warehouse>/<namespace>/<table>-<id>`` (local dir or s3://).
 
     The warehouse given when the database is created is remembered; later opens may omit it, and
     passing a different one raises WarehouseMismatch. Without one, the database's directory is the
@@ -46,7 +46,7 @@ class SqliteCatalog(Catalog):
 
     >>> cat = SqliteCatalog("/tmp/wh/catalog.db")                       # doctest: +SKIP
     >>> cat.create_table("events", pa.schema([("id", pa.int64())]))      # doctest: +SKIP
-    Table('/tmp/wh/main/events')
+    Table('/tmp/wh/main/events-6f1c0e2a9b3d4c5e')
     """
 
     def __init__(
@@ -167,15 +167,15 @@ class SqliteCatalog(Catalog):
                 raise TableAlreadyExists(
                     f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})"
                 )
-            loc = wanted or self.default_location(ident)
+            # A managed table gets a fresh directory per incarnation: leftovers of a dropped table (a
+            # late commit, a purge cut short, a create killed half-way) can never block the name or be
+            # mistaken for the new table, and a writer still holding the old table cannot commit into it.
+            loc = wanted or self.new_location(ident)
             owner = self._owner_of(con, loc)
-            if owner is not None and wanted is not None:
+            if owner is not None:
                 raise TableAlreadyExists(
                     f"cannot create `{ident.qualified}` at {loc}: that location belongs to table `{owner}`"
                 )
-            if owner is not None:
-                # The default location still holds a table renamed away from this name: use a fresh one.
-                loc = f"{loc}-{uuid.uuid4().hex[:8]}"
             try:
                 table = Table.create(
                     loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
@@ -187,7 +187,10 @@ class SqliteCatalog(Catalog):
                     f"adopt it with register_table({ident.qualified!r}, {loc!r}), or delete those files "
                     f"(register it, then drop_table({ident.qualified!r}, purge=True))"
                 ) from None
-            undo.append(lambda: table.storage.delete([commit_path(0)]))
+            if wanted is None:  # our own fresh directory: remove it whole
+                undo.append(lambda: purge_table(table.storage))
+            else:
+                undo.append(lambda: table.storage.delete([commit_path(0)]))
             con.execute(
                 "INSERT INTO catalog_tables (namespace, name, location, created_ms) VALUES (?, ?, ?, ?)",
                 (ident.namespace, ident.table, self._store(loc), _now_ms()),

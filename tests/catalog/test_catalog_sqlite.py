@@ -83,13 +83,12 @@ def test_warehouse_with_its_database_can_move(tmp_path):
     cat.create_table("sales.orders", SCHEMA).append(rows(3))
     shutil.move(old, tmp_path / "new")
     moved = load_catalog(f"sqlite:///{tmp_path}/new/catalog.db")
-    assert moved.table_location("sales.orders") == str(tmp_path / "new" / "sales" / "orders")
+    assert moved.table_location("sales.orders").startswith(str(tmp_path / "new" / "sales" / "orders-"))
     assert moved.load_table("sales.orders").snapshot().scan().count() == 3
 
 
 def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
     cat = SqliteCatalog(tmp_path / "catalog.db")
-    location = cat.default_location("t")
 
     def broken_clock():
         raise OSError("disk full")  # fails the catalog INSERT, after Table.create has written the log
@@ -99,7 +98,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
         cat.create_table("t", SCHEMA)
     monkeypatch.undo()
     assert not cat.table_exists("t")
-    assert not Table.exists(location)
+    assert not list((tmp_path / "main").glob("t*"))  # the half-created table's directory is gone
     cat.create_table("t", SCHEMA)
     assert cat.list_tables() == ["main.t"]
 
@@ -107,7 +106,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
 def test_stale_entry_is_reported(tmp_path):
     cat = SqliteCatalog(tmp_path / "catalog.db")
     cat.create_table("t", SCHEMA)
-    shutil.rmtree(tmp_path / "main" / "t")
+    shutil.rmtree(cat.table_location("t"))
     with pytest.raises(LakehouseError, match=r"no Delta log at .*drop_table\('main.t'\)"):
         cat.load_table("t")
     cat.drop_table("t")
