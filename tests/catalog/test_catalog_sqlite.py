@@ -11,7 +11,6 @@ from catalog_testutil import SCHEMA, rows
 
 import catalog.sqlite
 from catalog import PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
-from lakehouse import Table
 from lakehouse.errors import LakehouseError, UnsupportedFeature
 
 
