@@ -10,7 +10,7 @@ import pytest
 from catalog_testutil import SCHEMA, rows
 
 import catalog.sqlite
-from catalog import PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
+from catalog import CatalogDatabaseError, PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
 from lakehouse.errors import LakehouseError, UnsupportedFeature
 
 
@@ -148,3 +148,52 @@ def test_gives_up_on_a_lock_that_is_never_released(tmp_path):
         release.set()
         holder.join()
     assert not cat.namespace_exists("sales")
+
+
+# ---------------------------------------------------------------------------------------- a broken file
+
+
+def test_garbage_database_file_is_named_with_the_way_out(tmp_path):
+    import engine
+
+    db = tmp_path / "catalog.db"
+    db.write_bytes(b"this is not a database " * 200)
+    for open_it in (lambda: SqliteCatalog(db), lambda: engine.connect(str(tmp_path))):
+        with pytest.raises(CatalogDatabaseError, match=rf"{db} is damaged .*register_table") as info:
+            open_it()
+        assert info.value.path == str(db)
+    assert db.read_bytes().startswith(b"this is not a database")  # never overwritten
+
+
+def test_database_deleted_while_in_use_is_reported_not_recreated(tmp_path):
+    import engine
+
+    session = engine.connect(str(tmp_path))
+    session.sql("CREATE TABLE t (id BIGINT)")
+    session.sql("INSERT INTO t VALUES (1)")
+    location = session.catalog.table_location("t")
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"catalog.db{suffix}").unlink(missing_ok=True)
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db does not exist .*register_table"):
+        session.sql("SELECT * FROM t")
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db does not exist"):
+        session.catalog.create_table("u", SCHEMA)
+    assert not (tmp_path / "catalog.db").exists()
+    session.close()
+    # The way out the message gives: a new catalog, the table adopted from its location.
+    with engine.connect(str(tmp_path)) as fresh:
+        fresh.catalog.register_table("t", location)
+        assert fresh.sql("SELECT id FROM t").fetchall() == [(1,)]
+
+
+def test_database_replaced_by_another_sqlite_file(tmp_path):
+    cat = SqliteCatalog(tmp_path / "catalog.db")
+    cat.create_table("t", SCHEMA)
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE notes (x)")
+    con.commit()
+    con.close()
+    shutil.copy(other, tmp_path / "catalog.db")
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db lost its catalog tables .*no such table"):
+        cat.load_table("t")
