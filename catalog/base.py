@@ -84,7 +84,7 @@ class Catalog(ABC):
         *,
         location: str | None = None,
     ) -> Table:
-        """Create an empty Delta table at ``<warehouse>/<namespace>/<table>`` (or ``location``).
+        """Create an empty Delta table in the warehouse (see ``new_location``) or at ``location``.
 
         TableAlreadyExists if the name is taken, NamespaceNotFound if the namespace does not exist
         (``main`` always does).
@@ -103,9 +103,10 @@ class Catalog(ABC):
         """Qualified names ``ns.table``, sorted; all namespaces when ``namespace`` is None."""
 
     @abstractmethod
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
-        """Remove the name. ``purge=True`` also deletes the table's files, refused for a location
-        outside the warehouse unless ``force=True``."""
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
+        """Remove the name; return the location of the table it named. ``purge=True`` also deletes the
+        table's files, refused for a location outside the warehouse unless ``force=True``. A write to the
+        table racing the drop either commits before it (and goes with the table) or fails."""
 
     @abstractmethod
     def rename_table(self, old: Name, new: Name) -> None:

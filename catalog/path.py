@@ -156,7 +156,7 @@ class PathCatalog(Catalog):
         ns = self._require_namespace(namespace)
         return [f"{ns}.{t}" for t in self._tables(ns)]
 
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
         ident = parse_table_name(name)
         loc = self.default_location(ident)
         if not self._table_exists_at(loc):
@@ -164,6 +164,7 @@ class PathCatalog(Catalog):
         if not purge:
             raise self._needs_purge(f"drop `{ident.qualified}`")
         self._purge(loc)
+        return loc
 
     def rename_table(self, old: Name, new: Name) -> None:
         src, dst = parse_table_name(old), parse_table_name(new)

@@ -236,7 +236,7 @@ class SqliteCatalog(Catalog):
             raise self._namespace_not_found(ns)
         return [f"{ns}.{r[0]}" for r in rows]
 
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
         ident = parse_table_name(name)
 
         def op(con: sqlite3.Connection, undo: Undo) -> str:
@@ -259,6 +259,7 @@ class SqliteCatalog(Catalog):
         loc = self._db.write(op)
         if purge:
             self._purge(loc)
+        return loc
 
     def rename_table(self, old: Name, new: Name) -> None:
         src, dst = parse_table_name(old), parse_table_name(new)
