@@ -16,7 +16,10 @@ catalogs give every managed table a fresh directory per incarnation, so that orp
 
 from __future__ import annotations
 
-from ..errors import TableNotFound
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
 from .files import LAST_CHECKPOINT, commit_path
 
@@ -65,3 +68,32 @@ def purge_table(storage: Storage, attempts: int = 20) -> None:
         if not storage.walk():
             return
     raise OSError(f"could not delete every file of {storage.root} after {attempts} attempts")
+
+
+def log_is_dead(storage: Storage) -> bool:
+    """True if the table's log has no start left: neither version 0 nor a checkpoint (purged, or being
+    purged: the purge removes checkpoints first, then commits from version 0 up)."""
+    from .replay import list_log
+
+    if storage.exists(commit_path(0)):
+        return False
+    return not list_log(storage).checkpoints
+
+
+@contextmanager
+def dropped_table_is_not_found(storage: Storage, doing: str) -> Iterator[None]:
+    """Turn the errors of files vanishing under a purge (I/O errors, a log with holes) into
+    TableNotFound, when the log is indeed gone; anything else is re-raised unchanged."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, VersionNotFound, CorruptLog) as e:
+        try:
+            dead = log_is_dead(storage)
+        except OSError:
+            dead = False
+        if not dead:
+            raise
+        raise TableNotFound(
+            f"the table at {storage.root} was dropped while {doing} ({type(e).__name__}: {e}); "
+            f"nothing was committed"
+        ) from e
