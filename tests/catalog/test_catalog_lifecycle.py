@@ -10,7 +10,7 @@ from catalog_testutil import SCHEMA, make_env, rows
 import engine
 import lakehouse.transaction
 from lakehouse import Table
-from lakehouse.errors import CommitConflict, TableNotFound
+from lakehouse.errors import CommitConflict, TableAlreadyExists, TableNotFound
 
 ENVS = [
     pytest.param(("sqlite", "local"), id="sqlite-local"),
@@ -107,3 +107,28 @@ def test_one_session_read_drop_create_insert_select(env):
     assert db.sql("SELECT count(*) FROM x VERSION AS OF 1").fetchall() == [(3,)]
     assert pa.table(db.sql("SELECT * FROM x")).num_rows == 3
     db.close()
+
+
+def test_path_catalog_names_the_way_out_of_a_dead_log(tmp_path):
+    """A late commit killed before it could undo itself leaves N.json alone under the name."""
+    env = make_env("path", "local", tmp_path)
+    cat = env.open()
+    cat.create_table("t", SCHEMA).append(rows(2))
+    location = cat.table_location("t")
+    leftover = (
+        tmp_path / "lake" / "wh" / "main" / "t" / "_delta_log" / "00000000000000000001.json"
+    ).read_bytes()
+    cat.drop_table("t", purge=True)
+    orphan = tmp_path / "lake" / "wh" / "main" / "t" / "_delta_log" / "00000000000000000002.json"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(leftover)
+    with pytest.raises(TableNotFound):
+        cat.load_table("t").snapshot()
+    with pytest.raises(
+        TableAlreadyExists, match=r"remains of a dropped table.*drop_table\('main.t', purge=True\)"
+    ):
+        cat.create_table("t", SCHEMA)
+    cat.drop_table("t", purge=True)
+    assert not env.exists(location)
+    cat.create_table("t", SCHEMA).append(rows(1))
+    assert cat.load_table("t").snapshot().scan().count() == 1
