@@ -317,6 +317,25 @@ class SqliteCatalog(Catalog):
             raise self._table_not_found(ident)
         return self._resolve(row[0])
 
+    def remove_orphans(self, retention_hours: float = 168.0, dry_run: bool = True) -> list[str]:
+        """Find (and unless ``dry_run``, delete) what dropped tables left in the warehouse; return the
+        locations. Only dead ``<namespace>/<table>-<id>`` directories no table points to are touched
+        (a purge or write killed half-way): a table dropped without purge keeps its files.
+
+        >>> cat.remove_orphans(retention_hours=24, dry_run=False)   # doctest: +SKIP
+        ['/data/wh/main/events-3f9a2c1b7d6e5f40']
+        """
+        from . import _orphans
+
+        rows = self._db.read(lambda c: c.execute("SELECT location FROM catalog_tables").fetchall())
+        registered = {self._resolve(r[0]) for r in rows}
+        found = _orphans.find_orphans(
+            self.warehouse, self.storage_options, self.list_namespaces(), registered, retention_hours
+        )
+        if not dry_run:
+            _orphans.remove(found, self.storage_options)
+        return found
+
     # ------------------------------------------------------------------------------ locations
 
     def _store(self, location: str) -> str:

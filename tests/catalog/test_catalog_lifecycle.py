@@ -11,6 +11,7 @@ import engine
 import lakehouse.transaction
 from lakehouse import Table
 from lakehouse.errors import CommitConflict, TableAlreadyExists, TableNotFound
+from lakehouse.storage import open_storage
 
 ENVS = [
     pytest.param(("sqlite", "local"), id="sqlite-local"),
@@ -132,3 +133,27 @@ def test_path_catalog_names_the_way_out_of_a_dead_log(tmp_path):
     assert not env.exists(location)
     cat.create_table("t", SCHEMA).append(rows(1))
     assert cat.load_table("t").snapshot().scan().count() == 1
+
+
+def test_remove_orphans_deletes_only_dead_leftovers(tmp_path):
+    env = make_env("sqlite", "local", tmp_path)
+    cat = env.open()
+    cat.create_table("live", SCHEMA).append(rows(2))
+    cat.create_table("kept", SCHEMA).append(rows(3))
+    kept = cat.drop_table("kept")  # without purge: its owner wants the files
+    cat.create_table("late", SCHEMA).append(rows(1))
+    late = cat.table_location("late")
+    commit_1 = open_storage(late).read("_delta_log/00000000000000000001.json")
+    cat.drop_table("late", purge=True)
+    open_storage(late).write("_delta_log/00000000000000000002.json", commit_1)  # a late commit, killed
+    cut = cat.new_location("cut")  # a purge killed after the log went: data files only
+    open_storage(cut).write("part-0.parquet", b"x")
+
+    assert cat.remove_orphans() == []  # everything is younger than the retention
+    assert cat.remove_orphans(retention_hours=0) == sorted([late, cut])  # dry run
+    assert env.exists(late) and env.exists(cut)
+    assert cat.remove_orphans(retention_hours=0, dry_run=False) == sorted([late, cut])
+    assert not env.exists(late) and not env.exists(cut)
+    assert Table.open(kept).snapshot().scan().count() == 3
+    assert cat.load_table("live").snapshot().scan().count() == 2
+    assert cat.remove_orphans(retention_hours=0) == []
