@@ -149,16 +149,17 @@ class SqliteDatabase:
         """A raw sqlite3 error as an error that names the database file and what to do."""
         text = str(e)
         low = text.lower()
-        recover = (
-            "the tables' files are still in the warehouse: restore the file from a backup, or start a new "
-            "catalog (connect again) and adopt each table with register_table(name, location)"
+        way_out = (
+            "restore the file from a backup, or start a new catalog (connect again) and adopt each table "
+            "with register_table(name, location)"
         )
+        recover = f"the tables' files are still in the warehouse: {way_out}"
         if not os.path.exists(self.path):
             msg = f"catalog database {self.path} does not exist (deleted while in use?); {recover}"
         elif "not a database" in low or "malformed" in low or "encrypted" in low:
             msg = (
                 f"catalog database {self.path} is damaged or is not a SQLite database ({text}); move it "
-                f"away, then {recover.split(': ', 1)[1]}"
+                f"away, then {way_out}"
             )
         elif "no such table" in low or "no such column" in low:
             msg = (
