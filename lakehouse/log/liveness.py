@@ -16,6 +16,7 @@ catalogs give every managed table a fresh directory per incarnation, so that orp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,11 +37,26 @@ def log_still_alive(storage: Storage, version: int) -> bool:
     return any(v < version for v in (*listing.commits, *listing.checkpoints))
 
 
-def ensure_committed_to_live_log(storage: Storage, version: int) -> None:
-    """After our ``N.json`` landed: undo it and raise TableNotFound if the log's earlier versions are gone."""
-    if log_still_alive(storage, version):
+def ensure_committed_to_live_log(storage: Storage, version: int, attempts: int = 3) -> None:
+    """After our ``N.json`` landed: undo it and raise TableNotFound if the log's earlier versions are gone.
+
+    Our commit has landed, so a check that cannot be made (storage errors on every attempt) counts as
+    alive: a failure here must never make the writer abort - and delete the data of - a landed commit.
+    """
+    for attempt in range(attempts):
+        try:
+            alive = log_still_alive(storage, version)
+            break
+        except OSError:
+            if attempt == attempts - 1:
+                return
+            time.sleep(0.05 * 2**attempt)
+    if alive:
         return
-    storage.delete([commit_path(version)])
+    try:
+        storage.delete([commit_path(version)])
+    except OSError:  # left as an orphan in a dead location; the writer still learns nothing committed
+        pass
     raise TableNotFound(
         f"the table at {storage.root} was dropped while this transaction committed version {version}: "
         f"nothing was committed (its earlier log versions are gone); re-create the table and write again"
