@@ -10,7 +10,6 @@ new table of the same name. Tables stored at other locations (older ``<warehouse
 
 from __future__ import annotations
 
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -138,12 +137,10 @@ class Catalog(ABC):
         return f"{self.warehouse}/{parse_table_name(name).path}"
 
     def new_location(self, name: Name) -> str:
-        """A fresh directory for a new incarnation of ``name``: ``<warehouse>/<namespace>/<table>-<id>``.
-
-        The ``-`` keeps it from ever being a valid table name, so it cannot collide with a path-catalog
-        table or with another incarnation.
-        """
-        return f"{self.default_location(name)}-{uuid.uuid4().hex[:16]}"
+        """Where a table created now under ``name`` goes (``create_table`` without ``location``): the
+        default location here; a fresh ``<warehouse>/<namespace>/<table>-<id>`` per incarnation in
+        catalogs that record locations (SQLite)."""
+        return self.default_location(name)
 
     def is_inside_warehouse(self, location: str) -> bool:
         """True if ``location`` lies strictly below the warehouse root."""

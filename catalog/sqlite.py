@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -337,6 +338,14 @@ class SqliteCatalog(Catalog):
         return found
 
     # ------------------------------------------------------------------------------ locations
+
+    def new_location(self, name: Name) -> str:
+        """A fresh directory for a new incarnation of ``name``: ``<warehouse>/<namespace>/<table>-<id>``.
+
+        The ``-`` keeps it from ever being a table name, so it collides neither with a path-catalog
+        table nor with another incarnation.
+        """
+        return f"{self.default_location(name)}-{uuid.uuid4().hex[:16]}"
 
     def _store(self, location: str) -> str:
         if self.is_inside_warehouse(location):
