@@ -14,7 +14,13 @@
 """
 
 from .base import Catalog
-from .errors import InvalidName, LocationOutsideWarehouse, NamespaceAlreadyExists, WarehouseMismatch
+from .errors import (
+    CatalogDatabaseError,
+    InvalidName,
+    LocationOutsideWarehouse,
+    NamespaceAlreadyExists,
+    WarehouseMismatch,
+)
 from .loader import load_catalog
 from .names import DEFAULT_NAMESPACE, TableIdent, parse_namespace, parse_table_name
 from .path import PathCatalog
@@ -23,6 +29,7 @@ from .sqlite import SqliteCatalog
 __all__ = [
     "DEFAULT_NAMESPACE",
     "Catalog",
+    "CatalogDatabaseError",
     "InvalidName",
     "LocationOutsideWarehouse",
     "NamespaceAlreadyExists",

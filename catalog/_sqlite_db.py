@@ -7,10 +7,13 @@ import os
 import random
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import TypeVar
 
 from lakehouse.errors import LakehouseError, UnsupportedFeature
+
+from .errors import CatalogDatabaseError
 
 T = TypeVar("T")
 Undo = list[Callable[[], None]]
@@ -37,11 +40,17 @@ class SqliteDatabase:
         os.makedirs(os.path.dirname(path), exist_ok=True)
 
     def read_meta(self) -> dict[str, str]:
-        """The meta rows, or {} for a database without a schema yet."""
-        try:
-            return self.read(lambda c: dict(c.execute("SELECT key, value FROM catalog_meta").fetchall()))
-        except sqlite3.OperationalError:
+        """The meta rows, or {} for a database not created yet (no file, or an empty one)."""
+        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
             return {}
+
+        def meta(c: sqlite3.Connection) -> dict[str, str]:
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "catalog_meta" not in tables:  # a new database: the schema gets created in it
+                return {}
+            return dict(c.execute("SELECT key, value FROM catalog_meta").fetchall())
+
+        return self.read(meta)
 
     def ensure_schema(self, con: sqlite3.Connection) -> dict[str, str]:
         """Create or migrate the schema inside a write transaction; return the meta rows."""
@@ -64,10 +73,10 @@ class SqliteDatabase:
         return meta
 
     def enable_wal(self) -> None:
-        """WAL mode (persistent in the file): readers never wait for the writer."""
+        """WAL mode (persistent in the file): readers never wait for the writer. Creates the file."""
 
         def run() -> None:
-            con = self.connect()
+            con = self.connect(create=True)
             try:
                 con.execute("PRAGMA journal_mode=WAL")
             finally:
@@ -75,9 +84,11 @@ class SqliteDatabase:
 
         self.with_retry(run)
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self, create: bool = False) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; write() issues BEGIN IMMEDIATE itself.
-        return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        # mode=rw: a database deleted while in use is reported, not silently re-created empty.
+        uri = f"file:{urllib.parse.quote(self.path)}?mode={'rwc' if create else 'rw'}"
+        return sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -123,9 +134,9 @@ class SqliteDatabase:
         while True:
             try:
                 return fn()
-            except sqlite3.OperationalError as e:
-                if not _is_busy(e):
-                    raise
+            except sqlite3.Error as e:
+                if not (isinstance(e, sqlite3.OperationalError) and _is_busy(e)):
+                    raise self.explain(e) from e
                 if time.monotonic() > deadline:
                     raise LakehouseError(
                         f"catalog database {self.path} stayed locked for more than {self.lock_timeout:.0f} s "
@@ -133,6 +144,36 @@ class SqliteDatabase:
                     ) from e
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
+
+    def explain(self, e: sqlite3.Error) -> CatalogDatabaseError:
+        """A raw sqlite3 error as an error that names the database file and what to do."""
+        text = str(e)
+        low = text.lower()
+        way_out = (
+            "restore the file from a backup, or start a new catalog (connect again) and adopt each table "
+            "with register_table(name, location)"
+        )
+        recover = f"the tables' files are still in the warehouse: {way_out}"
+        if not os.path.exists(self.path):
+            msg = f"catalog database {self.path} does not exist (deleted while in use?); {recover}"
+        elif "not a database" in low or "malformed" in low or "encrypted" in low:
+            msg = (
+                f"catalog database {self.path} is damaged or is not a SQLite database ({text}); move it "
+                f"away, then {way_out}"
+            )
+        elif "no such table" in low or "no such column" in low:
+            msg = (
+                f"catalog database {self.path} lost its catalog tables ({text}): the file was replaced "
+                f"or rewritten by another program; {recover}"
+            )
+        elif "readonly" in low or "read-only" in low:
+            msg = (
+                f"catalog database {self.path} cannot be written ({text}): give this process write "
+                f"access to the file and its directory (SQLite also writes {self.path}-wal and -shm)"
+            )
+        else:
+            msg = f"catalog database {self.path}: {text}"
+        return CatalogDatabaseError(msg, path=self.path)
 
 
 def _is_busy(e: sqlite3.OperationalError) -> bool:

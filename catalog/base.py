@@ -1,7 +1,11 @@
 """The Catalog interface: namespaces and named tables over one warehouse.
 
-Every backend keeps the same layout: a table ``ns.t`` created through the catalog lives at
-``<warehouse>/ns/t`` and is a plain Delta table there (delta-rs, DuckDB, Spark open it by location).
+A table created through a catalog is a plain Delta table inside the warehouse (delta-rs, DuckDB, Spark
+open it by location). The path catalog keeps ``ns.t`` at ``<warehouse>/ns/t`` (the name is the
+location); the SQLite catalog gives every table it creates a fresh directory per incarnation,
+``<warehouse>/ns/t-<id>`` (``new_location``), so a dropped table's leftovers never block or leak into a
+new table of the same name. Tables stored at other locations (older ``<warehouse>/ns/t`` directories,
+``register_table``, ``location=``) keep working wherever they are: the catalog records each location.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pyarrow as pa
 
 from lakehouse import Table
 from lakehouse.errors import NamespaceNotFound, TableNotFound, did_you_mean
+from lakehouse.log.liveness import purge_table
 from lakehouse.storage import normalize_uri, open_storage
 
 from .errors import LocationOutsideWarehouse
@@ -78,7 +83,7 @@ class Catalog(ABC):
         *,
         location: str | None = None,
     ) -> Table:
-        """Create an empty Delta table at ``<warehouse>/<namespace>/<table>`` (or ``location``).
+        """Create an empty Delta table in the warehouse (see ``new_location``) or at ``location``.
 
         TableAlreadyExists if the name is taken, NamespaceNotFound if the namespace does not exist
         (``main`` always does).
@@ -97,9 +102,10 @@ class Catalog(ABC):
         """Qualified names ``ns.table``, sorted; all namespaces when ``namespace`` is None."""
 
     @abstractmethod
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
-        """Remove the name. ``purge=True`` also deletes the table's files, refused for a location
-        outside the warehouse unless ``force=True``."""
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
+        """Remove the name; return the location of the table it named. ``purge=True`` also deletes the
+        table's files, refused for a location outside the warehouse unless ``force=True``. A write to the
+        table racing the drop either commits before it (and goes with the table) or fails."""
 
     @abstractmethod
     def rename_table(self, old: Name, new: Name) -> None:
@@ -127,8 +133,14 @@ class Catalog(ABC):
         return self.load_table(name).set_properties(dict(properties))
 
     def default_location(self, name: Name) -> str:
-        """``<warehouse>/<namespace>/<table>`` for ``name``."""
+        """``<warehouse>/<namespace>/<table>`` for ``name`` (the path catalog's location for it)."""
         return f"{self.warehouse}/{parse_table_name(name).path}"
+
+    def new_location(self, name: Name) -> str:
+        """Where a table created now under ``name`` goes (``create_table`` without ``location``): the
+        default location here; a fresh ``<warehouse>/<namespace>/<table>-<id>`` per incarnation in
+        catalogs that record locations (SQLite)."""
+        return self.default_location(name)
 
     def is_inside_warehouse(self, location: str) -> bool:
         """True if ``location`` lies strictly below the warehouse root."""
@@ -175,7 +187,7 @@ class Catalog(ABC):
             )
 
     def _purge(self, location: str) -> None:
-        open_storage(location, self.storage_options).delete_tree()
+        purge_table(open_storage(location, self.storage_options))
 
 
 def normalize_location(uri: str) -> str:

@@ -19,3 +19,11 @@ class LocationOutsideWarehouse(LakehouseError, ValueError):
 
 class WarehouseMismatch(LakehouseError, ValueError):
     """A catalog database opened with a different warehouse than the one it manages."""
+
+
+class CatalogDatabaseError(LakehouseError):
+    """The catalog's database file is missing, damaged, not a catalog, or cannot be written."""
+
+    def __init__(self, message: str, *, path: str):
+        super().__init__(message)
+        self.path = path

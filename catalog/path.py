@@ -13,6 +13,9 @@ Because a table's name *is* its location:
 - ``register_table`` only accepts a table already at its default location; adopting a table stored
   elsewhere needs the SQLite catalog.
 Concurrent creates of one table are safe (the first log commit is a put-if-absent): exactly one wins.
+A drop or late commit killed at the wrong moment can leave a dead log (no version 0, no checkpoint) under
+the name; create_table then says so, and ``drop_table(name, purge=True)`` removes it. (The SQLite catalog
+gives each table a fresh directory, so there such remains never block a name.)
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pyarrow as pa
 
 from lakehouse import Table
 from lakehouse.errors import NamespaceNotEmpty, TableAlreadyExists, TableNotFound, UnsupportedFeature
+from lakehouse.log.liveness import log_is_dead
 from lakehouse.storage import open_storage
 
 from .base import Catalog, merge_properties, normalize_location, string_properties
@@ -138,6 +142,12 @@ class PathCatalog(Catalog):
                 loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
             )
         except TableAlreadyExists:
+            if log_is_dead(open_storage(loc, self.storage_options)):
+                raise TableAlreadyExists(
+                    f"cannot create `{ident.qualified}`: {loc} holds the remains of a dropped table (a log "
+                    f"with neither version 0 nor a checkpoint, left by a drop or write that was killed); "
+                    f"remove them with drop_table({ident.qualified!r}, purge=True), then create it again"
+                ) from None
             raise TableAlreadyExists(f"table `{ident.qualified}` already exists (at {loc})") from None
 
     def load_table(self, name: Name) -> Table:
@@ -156,7 +166,7 @@ class PathCatalog(Catalog):
         ns = self._require_namespace(namespace)
         return [f"{ns}.{t}" for t in self._tables(ns)]
 
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
         ident = parse_table_name(name)
         loc = self.default_location(ident)
         if not self._table_exists_at(loc):
@@ -164,6 +174,7 @@ class PathCatalog(Catalog):
         if not purge:
             raise self._needs_purge(f"drop `{ident.qualified}`")
         self._purge(loc)
+        return loc
 
     def rename_table(self, old: Name, new: Name) -> None:
         src, dst = parse_table_name(old), parse_table_name(new)

@@ -30,6 +30,7 @@ from lakehouse.errors import (
     UnsupportedFeature,
 )
 from lakehouse.log.files import commit_path
+from lakehouse.log.liveness import purge_table
 
 from ._sqlite_db import SCHEMA_VERSION, SqliteDatabase, Undo
 from .base import Catalog, merge_properties, normalize_location, string_properties
@@ -38,7 +39,7 @@ from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_t
 
 
 class SqliteCatalog(Catalog):
-    """A catalog in a SQLite file; tables at ``<warehouse>/<namespace>/<table>`` (local dir or s3://).
+    """A catalog in a SQLite file; tables at ``<warehouse>/<namespace>/<table>-<id>`` (local dir or s3://).
 
     The warehouse given when the database is created is remembered; later opens may omit it, and
     passing a different one raises WarehouseMismatch. Without one, the database's directory is the
@@ -46,7 +47,7 @@ class SqliteCatalog(Catalog):
 
     >>> cat = SqliteCatalog("/tmp/wh/catalog.db")                       # doctest: +SKIP
     >>> cat.create_table("events", pa.schema([("id", pa.int64())]))      # doctest: +SKIP
-    Table('/tmp/wh/main/events')
+    Table('/tmp/wh/main/events-6f1c0e2a9b3d4c5e')
     """
 
     def __init__(
@@ -167,15 +168,15 @@ class SqliteCatalog(Catalog):
                 raise TableAlreadyExists(
                     f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})"
                 )
-            loc = wanted or self.default_location(ident)
+            # A managed table gets a fresh directory per incarnation: leftovers of a dropped table (a
+            # late commit, a purge cut short, a create killed half-way) can never block the name or be
+            # mistaken for the new table, and a writer still holding the old table cannot commit into it.
+            loc = wanted or self.new_location(ident)
             owner = self._owner_of(con, loc)
-            if owner is not None and wanted is not None:
+            if owner is not None:
                 raise TableAlreadyExists(
                     f"cannot create `{ident.qualified}` at {loc}: that location belongs to table `{owner}`"
                 )
-            if owner is not None:
-                # The default location still holds a table renamed away from this name: use a fresh one.
-                loc = f"{loc}-{uuid.uuid4().hex[:8]}"
             try:
                 table = Table.create(
                     loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
@@ -187,7 +188,10 @@ class SqliteCatalog(Catalog):
                     f"adopt it with register_table({ident.qualified!r}, {loc!r}), or delete those files "
                     f"(register it, then drop_table({ident.qualified!r}, purge=True))"
                 ) from None
-            undo.append(lambda: table.storage.delete([commit_path(0)]))
+            if wanted is None:  # our own fresh directory: remove it whole
+                undo.append(lambda: purge_table(table.storage))
+            else:
+                undo.append(lambda: table.storage.delete([commit_path(0)]))
             con.execute(
                 "INSERT INTO catalog_tables (namespace, name, location, created_ms) VALUES (?, ?, ?, ?)",
                 (ident.namespace, ident.table, self._store(loc), _now_ms()),
@@ -233,7 +237,7 @@ class SqliteCatalog(Catalog):
             raise self._namespace_not_found(ns)
         return [f"{ns}.{r[0]}" for r in rows]
 
-    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> None:
+    def drop_table(self, name: Name, purge: bool = False, force: bool = False) -> str:
         ident = parse_table_name(name)
 
         def op(con: sqlite3.Connection, undo: Undo) -> str:
@@ -256,6 +260,7 @@ class SqliteCatalog(Catalog):
         loc = self._db.write(op)
         if purge:
             self._purge(loc)
+        return loc
 
     def rename_table(self, old: Name, new: Name) -> None:
         src, dst = parse_table_name(old), parse_table_name(new)
@@ -313,7 +318,34 @@ class SqliteCatalog(Catalog):
             raise self._table_not_found(ident)
         return self._resolve(row[0])
 
+    def remove_orphans(self, retention_hours: float = 168.0, dry_run: bool = True) -> list[str]:
+        """Find (and unless ``dry_run``, delete) what dropped tables left in the warehouse; return the
+        locations. Only dead ``<namespace>/<table>-<id>`` directories no table points to are touched
+        (a purge or write killed half-way): a table dropped without purge keeps its files.
+
+        >>> cat.remove_orphans(retention_hours=24, dry_run=False)   # doctest: +SKIP
+        ['/data/wh/main/events-3f9a2c1b7d6e5f40']
+        """
+        from . import _orphans
+
+        rows = self._db.read(lambda c: c.execute("SELECT location FROM catalog_tables").fetchall())
+        registered = {self._resolve(r[0]) for r in rows}
+        found = _orphans.find_orphans(
+            self.warehouse, self.storage_options, self.list_namespaces(), registered, retention_hours
+        )
+        if not dry_run:
+            _orphans.remove(found, self.storage_options)
+        return found
+
     # ------------------------------------------------------------------------------ locations
+
+    def new_location(self, name: Name) -> str:
+        """A fresh directory for a new incarnation of ``name``: ``<warehouse>/<namespace>/<table>-<id>``.
+
+        The ``-`` keeps it from ever being a table name, so it collides neither with a path-catalog
+        table nor with another incarnation.
+        """
+        return f"{self.default_location(name)}-{uuid.uuid4().hex[:16]}"
 
     def _store(self, location: str) -> str:
         if self.is_inside_warehouse(location):

@@ -119,7 +119,7 @@ class Session:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._own_cache: str | None = None
         self._user: dict[str, Any] = {}
-        self._snapshots: OrderedDict[tuple[str, int], Snapshot] = OrderedDict()
+        self._snapshots: OrderedDict[tuple[str, int], tuple[bytes, Snapshot]] = OrderedDict()
         self._columns: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._closed = False
         _LIVE.add(self)
@@ -176,17 +176,22 @@ class Session:
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)
+        # Keyed by the table's identity, not its name or location alone: a table dropped and created
+        # again at the same location has the same (location, version) pairs, so the commit file's
+        # content tells the incarnations apart (its commitInfo carries a unique txnId).
         key = (table.uri, v)
-        snap = self._snapshots.get(key)
-        if snap is None:
-            snap = table.snapshot(version=v)
-            self._snapshots[key] = snap
-            while len(self._snapshots) > _SNAPSHOT_CACHE:
-                self._snapshots.popitem(last=False)
-        else:
+        fingerprint = _commit_fingerprint(table, v)
+        cached = self._snapshots.get(key)
+        if cached is not None and fingerprint is not None and cached[0] == fingerprint:
             if version is not None:  # a VACUUM since it was cached may have deleted its files
                 check_version_retained(table.storage, v, latest=v + 1)
             self._snapshots.move_to_end(key)
+            return table, cached[1]
+        snap = table.snapshot(version=v)
+        if fingerprint is not None:
+            self._snapshots[key] = (fingerprint, snap)
+            while len(self._snapshots) > _SNAPSHOT_CACHE:
+                self._snapshots.popitem(last=False)
         return table, snap
 
     def register(self, name: str, data: Any) -> None:
@@ -353,3 +358,15 @@ class Session:
             found = {u: names for u, (_, names) in zip(uris, groups)}
         for u in uris:
             self._columns[u] = found[u]
+
+
+def _commit_fingerprint(table: Table, version: int) -> bytes | None:
+    """A digest of the commit file of ``version``; None if it cannot be read (then nothing is cached)."""
+    import hashlib
+
+    from lakehouse.log.files import commit_path
+
+    try:
+        return hashlib.blake2b(table.storage.read(commit_path(version)), digest_size=16).digest()
+    except (OSError, ValueError):
+        return None

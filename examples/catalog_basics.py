@@ -54,9 +54,15 @@ def main(warehouse: str = "./warehouse") -> None:
     print("clicks dropped; files still there:", Table.exists(str(external)))
     cat.drop_table("events", purge=True)
 
-    # The same warehouse seen without a database: every <namespace>/<table>/_delta_log is a table.
-    path_view = load_catalog(str(wh))
-    print("path catalog sees directories (so the pre-rename name):", path_view.list_tables())
+    # A dropped name is free at once: every table the SQLite catalog creates gets its own directory
+    # (<namespace>/<table>-<id>), so nothing left of the old table can block or leak into the new one.
+    cat.create_table("events", pa.schema([("id", pa.int64())]))
+    print("events re-created at", cat.table_location("events"))
+
+    # The path catalog (no database) finds tables at <namespace>/<table>: a directory is a name.
+    path_view = load_catalog(str(root / "plain"))
+    Table.create(str(root / "plain" / "main" / "logs"), pa.schema([("line", pa.string())]))
+    print("path catalog sees:", path_view.list_tables())
     print("done")
 
 

@@ -23,6 +23,7 @@ from .errors import (
 )
 from .log.actions import CommitInfo, Metadata, encode_commit, now_ms
 from .log.files import LAST_CHECKPOINT, commit_path
+from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .protocol import protocol_for
 from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
@@ -193,7 +194,8 @@ class Table:
         base = self._latest
         if base is not None and version is not None and version < base.version:
             base = None
-        state = read_state(self.storage, version, listing, base=base)
+        with dropped_table_is_not_found(self.storage, "its log was read"):
+            state = read_state(self.storage, version, listing, base=base)
         if self._latest is None or state.version >= self._latest.version:
             self._latest = state
         return Snapshot(self.storage, state)

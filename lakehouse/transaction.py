@@ -12,6 +12,7 @@ from . import constraints
 from .errors import ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
+from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .protocol import check_writable, protocol_for
 from .schema import fit_to_schema, merge_schemas, schema_to_json, uses_timestamp_ntz
@@ -186,13 +187,14 @@ class Transaction:
 
             with _duck.connection() as own:
                 return self.write_rows(data, validate=validate, con=own)
-        adds = write_data_files(
-            self.table.storage,
-            self._fitted(data, con, validate),
-            partition_by=view.partition_columns,
-            physical_names=None,
-            target_file_size=target,
-        )
+        with dropped_table_is_not_found(self.table.storage, "this transaction wrote data files"):
+            adds = write_data_files(
+                self.table.storage,
+                self._fitted(data, con, validate),
+                partition_by=view.partition_columns,
+                physical_names=None,
+                target_file_size=target,
+            )
         self.add_files(adds)
         self._count("numOutputBytes", sum(a.size for a in adds))
         return adds
@@ -299,16 +301,17 @@ class Transaction:
         now = _now()
         actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
         try:
-            self.version = commit(
-                self.table.storage,
-                actions,
-                read_version=self.read_version,
-                operation=operation,
-                parameters=params,
-                metrics=self.metrics,
-                read_set=self.read_set,
-                matcher=self._matcher,
-            )
+            with dropped_table_is_not_found(self.table.storage, "this transaction committed"):
+                self.version = commit(
+                    self.table.storage,
+                    actions,
+                    read_version=self.read_version,
+                    operation=operation,
+                    parameters=params,
+                    metrics=self.metrics,
+                    read_set=self.read_set,
+                    matcher=self._matcher,
+                )
         except BaseException:
             self.abort()
             raise

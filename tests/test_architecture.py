@@ -56,11 +56,12 @@ def _imports(module: str, path: Path) -> list[tuple[str, list[str]]]:
         elif isinstance(node, ast.ImportFrom):
             target = _resolve(module, node, is_pkg)
             names = [a.name for a in node.names]
-            # `from pkg import submodule` imports the submodule
-            for n in names:
-                if f"{target}.{n}" in MODULES:
-                    out.append((f"{target}.{n}", []))
-            out.append((target, names))
+            # `from pkg import submodule` imports the submodule (and runs pkg/__init__, which is not
+            # counted as a dependency: the package's own modules may import their siblings this way)
+            subs = [n for n in names if f"{target}.{n}" in MODULES]
+            out.extend((f"{target}.{n}", []) for n in subs)
+            if len(subs) < len(names):
+                out.append((target, [n for n in names if n not in subs]))
     return out
 
 

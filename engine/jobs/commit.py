@@ -119,3 +119,10 @@ def default_location(catalog: Any, name: str) -> str:
         return catalog.default_location(name)
     ns, _, table = name.rpartition(".")
     return f"{catalog.warehouse}/{ns or 'main'}/{table}"
+
+
+def new_location(catalog: Any, name: str) -> str:
+    """Where the catalog puts a table created now (a fresh directory per incarnation in SQLite)."""
+    if hasattr(catalog, "new_location"):
+        return catalog.new_location(name)
+    return default_location(catalog, name)

@@ -24,7 +24,7 @@ from lakehouse.storage import normalize_uri
 from lakehouse.write import DEFAULT_TARGET_FILE_SIZE
 
 from . import output as out
-from .commit import cleanup, commit_output, default_location, table_exists
+from .commit import cleanup, commit_output, new_location, table_exists
 from .errors import JobFailed
 from .executors import Executor, make_executor
 from .grouping import check_aggregation
@@ -177,7 +177,7 @@ class Job:
                 storage_options=dict(table.storage.options),
             )
             return spec, table
-        location = normalize_uri(default_location(cat, self.output))
+        location = normalize_uri(new_location(cat, self.output))
         options = dict(getattr(cat, "storage_options", {}) or {})
         if Table.exists(location, options or None):  # an orphaned table sits there: do as the catalog does
             location = f"{location}-{uuid.uuid4().hex[:8]}"

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse import Table
+from lakehouse.errors import TableNotFound
 from lakehouse.file_errors import naming_data_file
 from lakehouse.scan import Scan, read_file
 from lakehouse.snapshot import Snapshot
@@ -35,6 +36,7 @@ class InputSpec:
     where: str | None = None
     read_columns: tuple[str, ...] = ()
     storage_options: dict[str, Any] = field(default_factory=dict)
+    table_id: str = ""  # Delta metaData.id: tells a table from a later one re-created at the same uri
 
     @classmethod
     def from_scan(cls, name: str, scan: Scan) -> InputSpec:
@@ -47,6 +49,7 @@ class InputSpec:
             where=scan.where,
             read_columns=tuple(scan._read_columns()),
             storage_options=dict(snap.storage.options),
+            table_id=snap.metadata.id,
         )
 
 
@@ -107,28 +110,34 @@ def _row_group_runs(snapshot: Snapshot, path: str, split_size: int) -> list[tupl
     return runs
 
 
-_snapshots: OrderedDict[tuple[str, int], Snapshot] = OrderedDict()
+_snapshots: OrderedDict[tuple[str, int, str], Snapshot] = OrderedDict()
 _lock = threading.Lock()  # serial jobs may run in several driver threads
 
 
 def open_snapshot(spec: InputSpec) -> Snapshot:
     """The pinned snapshot, reopened once per worker process (log replay is not free)."""
-    key = (spec.uri, spec.version)
+    key = (spec.uri, spec.version, spec.table_id)
     with _lock:
         snap = _snapshots.get(key)
         if snap is not None:
             _snapshots.move_to_end(key)
             return snap
     snap = Table.open(spec.uri, spec.storage_options or None).snapshot(spec.version)
+    if spec.table_id and snap.metadata.id != spec.table_id:
+        raise TableNotFound(
+            f"the job's input {spec.name} at {spec.uri} was dropped and re-created while the job ran "
+            f"(table id {snap.metadata.id}, expected {spec.table_id}); run the job again"
+        )
     remember_snapshot(snap)
     return snap
 
 
 def remember_snapshot(snapshot: Snapshot) -> None:
     """Seed the cache (the serial executor runs tasks in the driver, which already has the snapshot)."""
+    key = (snapshot.uri, snapshot.version, snapshot.metadata.id)
     with _lock:
-        _snapshots[(snapshot.uri, snapshot.version)] = snapshot
-        _snapshots.move_to_end((snapshot.uri, snapshot.version))
+        _snapshots[key] = snapshot
+        _snapshots.move_to_end(key)
         while len(_snapshots) > _CACHE_SIZE:
             _snapshots.popitem(last=False)
 

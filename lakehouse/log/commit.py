@@ -17,6 +17,7 @@ from ..errors import CommitConflict
 from ..storage import Storage
 from .actions import Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
 from .files import commit_path
+from .liveness import ensure_committed_to_live_log
 from .replay import read_commit
 
 
@@ -78,9 +79,11 @@ def commit(
         payload = encode_commit([info, *actions])
         path = commit_path(version)
         if storage.put_if_absent(path, payload):
+            ensure_committed_to_live_log(storage, version)
             return version
         winner = read_commit(storage, path, version)
         if any(isinstance(a, CommitInfo) and a.txn_id == txn_id for a in winner):
+            ensure_committed_to_live_log(storage, version)
             return version  # our own earlier request landed; the client's retry got 412
         _check_conflict(winner, version, read_set, removes, txns, matcher)
         version += 1

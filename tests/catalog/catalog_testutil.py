@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,12 @@ class CatalogEnv:
         if self.backend == "sqlite":
             return load_catalog(self.uri, warehouse=self.warehouse, storage_options=self.storage_options)
         return load_catalog(self.uri, storage_options=self.storage_options)
+
+    def managed_location(self, namespace: str, table: str) -> str:
+        """A regex for where a catalog creates ``namespace.table``: the name itself in the path catalog,
+        a fresh ``<table>-<id>`` directory per incarnation in the SQLite catalog."""
+        base = re.escape(f"{self.warehouse}/{namespace}/{table}")
+        return base if self.backend == "path" else base + "-[0-9a-f]{16}"
 
     def external(self, name: str) -> str:
         return f"{self.base}/ext/{name}"

@@ -6,6 +6,8 @@ the test states both behaviours side by side.
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pytest
 from catalog_testutil import SCHEMA, CatalogEnv, make_env, read_with_deltalake, rows
@@ -135,8 +137,8 @@ def test_create_load_and_append(env):
     cat.create_namespace("sales")
     t = cat.create_table("Sales.Orders", SCHEMA, partition_by=["region"])
     assert t.append(rows(10)) == 1
-    assert cat.table_location("sales.orders") == f"{env.warehouse}/sales/orders"
-    assert t.uri == f"{env.warehouse}/sales/orders"
+    assert re.fullmatch(env.managed_location("sales", "orders"), cat.table_location("sales.orders"))
+    assert t.uri == cat.table_location("sales.orders")
 
     other = env.open()  # another program opening the same catalog
     loaded = other.load_table("SALES.orders")
@@ -154,7 +156,7 @@ def test_one_part_names_live_in_main(env):
     t.append(rows(2))
     assert cat.list_tables() == ["main.events"]
     assert cat.table_exists("main.events") and cat.table_exists("EVENTS")
-    assert cat.table_location("events") == f"{env.warehouse}/main/events"
+    assert re.fullmatch(env.managed_location("main", "events"), cat.table_location("events"))
     assert cat.load_table("main.events").snapshot().scan().count() == 2
 
 
@@ -250,14 +252,17 @@ def test_drop_table_without_purge(env):
     cat.drop_table("orders")
     assert not cat.table_exists("orders")
     assert Table.open(loc, env.storage_options).snapshot().scan().count() == 5  # files stay
-    # Re-creating the name would clobber the files left behind: refused, with the way out.
-    with pytest.raises(TableAlreadyExists, match=r"not in the catalog.*register_table\('main.orders'"):
-        cat.create_table("orders", SCHEMA)
-    assert not cat.table_exists("orders")
-    assert cat.register_table("orders", loc).snapshot().scan().count() == 5
-    cat.drop_table("orders", purge=True)
-    cat.create_table("orders", SCHEMA)
-    assert cat.load_table("orders").snapshot().scan().count() == 0
+    # The name is free at once: the new table gets its own directory and never touches the old files,
+    # which can still be adopted under another name.
+    cat.create_table("orders", SCHEMA).append(rows(1))
+    assert cat.table_location("orders") != loc
+    assert cat.load_table("orders").snapshot().scan().count() == 1
+    assert cat.register_table("old_orders", loc).snapshot().scan().count() == 5
+    with pytest.raises(TableAlreadyExists, match=r"`main.orders` already exists"):
+        cat.register_table("orders", loc)
+    cat.drop_table("old_orders", purge=True)
+    assert not env.exists(loc)
+    assert cat.load_table("orders").snapshot().scan().count() == 1
 
 
 def test_rename_table(env):

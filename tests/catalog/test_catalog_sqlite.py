@@ -10,8 +10,7 @@ import pytest
 from catalog_testutil import SCHEMA, rows
 
 import catalog.sqlite
-from catalog import PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
-from lakehouse import Table
+from catalog import CatalogDatabaseError, PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
 from lakehouse.errors import LakehouseError, UnsupportedFeature
 
 
@@ -83,13 +82,12 @@ def test_warehouse_with_its_database_can_move(tmp_path):
     cat.create_table("sales.orders", SCHEMA).append(rows(3))
     shutil.move(old, tmp_path / "new")
     moved = load_catalog(f"sqlite:///{tmp_path}/new/catalog.db")
-    assert moved.table_location("sales.orders") == str(tmp_path / "new" / "sales" / "orders")
+    assert moved.table_location("sales.orders").startswith(str(tmp_path / "new" / "sales" / "orders-"))
     assert moved.load_table("sales.orders").snapshot().scan().count() == 3
 
 
 def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
     cat = SqliteCatalog(tmp_path / "catalog.db")
-    location = cat.default_location("t")
 
     def broken_clock():
         raise OSError("disk full")  # fails the catalog INSERT, after Table.create has written the log
@@ -99,7 +97,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
         cat.create_table("t", SCHEMA)
     monkeypatch.undo()
     assert not cat.table_exists("t")
-    assert not Table.exists(location)
+    assert not list((tmp_path / "main").glob("t*"))  # the half-created table's directory is gone
     cat.create_table("t", SCHEMA)
     assert cat.list_tables() == ["main.t"]
 
@@ -107,7 +105,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
 def test_stale_entry_is_reported(tmp_path):
     cat = SqliteCatalog(tmp_path / "catalog.db")
     cat.create_table("t", SCHEMA)
-    shutil.rmtree(tmp_path / "main" / "t")
+    shutil.rmtree(cat.table_location("t"))
     with pytest.raises(LakehouseError, match=r"no Delta log at .*drop_table\('main.t'\)"):
         cat.load_table("t")
     cat.drop_table("t")
@@ -150,3 +148,52 @@ def test_gives_up_on_a_lock_that_is_never_released(tmp_path):
         release.set()
         holder.join()
     assert not cat.namespace_exists("sales")
+
+
+# ---------------------------------------------------------------------------------------- a broken file
+
+
+def test_garbage_database_file_is_named_with_the_way_out(tmp_path):
+    import engine
+
+    db = tmp_path / "catalog.db"
+    db.write_bytes(b"this is not a database " * 200)
+    for open_it in (lambda: SqliteCatalog(db), lambda: engine.connect(str(tmp_path))):
+        with pytest.raises(CatalogDatabaseError, match=rf"{db} is damaged .*register_table") as info:
+            open_it()
+        assert info.value.path == str(db)
+    assert db.read_bytes().startswith(b"this is not a database")  # never overwritten
+
+
+def test_database_deleted_while_in_use_is_reported_not_recreated(tmp_path):
+    import engine
+
+    session = engine.connect(str(tmp_path))
+    session.sql("CREATE TABLE t (id BIGINT)")
+    session.sql("INSERT INTO t VALUES (1)")
+    location = session.catalog.table_location("t")
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"catalog.db{suffix}").unlink(missing_ok=True)
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db does not exist .*register_table"):
+        session.sql("SELECT * FROM t")
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db does not exist"):
+        session.catalog.create_table("u", SCHEMA)
+    assert not (tmp_path / "catalog.db").exists()
+    session.close()
+    # The way out the message gives: a new catalog, the table adopted from its location.
+    with engine.connect(str(tmp_path)) as fresh:
+        fresh.catalog.register_table("t", location)
+        assert fresh.sql("SELECT id FROM t").fetchall() == [(1,)]
+
+
+def test_database_replaced_by_another_sqlite_file(tmp_path):
+    cat = SqliteCatalog(tmp_path / "catalog.db")
+    cat.create_table("t", SCHEMA)
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE notes (x)")
+    con.commit()
+    con.close()
+    shutil.copy(other, tmp_path / "catalog.db")
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db lost its catalog tables .*no such table"):
+        cat.load_table("t")

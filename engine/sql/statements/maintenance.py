@@ -107,7 +107,7 @@ def clone(ctx: Context) -> Result:
         else:
             timestamp = value
     shallow = (ctx.match.group("kind") or "SHALLOW").upper() == "SHALLOW"
-    location = cat.default_location(target)
+    location = cat.new_location(target)
     cloned = source.clone(
         location,
         shallow=shallow,
