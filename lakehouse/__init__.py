@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import (
     CommitConflict,
+    CommitOutcomeUnknown,
     ConstraintViolation,
     CorruptLog,
     LakehouseError,
@@ -13,6 +14,7 @@ from .errors import (
     NamespaceNotFound,
     SchemaMismatch,
     SqlError,
+    StorageUnavailable,
     TableAlreadyExists,
     TableNotFound,
     UnsupportedFeature,
@@ -35,6 +37,7 @@ def connect(warehouse: str = "./warehouse", **kwargs: Any):
 
 __all__ = [
     "CommitConflict",
+    "CommitOutcomeUnknown",
     "ConstraintViolation",
     "CorruptLog",
     "DataFile",
@@ -45,6 +48,7 @@ __all__ = [
     "SchemaMismatch",
     "Snapshot",
     "SqlError",
+    "StorageUnavailable",
     "Table",
     "TableAlreadyExists",
     "TableNotFound",

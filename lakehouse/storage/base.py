@@ -27,6 +27,9 @@ class Storage(ABC):
     """
 
     scheme: str = ""
+    # True when an exception from put_if_absent means nothing was written (a local syscall); False
+    # when a request may have landed although its answer was lost (a remote store).
+    atomic_put: bool = False
 
     def __init__(self, root: str, fs: fsspec.AbstractFileSystem, fs_root: str, options: dict[str, Any]):
         self.root = root.rstrip("/")
