@@ -122,6 +122,7 @@ class S3Storage(Storage):
     def read(self, path: str) -> bytes:
         """One GET; the body length is checked against Content-Length (short reads happen on S3), and
         a body cut off mid-transfer (aiohttp ClientPayloadError) is fetched again."""
+        import aiohttp
         from fsspec.asyn import sync
 
         bucket, key, _ = self.fs.split_path(self._full(path))
@@ -140,8 +141,8 @@ class S3Storage(Storage):
             for i in range(READ_ATTEMPTS):
                 try:
                     data, length = sync(self.fs.loop, get)
-                except Exception as e:
-                    if i == READ_ATTEMPTS - 1 or not is_transient(e):
+                except aiohttp.ClientPayloadError:  # cut off mid-body: s3fs retried only the request
+                    if i == READ_ATTEMPTS - 1:
                         raise
                     continue
                 if length is None or len(data) == int(length):
@@ -149,6 +150,4 @@ class S3Storage(Storage):
                 short = f"got {len(data)} of {length} bytes"
             raise ConnectionError(f"short read of {self.uri(path)}: {short}")
 
-        return self._guard(
-            "GET of", path, attempt, rounds=READ_ATTEMPTS * int(getattr(self.fs, "retries", 1))
-        )
+        return self._guard("GET of", path, attempt)
