@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from ..errors import StorageUnavailable
 from .base import FileInfo, Storage
@@ -119,6 +119,10 @@ class S3Storage(Storage):
         for p in paths:
             self._guard("DELETE of", p, lambda p=p: super(S3Storage, self).delete([p]))
 
+    def open(self, path: str, mode: str = "rb") -> BinaryIO:
+        f = self._guard("open of", path, lambda: super(S3Storage, self).open(path, mode))
+        return _GuardedFile(self, path, f) if "r" in mode else f
+
     def read(self, path: str) -> bytes:
         """One GET; the body length is checked against Content-Length (short reads happen on S3), and
         a body cut off mid-transfer (aiohttp ClientPayloadError) is fetched again."""
@@ -151,3 +155,28 @@ class S3Storage(Storage):
             raise ConnectionError(f"short read of {self.uri(path)}: {short}")
 
         return self._guard("GET of", path, attempt)
+
+
+class _GuardedFile:
+    """A file opened for reading whose failed range GETs raise StorageUnavailable, not OSError(EBUSY)."""
+
+    def __init__(self, storage: S3Storage, path: str, f: BinaryIO):
+        self._storage, self._path, self._f = storage, path, f
+
+    def read(self, size: int = -1) -> bytes:
+        return self._storage._guard("GET of", self._path, lambda: self._f.read(size))
+
+    def readinto(self, buffer) -> int:
+        return self._storage._guard("GET of", self._path, lambda: self._f.readinto(buffer))
+
+    def __getattr__(self, name: str):
+        return getattr(self._f, name)
+
+    def __enter__(self) -> _GuardedFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+    def __iter__(self):
+        return iter(self._f)
