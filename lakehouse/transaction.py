@@ -307,6 +307,12 @@ class Transaction:
                 hits.update(range(len(adds)))
         return [adds[i] for i in sorted(hits)]
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """True once a commit attempt may have landed without our knowing (``CommitOutcomeUnknown``,
+        or interrupted mid-commit): nothing this transaction wrote may be deleted then."""
+        return self._may_have_landed
+
     def abort(self) -> None:
         """Delete the data files this transaction wrote (they were never visible).
 

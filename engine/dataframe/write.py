@@ -45,6 +45,7 @@ def write_table(
         table = catalog.load_table(name)
     else:
         table = created = catalog.create_table(name, normalize_schema(rows.schema), tuple(partition_by))
+    tx = None
     try:
         tx = Transaction(table, table.snapshot())
         if mode == "overwrite" and not created:
@@ -54,6 +55,6 @@ def write_table(
         return tx.commit()
     except BaseException:
         rows.close()
-        if created is not None:
+        if created is not None and not (tx is not None and tx.outcome_unknown):  # may have landed
             catalog.drop_table(name, purge=catalog.is_inside_warehouse(created.uri))
         raise

@@ -81,3 +81,22 @@ def test_503_storm_names_the_operation_and_what_to_do(proxy, s3_uri):
     assert isinstance(e, lakehouse.LakehouseError) and isinstance(e, OSError)  # before: bare OSError EBUSY
     assert "GET of s3://" in str(e) and "_delta_log/" in e.path and e.attempts > 1
     assert "retry" in str(e)
+
+
+def test_create_table_as_select_keeps_a_table_whose_commit_may_have_landed(proxy, monkeypatch):
+    import uuid
+
+    import engine
+
+    monkeypatch.setattr(outcome, "RESOLVE_SECONDS", 1.0)
+    warehouse = f"s3://lake/ctas-{uuid.uuid4().hex[:10]}"
+    with engine.connect(warehouse, storage_options=proxy.storage_options()) as db:
+        db.sql("CREATE SCHEMA s")
+        proxy.set_rules(
+            {"method": "PUT", "path": COMMIT_PUT, "action": "ack_lost"},
+            {"method": "GET", "path": r"_delta_log/0+1\.json$", "action": "503"},
+        )
+        with pytest.raises(CommitOutcomeUnknown):  # before: the table was dropped and purged
+            db.sql("CREATE TABLE s.c AS SELECT range AS id FROM range(5)")
+        proxy.clear()
+        assert sorted(db.sql("SELECT id FROM s.c").to_arrow().column("id").to_pylist()) == [0, 1, 2, 3, 4]
