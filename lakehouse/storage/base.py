@@ -64,8 +64,9 @@ class Storage(ABC):
     def put_if_absent(self, path: str, data: bytes) -> bool:
         """Atomically create ``path`` with ``data`` unless it exists. True if we created it.
 
-        A False answer may also mean a retried request of ours already created it: callers that care
-        read the object back and compare.
+        A False answer may also mean a retried request of ours already created it, and unless
+        ``atomic_put`` an exception does not mean nothing was written (the answer may have been lost):
+        callers that care read the object back and compare (``lakehouse.log.outcome.put_commit``).
         """
 
     def exists(self, path: str) -> bool:
