@@ -42,6 +42,17 @@ def test_append_whose_commit_answer_is_lost_succeeds_exactly_once(proxy, s3_uri)
     assert [h["operation"] for h in again.history()].count("WRITE") == 1
 
 
+def test_a_commit_put_stuck_past_the_timeout_is_resolved_by_reading_back_then_sending_again(proxy, s3_uri):
+    t = _fresh(proxy, s3_uri)
+    # The first PUT waits 1.5 s in the proxy before it reaches the server: the client times out at 1 s,
+    # reads version 1 back (absent), sends the conditional PUT again (lands); the stuck one then gets 412.
+    proxy.set_rules({"method": "PUT", "path": COMMIT_PUT, "action": "delay", "seconds": 1.5, "times": 1})
+    assert t.append(ROWS) == 1
+    proxy.clear()
+    again = _direct(proxy, s3_uri)
+    assert again.snapshot().version == 1 and again.snapshot().scan().to_arrow().num_rows == 3
+
+
 def test_unresolvable_commit_raises_outcome_unknown_and_keeps_the_files(proxy, s3_uri, monkeypatch):
     monkeypatch.setattr(outcome, "RESOLVE_SECONDS", 1.0)
     t = _fresh(proxy, s3_uri)
