@@ -29,10 +29,17 @@ def _direct(proxy, s3_uri) -> Table:
     return Table.open(s3_uri, storage_options=proxy.server_options)
 
 
-def test_append_whose_commit_answer_is_lost_succeeds_exactly_once(proxy, s3_uri):
-    # (a slow answer, past the read timeout, is covered with every operation in test_fault_suite.py)
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"method": "PUT", "path": COMMIT_PUT, "action": "ack_lost"},
+        {"method": "PUT", "path": COMMIT_PUT, "action": "delay_response", "seconds": 1.5},  # read_timeout 1
+    ],
+    ids=["response-lost", "slower-than-read-timeout"],
+)
+def test_append_whose_commit_answer_is_lost_succeeds_exactly_once(proxy, s3_uri, rule):
     t = _fresh(proxy, s3_uri)
-    proxy.set_rules({"method": "PUT", "path": COMMIT_PUT, "action": "ack_lost"})
+    proxy.set_rules(rule)
     assert t.append(ROWS) == 1  # before: EndpointConnectionError/ReadTimeoutError and the files deleted
     assert proxy.stats().get("0", 0) >= 1  # the fault was really injected
     proxy.clear()
