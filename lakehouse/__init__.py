@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import (
     CommitConflict,
+    CommitOutcomeUnknown,
     ConstraintViolation,
     CorruptDataFile,
     CorruptLog,
@@ -15,6 +16,7 @@ from .errors import (
     NamespaceNotFound,
     SchemaMismatch,
     SqlError,
+    StorageUnavailable,
     TableAlreadyExists,
     TableNotFound,
     UnsupportedFeature,
@@ -37,6 +39,7 @@ def connect(warehouse: str = "./warehouse", **kwargs: Any):
 
 __all__ = [
     "CommitConflict",
+    "CommitOutcomeUnknown",
     "ConstraintViolation",
     "CorruptDataFile",
     "CorruptLog",
@@ -49,6 +52,7 @@ __all__ = [
     "SchemaMismatch",
     "Snapshot",
     "SqlError",
+    "StorageUnavailable",
     "Table",
     "TableAlreadyExists",
     "TableNotFound",

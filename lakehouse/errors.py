@@ -38,6 +38,37 @@ class CommitConflict(LakehouseError):
         self.version = version
 
 
+class CommitOutcomeUnknown(LakehouseError):
+    """The commit of ``version`` (carrying ``txn_id``) may or may not have landed: its answer was lost.
+
+    The transaction's data files are kept (VACUUM removes them later if the commit did not land).
+    Check with ``table.history()``: the commit landed iff version ``version`` carries this txnId.
+    """
+
+    def __init__(self, message: str, *, version: int, txn_id: str, uri: str | None = None):
+        super().__init__(message)
+        self.version = version
+        self.txn_id = txn_id
+        self.uri = uri
+
+
+class StorageUnavailable(LakehouseError, OSError):
+    """Object storage kept failing (503 Slow Down, timeouts, dropped connections) after every retry.
+
+    An ``OSError`` too, so code that handles I/O errors keeps working. ``operation``/``path``/
+    ``attempts`` say what failed.
+    """
+
+    def __init__(self, message: str, *, operation: str, path: str, attempts: int):
+        super().__init__(message)
+        self.operation = operation
+        self.path = path
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class SchemaMismatch(LakehouseError):
     """Data does not fit the table schema."""
 

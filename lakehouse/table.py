@@ -24,6 +24,7 @@ from .errors import (
 from .log.actions import CommitInfo, Metadata, encode_commit, now_ms
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.liveness import dropped_table_is_not_found
+from .log.outcome import put_commit
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .protocol import protocol_for
 from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
@@ -114,10 +115,8 @@ class Table:
             is_blind_append=True,
         )
         payload = encode_commit([info, protocol, metadata])
-        if not storage.put_if_absent(commit_path(0), payload):
-            winner = read_commit(storage, commit_path(0), 0)
-            if not any(isinstance(a, CommitInfo) and a.txn_id == info.txn_id for a in winner):
-                raise TableAlreadyExists(f"a table already exists at {storage.root}")
+        if put_commit(storage, 0, payload, info.txn_id) is not None:  # None: ours is there
+            raise TableAlreadyExists(f"a table already exists at {storage.root}")
         return cls(storage)
 
     @classmethod

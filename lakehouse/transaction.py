@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import constraints
-from .errors import ConstraintViolation, LakehouseError
+from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
@@ -52,6 +52,7 @@ class Transaction:
         self.version: int | None = None
         self._view: Snapshot | None = None
         self._extra_actions: list[Action] = []
+        self._may_have_landed = False
 
     # ------------------------------------------------------------------------------------- state
 
@@ -312,8 +313,14 @@ class Transaction:
                     read_set=self.read_set,
                     matcher=self._matcher,
                 )
+        except Exception as e:
+            if isinstance(e, CommitOutcomeUnknown):
+                self._may_have_landed = True  # keep the files: they may be part of the table now
+            else:
+                self.abort()  # commit() raised an ordinary error: it certainly did not land
+            raise
         except BaseException:
-            self.abort()
+            self._may_have_landed = True  # interrupted mid-commit: the outcome is unknown
             raise
         self.table._after_commit(self.version, self.view().properties)
         return self.version
@@ -335,10 +342,22 @@ class Transaction:
                 hits.update(range(len(adds)))
         return [adds[i] for i in sorted(hits)]
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """True once a commit attempt may have landed without our knowing (``CommitOutcomeUnknown``,
+        or interrupted mid-commit): nothing this transaction wrote may be deleted then."""
+        return self._may_have_landed
+
     def abort(self) -> None:
-        """Delete the data files this transaction wrote (they were never visible)."""
+        """Delete the data files this transaction wrote (they were never visible).
+
+        A no-op once a commit attempt may have landed (``CommitOutcomeUnknown``, interrupt): data
+        files of a commit that may be in the log are never deleted; VACUUM removes them if unused.
+        """
         from urllib.parse import unquote
 
+        if self._may_have_landed or self.version is not None:
+            return
         self.table.storage.delete([unquote(a.path) for a in self._adds.values()])
 
     def __enter__(self) -> Transaction:

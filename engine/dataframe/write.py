@@ -50,6 +50,7 @@ def write_table(
         table = catalog.load_table(name)
     else:
         table = created = catalog.create_table(name, normalize_schema(rows.schema), tuple(partition_by))
+    tx = None
     try:
         # A frame reading the table it writes read the table as pinned when the frame was made:
         # commit against that snapshot, with what it read, so a change since then conflicts.
@@ -62,6 +63,6 @@ def write_table(
         return tx.commit()
     except BaseException:
         rows.close()
-        if created is not None:
+        if created is not None and not (tx is not None and tx.outcome_unknown):  # may have landed
             catalog.drop_table(name, purge=catalog.is_inside_warehouse(created.uri))
         raise

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from lakehouse import Snapshot, Table
+from lakehouse import CommitOutcomeUnknown, Snapshot, Table
 from lakehouse.protocol import check_writable
 from lakehouse.schema import normalize_schema
 from lakehouse.storage import normalize_uri
@@ -294,18 +294,23 @@ class Job:
                 "numReduceTasks": reduce_stats.tasks,
                 "executor": executor.name,
             }
-            version, files = commit_output(
-                self.catalog,
-                self.output,
-                self.mode,
-                spec,
-                table,
-                outputs,
-                staging_storage,
-                params,
-                read=scan if self.input_version is None else None,  # time travel reads history
-            )
-            committed = {r.attempt_id for r in writers} | {"driver-conform", "driver-relocate"}
+            ours = {r.attempt_id for r in writers} | {"driver-conform", "driver-relocate"}
+            try:
+                version, files = commit_output(
+                    self.catalog,
+                    self.output,
+                    self.mode,
+                    spec,
+                    table,
+                    outputs,
+                    staging_storage,
+                    params,
+                    read=scan if self.input_version is None else None,  # time travel reads history
+                )
+            except CommitOutcomeUnknown:
+                committed = ours  # the commit may have landed: its files must stay
+                raise
+            committed = ours
             seconds["commit"] = time.perf_counter() - t_commit
         finally:
             if executor is not None and owned:

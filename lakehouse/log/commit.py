@@ -2,7 +2,12 @@
 
 Whoever creates ``N.json`` first wins. A loser reads the winning commits and retries as N+1 unless
 they conflict logically with what it read (Delta's rules). Each commit carries a unique ``txnId`` so a
-client retry that hits 412 against its own landed request is recognised as success, exactly once.
+client retry that hits 412 against its own landed request is recognised as success, exactly once, and
+a lost answer is resolved by reading ``N.json`` back (``outcome.put_commit``).
+
+What an exception from ``commit`` means for the caller's data files: ``CommitConflict`` or any other
+``Exception`` -- the commit certainly did not land, the files may be deleted; ``CommitOutcomeUnknown``
+or a ``BaseException`` that is not an ``Exception`` (KeyboardInterrupt) -- it may have landed, keep them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ..storage import Storage
 from .actions import Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
 from .files import commit_path
 from .liveness import ensure_committed_to_live_log
+from .outcome import put_commit
 from .replay import read_commit
 
 
@@ -77,14 +83,11 @@ def commit(
             extra=extra_info or {},
         )
         payload = encode_commit([info, *actions])
-        path = commit_path(version)
-        if storage.put_if_absent(path, payload):
+        # None: our commit is there (maybe an earlier request of ours whose answer was lost).
+        winner = put_commit(storage, version, payload, txn_id)
+        if winner is None:
             ensure_committed_to_live_log(storage, version)
             return version
-        winner = read_commit(storage, path, version)
-        if any(isinstance(a, CommitInfo) and a.txn_id == txn_id for a in winner):
-            ensure_committed_to_live_log(storage, version)
-            return version  # our own earlier request landed; the client's retry got 412
         _check_conflict(winner, version, read_set, removes, txns, matcher)
         version += 1
         # Catch up with commits that already exist before the next put: attempting (and backing off)

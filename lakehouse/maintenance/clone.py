@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 from .. import partitions
 from ..deletion_vectors import dv_relative_path
-from ..errors import CommitConflict, TableAlreadyExists, UnsupportedFeature
+from ..errors import CommitConflict, CommitOutcomeUnknown, TableAlreadyExists, UnsupportedFeature
 from ..log.actions import Add, DeletionVector, now_ms
 from ..log.commit import commit
 from ..log.replay import list_log
@@ -95,8 +95,9 @@ def clone(
     except CommitConflict:
         target.delete(copied)
         raise TableAlreadyExists(f"a table was created at {target.root} while cloning into it") from None
-    except BaseException:
-        target.delete(copied)
+    except Exception as e:
+        if not isinstance(e, CommitOutcomeUnknown):  # a commit that may have landed keeps its files
+            target.delete(copied)
         raise
     return Table(target)
 

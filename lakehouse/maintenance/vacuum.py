@@ -3,7 +3,8 @@
 Kept: files of the current version, files removed less than ``retention`` ago (older versions
 still inside the window read them), and their deletion-vector files. Deleted: files removed longer
 ago, and orphans (in the table directory, referenced by no retained version, e.g. leftovers of
-failed writes) last modified longer ago. Never touched: ``_delta_log`` and other hidden paths
+failed writes) last modified longer ago, and temp files a killed commit left in ``_delta_log``.
+Never touched otherwise: ``_delta_log`` and other hidden paths
 (``_x``/``.x``), nested tables, and anything outside the table root (a shallow clone's source).
 
 "Too recent" is judged by file modification time, which also protects the data files of writes
@@ -21,6 +22,7 @@ import datetime as dt
 import json
 import os
 import posixpath
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 DEFAULT_RETENTION_HOURS = 168.0
 HORIZON_FILE = f"{LOG_DIR}/_lakehouse_vacuum.json"
 _HOUR_MS = 3_600_000
+_LOG_TEMP = re.compile(r"^.+\.[0-9a-f]{32}\.tmp$")
 
 
 class RetentionTooShort(LakehouseError, ValueError):
@@ -69,7 +72,7 @@ def vacuum(
     now = now_ms()
     cutoff = now - int(hours * _HOUR_MS)
     storage = table.storage
-    doomed = _unneeded_files(storage, snapshot, cutoff)
+    doomed = _unneeded_files(storage, snapshot, cutoff) | _stale_log_temps(storage, cutoff)
     uris = sorted(storage.uri(p) for p in doomed)
     if dry_run or not doomed:
         return uris
@@ -137,6 +140,16 @@ def _unneeded_files(storage: Storage, snapshot: Snapshot, cutoff: int) -> dict[s
             continue  # too recent: maybe a write still in flight
         out[f.path] = f.size
     return out
+
+
+def _stale_log_temps(storage: Storage, cutoff: int) -> dict[str, int]:
+    """Temp files a killed writer left in ``_delta_log`` (``.N.json.<uuid>.tmp`` of a put-if-absent,
+    ``_last_checkpoint.<uuid>.tmp`` of a replace), last modified before ``cutoff``."""
+    return {
+        f.path: f.size
+        for f in storage.list(LOG_DIR)
+        if _LOG_TEMP.match(posixpath.basename(f.path)) and 0 < f.modified_ms < cutoff
+    }
 
 
 def _keep(storage: Storage, keep: set[str], raw_path: str, dv: DeletionVector | None) -> None:

@@ -27,6 +27,9 @@ class Storage(ABC):
     """
 
     scheme: str = ""
+    # True when an exception from put_if_absent means nothing was written (a local syscall); False
+    # when a request may have landed although its answer was lost (a remote store).
+    atomic_put: bool = False
 
     def __init__(self, root: str, fs: fsspec.AbstractFileSystem, fs_root: str, options: dict[str, Any]):
         self.root = root.rstrip("/")
@@ -61,8 +64,9 @@ class Storage(ABC):
     def put_if_absent(self, path: str, data: bytes) -> bool:
         """Atomically create ``path`` with ``data`` unless it exists. True if we created it.
 
-        A False answer may also mean a retried request of ours already created it: callers that care
-        read the object back and compare.
+        A False answer may also mean a retried request of ours already created it, and unless
+        ``atomic_put`` an exception does not mean nothing was written (the answer may have been lost):
+        callers that care read the object back and compare (``lakehouse.log.outcome.put_commit``).
         """
 
     def exists(self, path: str) -> bool:

@@ -10,6 +10,7 @@ from .base import FileInfo, Storage
 
 class LocalStorage(Storage):
     scheme = "file"
+    atomic_put = True
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
         full = self._full(path)

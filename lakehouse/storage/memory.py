@@ -11,6 +11,7 @@ _LOCK = threading.Lock()
 
 class MemoryStorage(Storage):
     scheme = "memory"
+    atomic_put = True
 
     def put_if_absent(self, path: str, data: bytes) -> bool:
         full = self._full(path)

@@ -149,13 +149,15 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
         table = catalog.create_table(
             name, schema, spec.partition_by, spec.properties or None, location=spec.location
         )
+        tx = None
         try:
             tx = Transaction(table, table.snapshot())
             tx.append(rows)
             tx.record("CREATE TABLE AS SELECT", {"partitionBy": json.dumps(spec.partition_by)})
             version = tx.commit()
         except BaseException:
-            catalog.drop_table(name, purge=catalog.is_inside_warehouse(table.uri))
+            if tx is None or not tx.outcome_unknown:  # a commit that may have landed keeps its table
+                catalog.drop_table(name, purge=catalog.is_inside_warehouse(table.uri))
             raise
     return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
 
