@@ -125,7 +125,9 @@ def _parquet_part(
     hive = bool(part_cols) and _hive_ok(snapshot, indices, in_files)
     join = bool(part_cols) and not hive
     layouts = {tuple(c.items()) for c in present.values()}
-    options = [] if len(layouts) == 1 else ["union_by_name=true"]
+    # Float min/max in Parquet footers leave NaN out (pyarrow, Spark, delta-rs): without can_have_nan
+    # DuckDB skips row groups holding NaN for "x > 1" or "isnan(x)".
+    options = ["can_have_nan=true"] if len(layouts) == 1 else ["can_have_nan=true", "union_by_name=true"]
     if hive:
         types = ", ".join(
             f"{literal(phys.get(c, c))}: {duckdb_type(schema.field(c).type)}" for c in part_cols
