@@ -121,13 +121,15 @@ def _encode(v: Any, t: pa.DataType, *, upper: bool) -> Any:
     return None
 
 
-def _encode_timestamp(v: dt.datetime, t: pa.DataType, upper: bool) -> str:
+def _encode_timestamp(v: dt.datetime, t: pa.DataType, upper: bool) -> str | None:
     # Delta stores millisecond precision: round the lower bound down and the upper bound up.
     if v.tzinfo is not None:
         v = v.astimezone(dt.UTC).replace(tzinfo=None)
     micros = v.microsecond
     floor = v.replace(microsecond=micros - micros % 1000)
     if upper and micros % 1000:
+        if floor >= dt.datetime.max - dt.timedelta(milliseconds=1):
+            return None  # no upper bound above 9999-12-31 23:59:59.999: leave the maximum out
         floor = floor + dt.timedelta(milliseconds=1)
     text = floor.strftime("%Y-%m-%dT%H:%M:%S.") + f"{floor.microsecond // 1000:03d}"
     return text + ("Z" if t.tz is not None else "")
