@@ -197,3 +197,20 @@ def test_partition_column_with_path_characters(tmp_path):
     assert sorted(db.sql("SELECT * FROM pq").fetchall(), key=lambda r: r[0]) == [(1, 1), (2, 2), (3, None)]
     rows = pa.table({"id": [1, 2, 3], "p=q/r": pa.array([1, 2, None], pa.int32())})
     _assert_agree(db, "pq", rows, '"p=q/r" = 2')
+
+
+def test_files_we_write_hide_no_nan_from_other_readers(tmp_path):
+    """Case 4: a float column holding NaN gets no footer min/max, so a reader that trusts Parquet
+    statistics (plain DuckDB read_parquet, default settings) still finds the NaN row."""
+    table = Table.create(str(tmp_path / "t"), pa.schema([("id", pa.int64()), ("x", pa.float64())]))
+    table.append(pa.table({"id": [1, 2], "x": [0.5, math.nan]}))
+    table.append(pa.table({"id": [3], "x": [0.25]}))
+    uris = [f.uri for f in table.snapshot().files]
+    con = duckdb.connect()
+    try:
+        got = con.execute(f"SELECT id FROM read_parquet({uris!r}) WHERE x > 1 OR isnan(x)").fetchall()
+        pruned = con.execute(f"SELECT id FROM read_parquet({uris!r}) WHERE x < 0.3").fetchall()
+    finally:
+        con.close()
+    assert got == [(2,)]
+    assert pruned == [(3,)]  # columns without NaN keep their statistics
