@@ -3,6 +3,11 @@
 Each node evaluates to two boolean arrays over files: ``may_true`` (some row may satisfy it) and
 ``may_false`` (some row may fail it, with a non-NULL result). Anything not understood evaluates to
 (True, True): pruning is never wrong, only weaker.
+
+Values are compared as DuckDB compares them: constants other than plain literals (``CAST(2.5 AS
+INTEGER)``) are folded by DuckDB itself (``_fold``) and used only when exact in the column's type; floats
+are ordered with NaN above +inf and equal to itself, and since min/max statistics written by Parquet
+footers and most Delta writers leave NaN out, every file with values may also hold NaN.
 """
 
 from __future__ import annotations
