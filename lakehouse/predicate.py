@@ -6,8 +6,7 @@ Each node evaluates to two boolean arrays over files: ``may_true`` (some row may
 
 Values are compared as DuckDB compares them: constants other than plain literals (``CAST(2.5 AS
 INTEGER)``) are folded by DuckDB itself (``_fold``) and used only when exact in the column's type; floats
-are ordered with NaN above +inf and equal to itself, and since min/max statistics written by Parquet
-footers and most Delta writers leave NaN out, every file with values may also hold NaN.
+are ordered with NaN above +inf and equal to itself (a maximum that may leave NaN out comes as NaN).
 """
 
 from __future__ import annotations
@@ -183,13 +182,12 @@ def _eval_cmp(e: exp.Expression, ctx: _Context) -> tuple[pa.Array, pa.Array]:
     if pa.types.is_floating(typ):
         nan = math.isnan(value)
         scalar = pa.scalar(_NAN_KEY if nan else _float_keys(pa.array([value], pa.float64()))[0].as_py())
-        lo, hi_eq = _float_keys(lo), _float_keys(hi)
-        lo = pc.if_else(pc.equal(lo, _NAN_KEY), pa.scalar(None, pa.int64()), lo)  # a NaN minimum: unknown
-        # Min/max statistics (Parquet footers, delta-rs, Spark) may leave NaN out, and NaN is above every
-        # number: any file holding values may hold NaN, which only an equality with a number ignores.
-        hi = pa.array([_NAN_KEY] * n, pa.int64())
-        if nan:
-            hi_eq = hi
+        lo, hi = _float_keys(lo), _float_keys(hi)
+        no_key = pa.scalar(None, pa.int64())
+        lo = pc.if_else(pc.equal(lo, _NAN_KEY), no_key, lo)  # a NaN minimum: unknown
+        # A NaN maximum (also where the statistics may leave NaN out, see Snapshot.column_stats) bounds
+        # nothing for an equality with a number: the file's largest number is unknown.
+        hi_eq = hi if nan else pc.if_else(pc.equal(hi, _NAN_KEY), no_key, hi)
     elif pa.types.is_timestamp(typ):
         scalar = pa.scalar(value, pa.int64())
         unit = pa.timestamp("us", typ.tz)

@@ -13,6 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 STRING_PREFIX = 32  # Delta's default truncation length for string statistics
+# The add.tags entry of files whose float min/max are NaN-aware: a column holding NaN has no bounds.
+# Other writers' float maxima may leave NaN out (delta-rs and Table.convert take Parquet footers').
+NAN_AWARE_TAG = ("lakehouse.floatBounds", "nanAware")
 _EPOCH = dt.datetime(1970, 1, 1)
 _DEC = "\x00dec:"
 _SHORT_YEAR = re.compile(r"\d{1,3}-")

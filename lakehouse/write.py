@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from . import partitions
 from .errors import SchemaMismatch
 from .log.actions import Add, now_ms
-from .stats import StatsCollector
+from .stats import NAN_AWARE_TAG, StatsCollector
 from .storage import Storage
 
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
@@ -157,6 +157,7 @@ def write_data_files(
                 modification_time=now_ms(),
                 data_change=data_change,
                 stats=stats,
+                tags=(NAN_AWARE_TAG,),
             )
         )
 

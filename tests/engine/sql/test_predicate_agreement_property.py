@@ -187,7 +187,9 @@ def _ids(table: pa.Table) -> list[int]:
 @given(scenarios())
 def test_front_ends_agree_with_duckdb_in_memory(session, oracle, scenario):
     partition_by, batches, where, delete_with_sql = scenario
-    rows = pa.Table.from_pylist([r for b in batches for r in b], schema=SCHEMA)
+    # Delta has no empty-string partition value: it is stored, and read back, as NULL
+    model = [{**r, "s": None if partition_by == "s" and r["s"] == "" else r["s"]} for b in batches for r in b]
+    rows = pa.Table.from_pylist(model, schema=SCHEMA)
     oracle.register("rows", rows)
     try:
         expected = sorted(r[0] for r in oracle.execute(f"SELECT id FROM rows WHERE {where}").fetchall())

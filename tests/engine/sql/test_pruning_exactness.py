@@ -214,3 +214,18 @@ def test_files_we_write_hide_no_nan_from_other_readers(tmp_path):
         con.close()
     assert got == [(2,)]
     assert pruned == [(3,)]  # columns without NaN keep their statistics
+
+
+def test_float_bounds_of_our_files_still_prune(tmp_path):
+    """Our float statistics are NaN-aware (a column with NaN has no bounds): "x > 2.5" may skip a file
+    whose maximum is 2, while the file holding NaN is kept; other writers' maxima are not trusted."""
+    table = Table.create(str(tmp_path / "t"), pa.schema([("id", pa.int64()), ("x", pa.float64())]))
+    table.append(pa.table({"id": [1, 2], "x": [1.0, 2.0]}))
+    table.append(pa.table({"id": [3, 4], "x": [3.0, math.nan]}))
+    scan = table.snapshot().scan(where="x > 2.5")
+    assert scan.files_skipped == 1
+    assert sorted(scan.to_arrow().column("id").to_pylist()) == [3, 4]
+    for uri in _foreign_nan_tables(tmp_path).values():
+        foreign = Table.open(uri).snapshot().scan(where="x > 1")
+        assert foreign.files_skipped == 0  # max 0.5 over (0.5, NaN): NaN > 1 in DuckDB
+        assert foreign.to_arrow().column("id").to_pylist() == [2]
