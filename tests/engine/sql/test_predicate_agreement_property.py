@@ -138,7 +138,9 @@ def _atom(draw, focus: list[str]) -> str:
 
 @st.composite
 def scenarios(draw):
-    partition_by = draw(st.sampled_from(PARTITION_CHOICES))
+    writer = draw(st.sampled_from(["ours", "ours", "delta-rs"]))
+    # delta-rs spells 1e308 in full in a directory name, longer than a file name may be
+    partition_by = draw(st.sampled_from([c for c in PARTITION_CHOICES if writer == "ours" or c != "f"]))
     ids = itertools.count()
     batches = []
     for _ in range(draw(st.integers(2, 4))):
@@ -159,7 +161,6 @@ def scenarios(draw):
             return f"NOT ({expr(depth - 1)})"
         return f"({expr(depth - 1)}) {op} ({expr(depth - 1)})"
 
-    writer = draw(st.sampled_from(["ours", "ours", "delta-rs"]))
     return partition_by, batches, expr(2), draw(st.booleans()), writer
 
 
