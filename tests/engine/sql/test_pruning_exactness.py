@@ -229,3 +229,16 @@ def test_float_bounds_of_our_files_still_prune(tmp_path):
         foreign = Table.open(uri).snapshot().scan(where="x > 1")
         assert foreign.files_skipped == 0  # max 0.5 over (0.5, NaN): NaN > 1 in DuckDB
         assert foreign.to_arrow().column("id").to_pylist() == [2]
+
+
+def test_zone_dependent_constants_never_prune_by_the_wrong_zone(tmp_path):
+    """A constant whose value depends on the session's TimeZone is not folded in another zone."""
+    db = engine.connect(str(tmp_path / "wh"))
+    db.sql("CREATE TABLE z (id BIGINT, tz TIMESTAMPTZ)")
+    db.sql("INSERT INTO z VALUES (1, TIMESTAMPTZ '2024-01-01 03:00:00+00')")
+    db.sql("INSERT INTO z VALUES (2, TIMESTAMPTZ '2024-01-01 12:00:00+00')")
+    db.sql("SET TimeZone='America/New_York'")
+    where = "tz < CAST('2024-01-01 00:00:00' AS TIMESTAMPTZ)"  # midnight in New York: 05:00 UTC
+    assert db.sql(f"SELECT id FROM z WHERE {where}").fetchall() == [(1,)]
+    shifted = "tz < CAST('2024-01-01' AS DATE) + INTERVAL 5 HOUR"  # naive: read in New York too
+    assert db.sql(f"SELECT id FROM z WHERE {shifted}").fetchall() == [(1,)]
