@@ -251,6 +251,7 @@ class Session:
             con = duckdb.connect()
             con.execute("SET TimeZone='UTC'")
             con.execute("SET parquet_metadata_cache=true")
+            con.execute("SET parquet_can_have_nan=true")  # footer float bounds leave NaN out
             for name, data in self._user.items():
                 con.register(name, data)
             self._con_ = con

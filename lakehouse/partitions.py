@@ -25,7 +25,7 @@ def serialize(value: Any, t: pa.DataType) -> str | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat(sep=" ", timespec="microseconds")  # strftime drops year 1's zeros
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -17,7 +17,7 @@ from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable
 from .schema import physical_name, schema_from_json, strip_metadata
-from .stats import FileStats
+from .stats import NAN_AWARE_TAG, FileStats
 from .storage import Storage
 
 if TYPE_CHECKING:
@@ -200,6 +200,13 @@ class Snapshot:
             return None
         phys = self.physical_names.get(field.name, field.name)
         lo, hi, nulls = self.file_stats.column((phys,), field.type)
+        if pa.types.is_floating(field.type) and len(hi):
+            # A maximum that may leave NaN out reads as NaN: DuckDB orders NaN above every number.
+            key, value = NAN_AWARE_TAG
+            aware = pc.fill_null(
+                pc.equal(pc.map_lookup(self.adds.column("tags"), key, "first"), value), False
+            )
+            hi = pc.if_else(aware, hi, pa.scalar(float("nan"), field.type))
         return (lo, hi, nulls, records), field.type
 
     def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:

@@ -13,8 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 STRING_PREFIX = 32  # Delta's default truncation length for string statistics
+# The add.tags entry of files whose float min/max are NaN-aware: a column holding NaN has no bounds.
+# Other writers' float maxima may leave NaN out (delta-rs and Table.convert take Parquet footers').
+NAN_AWARE_TAG = ("lakehouse.floatBounds", "nanAware")
 _EPOCH = dt.datetime(1970, 1, 1)
 _DEC = "\x00dec:"
+_SHORT_YEAR = re.compile(r"\d{1,3}-")
 _DEC_RE = re.compile(r'"\\u0000dec:([-+0-9.Ee]+)"')
 
 
@@ -121,15 +125,17 @@ def _encode(v: Any, t: pa.DataType, *, upper: bool) -> Any:
     return None
 
 
-def _encode_timestamp(v: dt.datetime, t: pa.DataType, upper: bool) -> str:
+def _encode_timestamp(v: dt.datetime, t: pa.DataType, upper: bool) -> str | None:
     # Delta stores millisecond precision: round the lower bound down and the upper bound up.
     if v.tzinfo is not None:
         v = v.astimezone(dt.UTC).replace(tzinfo=None)
     micros = v.microsecond
     floor = v.replace(microsecond=micros - micros % 1000)
     if upper and micros % 1000:
+        if floor >= dt.datetime.max - dt.timedelta(milliseconds=1):
+            return None  # no upper bound above 9999-12-31 23:59:59.999: leave the maximum out
         floor = floor + dt.timedelta(milliseconds=1)
-    text = floor.strftime("%Y-%m-%dT%H:%M:%S.") + f"{floor.microsecond // 1000:03d}"
+    text = floor.isoformat(timespec="milliseconds")  # strftime("%Y") writes year 1 as "1"
     return text + ("Z" if t.tz is not None else "")
 
 
@@ -189,6 +195,9 @@ def stats_value(v: Any, t: pa.DataType, *, upper: bool) -> Any:
 
 def parse_timestamp_micros(text: str) -> int:
     s = text.strip().replace(" ", "T")
+    if _SHORT_YEAR.match(s):  # "1-01-01 ...", as strftime wrote years before 1000
+        year, rest = s.split("-", 1)
+        s = f"{int(year):04d}-{rest}"
     if s.endswith("Z"):
         s = s[:-1] + "+00:00"
     value = dt.datetime.fromisoformat(s)

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import partitions
 from .errors import SchemaMismatch
 from .log.actions import Add, now_ms
-from .stats import StatsCollector
+from .stats import NAN_AWARE_TAG, StatsCollector
 from .storage import Storage
 
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
@@ -67,18 +68,31 @@ def iter_tables(data: pa.Table | pa.RecordBatchReader, max_rows: int = 1_000_000
 class _RollingFile:
     def __init__(self, storage: Storage, directory: str, schema: pa.Schema, target: int):
         self.storage, self.directory, self.schema, self.target = storage, directory, schema, target
+        # Float columns seen holding NaN get no footer min/max: Parquet statistics leave NaN out, and
+        # readers trusting them (DuckDB without can_have_nan, Polars, Spark) would skip NaN rows.
+        self.no_stats: set[str] = set()
         self._open()
 
     def _open(self) -> None:
         self.name = f"part-{uuid.uuid4()}-c000.zstd.parquet"
         self.sink = pa.BufferOutputStream()
-        self.writer = pq.ParquetWriter(self.sink, self.schema, compression="zstd", write_statistics=True)
+        stats: bool | list[str] = True
+        if self.no_stats:
+            stats = [p for p in _leaf_paths(self.schema) if p.split(".")[0] not in self.no_stats]
+        self.writer = pq.ParquetWriter(self.sink, self.schema, compression="zstd", write_statistics=stats)
         self.stats = StatsCollector()
         self.rows = 0
 
     def write(self, table: pa.Table) -> Iterator[tuple[str, int, str]]:
         for offset in range(0, table.num_rows, ROW_GROUP_ROWS):
             chunk = table.slice(offset, ROW_GROUP_ROWS)
+            nan = _nan_columns(chunk) - self.no_stats
+            if nan:  # the open file already has statistics for these columns: start a new one
+                self.no_stats |= nan
+                done = self.close()
+                if done is not None:
+                    yield done
+                self._open()
             self.writer.write_table(chunk, row_group_size=ROW_GROUP_ROWS)
             self.stats.update(chunk)
             self.rows += chunk.num_rows
@@ -94,6 +108,22 @@ class _RollingFile:
         rel = f"{self.directory}/{self.name}" if self.directory else self.name
         self.storage.write(rel, buf.to_pybytes())
         return rel, buf.size, self.stats.to_json()
+
+
+def _nan_columns(table: pa.Table) -> set[str]:
+    return {
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py()
+    }
+
+
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    """Parquet column paths ("a", "s.x", "l.list.element") of an Arrow schema."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    parquet_schema = pq.read_metadata(pa.BufferReader(sink.getvalue())).schema
+    return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
 
 
 def write_data_files(
@@ -127,6 +157,7 @@ def write_data_files(
                 modification_time=now_ms(),
                 data_change=data_change,
                 stats=stats,
+                tags=(NAN_AWARE_TAG,),
             )
         )
 

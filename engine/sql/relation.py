@@ -152,7 +152,9 @@ def _parquet_part(
     hive = bool(part_cols) and _hive_ok(snapshot, indices, in_files)
     join = bool(part_cols) and not hive
     layouts = {tuple(c.items()) for c in present.values()}
-    options = [] if len(layouts) == 1 else ["union_by_name=true"]
+    # Float min/max in Parquet footers leave NaN out (pyarrow, Spark, delta-rs): without can_have_nan
+    # DuckDB skips row groups holding NaN for "x > 1" or "isnan(x)".
+    options = ["can_have_nan=true"] if len(layouts) == 1 else ["can_have_nan=true", "union_by_name=true"]
     if hive:
         types = ", ".join(
             f"{literal(phys.get(c, c))}: {duckdb_type(schema.field(c).type)}" for c in part_cols
@@ -256,6 +258,8 @@ def _hive_ok(snapshot: Snapshot, indices: list[int], in_files: set[str]) -> bool
     take = pa.array(indices, pa.int64())
     paths = snapshot.adds.column("path").take(take).to_pylist()
     pvs = snapshot.adds.column("partitionValues").take(take).to_pylist()
+    if any(partitions.partition_dir([k], [None]) != f"{k}={partitions.NULL_DIR}" for k in keys):
+        return False  # DuckDB reads directory keys as they are spelled, never unescaped ("p=q/r")
     for raw, pv in zip(paths, pvs):
         values = dict(pv or [])
         texts = [values.get(k) for k in keys]
@@ -275,8 +279,11 @@ def _hive_type(t: pa.DataType) -> bool:
 
 
 def _canonical(text: str | None, t: pa.DataType) -> bool:
+    """True when DuckDB reads the value back from its directory name exactly (NULL included)."""
     if text is None or text == "":
         return True
+    if partitions.escape_dir_value(text) != text or text == partitions.NULL_DIR:
+        return False  # escaped characters, or a string DuckDB would read as NULL
     try:
         if pa.types.is_integer(t):
             return str(int(text)) == text
