@@ -25,7 +25,7 @@ from lakehouse import Table
 
 NAMES = ("a", "b", "c")
 WORKERS = 8
-DURATION = 12.0  # seconds of racing; the issue asks for 20, 12 keeps CI cost down with the same coverage
+DURATION = 20.0  # seconds of racing
 KILLS = 30
 CTX = mp.get_context("forkserver")
 CTX.set_forkserver_preload(["catalog_testutil", "catalog", "lakehouse"])
@@ -100,7 +100,7 @@ def test_create_insert_drop_rename_race_with_sigkills(tmp_path):
     rng = random.Random(13)
     kills = 0
     while kills < KILLS and time.monotonic() < deadline - 0.5:
-        time.sleep(rng.uniform(0.3, 1.2) * DURATION / KILLS)
+        time.sleep(rng.uniform(0.3, 1.0) * DURATION / KILLS)  # 30 kills in ~13 s
         victim = rng.choice(sorted(procs))
         if procs[victim].is_alive():
             os.kill(procs[victim].pid, signal.SIGKILL)
@@ -112,7 +112,7 @@ def test_create_insert_drop_rename_race_with_sigkills(tmp_path):
     for p in procs.values():
         p.join(timeout=120)
         assert p.exitcode == 0, f"worker {p.pid} ended with {p.exitcode}"
-    assert kills >= KILLS * 2 // 3
+    assert kills == KILLS
 
     inserts, drops, maybe_dropped, errors = _journal(tmp_path)
     assert not errors, errors[:3]
