@@ -21,7 +21,7 @@ from .errors import (
 from .log.actions import CommitInfo
 from .log.commit import commit
 from .log.files import LAST_CHECKPOINT, commit_path
-from .log.liveness import dropped_table_is_not_found, purge_table
+from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .metadata import new_metadata
@@ -369,6 +369,17 @@ class Table:
         """Delete every file of the table, its log first (a catalog's DROP TABLE ... PURGE): a commit
         racing the purge is either removed or refused (``lakehouse.log.liveness``)."""
         purge_table(self.storage)
+
+    @staticmethod
+    def is_dropped_at(uri: str, storage_options: dict[str, Any] | None = None) -> bool:
+        """True if ``uri`` holds no table or the remains of a dropped one: a log with neither version 0
+        nor a checkpoint (a purge cut short, a late commit that could not undo itself)."""
+        return log_is_dead(open_storage(uri, storage_options))
+
+    @staticmethod
+    def purge_at(uri: str, storage_options: dict[str, Any] | None = None) -> None:
+        """``purge`` of whatever table files are at ``uri`` (also the remains of a dead log)."""
+        purge_table(open_storage(uri, storage_options))
 
     def undo_create(self) -> None:
         """Delete version 0 again, right after ``Table.create`` when the caller's own bookkeeping of
