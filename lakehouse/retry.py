@@ -10,7 +10,11 @@ may take together. The defaults below are the only budgets in the code base:
   in step.
 - ``RERUN`` (``Table.delete/update/...``, SQL statements, a job's output commit): re-running a whole
   read-compute-commit operation after a retryable ``CommitConflict``. 5 attempts, 0.05 s doubling to at
-  most 1 s between them, 120 s in all.
+  most 1 s between them, 120 s in all. A job's output commit uses ``RERUN.replace(attempts=10)``.
+- ``lakehouse.log.outcome.RESOLVE``: learning whether a commit whose answer was lost landed (put again,
+  read back), jittered 0.2 s doubling to 2 s, bounded by ``RESOLVE_SECONDS`` (30 s), then
+  ``CommitOutcomeUnknown``.
+- ``lakehouse.log.liveness.CHECK_RETRY``: the live-log check after a landed commit, 3 attempts.
 
 >>> from lakehouse.retry import RetryPolicy
 >>> RetryPolicy(attempts=3).call(lambda: 42)
