@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Iterable
 
-from lakehouse.log.liveness import log_is_dead, purge_table
+from lakehouse import Table
 from lakehouse.storage import Storage, open_storage
 
 INCARNATION = re.compile(r"[a-z_][a-z0-9_]*-[0-9a-f]{16}")
@@ -40,7 +40,7 @@ def find_orphans(
             if any(r.startswith(location + "/") for r in registered):
                 continue
             storage = root.child(f"{ns}/{name}")
-            if not log_is_dead(storage):
+            if not Table.is_dropped_at(location, storage_options):
                 continue
             if max((f.modified_ms for f in storage.walk()), default=0) > cutoff_ms:
                 continue  # recent: possibly a write or purge still running
@@ -50,7 +50,7 @@ def find_orphans(
 
 def remove(locations: Iterable[str], storage_options: dict) -> None:
     for location in locations:
-        purge_table(open_storage(location, storage_options))
+        Table.purge_at(location, storage_options)
 
 
 def _subdirs(storage: Storage) -> list[str]:

@@ -11,15 +11,14 @@ new table of the same name. Tables stored at other locations (older ``<warehouse
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from lakehouse import Table
+from lakehouse import Table, Transaction
 from lakehouse.errors import NamespaceNotFound, TableNotFound, did_you_mean
-from lakehouse.log.liveness import purge_table
-from lakehouse.storage import normalize_uri, open_storage
+from lakehouse.storage import normalize_uri
 
 from .errors import LocationOutsideWarehouse
 from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_table_name
@@ -88,6 +87,39 @@ class Catalog(ABC):
         TableAlreadyExists if the name is taken, NamespaceNotFound if the namespace does not exist
         (``main`` always does).
         """
+
+    def create_table_and_commit(
+        self,
+        name: Name,
+        schema: pa.Schema | Any,
+        write: Callable[[Transaction], object],
+        partition_by: Sequence[str] = (),
+        properties: Mapping[str, str] | None = None,
+        *,
+        location: str | None = None,
+    ) -> Transaction:
+        """Create table ``name`` and commit a first transaction filled by ``write(tx)``; the committed
+        transaction (``tx.version``, ``tx.metrics``).
+
+        To its users the two steps are one: if ``write`` or the commit fails, the new table is dropped
+        again (its files purged when it lies in the warehouse), unless the commit's outcome is unknown
+        (``CommitOutcomeUnknown``, an interrupt): then its rows may be in the table, so it stays.
+
+        >>> tx = cat.create_table_and_commit("t", rows.schema, lambda tx: tx.append(rows))  # doctest: +SKIP
+        """
+        table = self.create_table(name, schema, partition_by, properties, location=location)
+        tx = None
+        try:
+            tx = table.transaction()
+            write(tx)
+            tx.commit()
+            return tx
+        except BaseException:
+            if tx is None or not tx.outcome_unknown:
+                if tx is not None:
+                    tx.abort()  # files outside the warehouse are not purged with the table
+                self.drop_table(name, purge=self.is_inside_warehouse(table.uri))
+            raise
 
     @abstractmethod
     def load_table(self, name: Name) -> Table:
@@ -187,7 +219,7 @@ class Catalog(ABC):
             )
 
     def _purge(self, location: str) -> None:
-        purge_table(open_storage(location, self.storage_options))
+        Table.purge_at(location, self.storage_options)
 
 
 def normalize_location(uri: str) -> str:

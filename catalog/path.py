@@ -30,7 +30,6 @@ import pyarrow as pa
 
 from lakehouse import Table
 from lakehouse.errors import NamespaceNotEmpty, TableAlreadyExists, TableNotFound, UnsupportedFeature
-from lakehouse.log.liveness import log_is_dead
 from lakehouse.storage import open_storage
 
 from .base import Catalog, merge_properties, normalize_location, string_properties
@@ -142,7 +141,7 @@ class PathCatalog(Catalog):
                 loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
             )
         except TableAlreadyExists:
-            if log_is_dead(open_storage(loc, self.storage_options)):
+            if Table.is_dropped_at(loc, self.storage_options):
                 raise TableAlreadyExists(
                     f"cannot create `{ident.qualified}`: {loc} holds the remains of a dropped table (a log "
                     f"with neither version 0 nor a checkpoint, left by a drop or write that was killed); "

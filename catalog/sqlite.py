@@ -29,8 +29,6 @@ from lakehouse.errors import (
     TableNotFound,
     UnsupportedFeature,
 )
-from lakehouse.log.files import commit_path
-from lakehouse.log.liveness import purge_table
 
 from ._sqlite_db import SCHEMA_VERSION, SqliteDatabase, Undo
 from .base import Catalog, merge_properties, normalize_location, string_properties
@@ -189,9 +187,9 @@ class SqliteCatalog(Catalog):
                     f"(register it, then drop_table({ident.qualified!r}, purge=True))"
                 ) from None
             if wanted is None:  # our own fresh directory: remove it whole
-                undo.append(lambda: purge_table(table.storage))
+                undo.append(table.purge)
             else:
-                undo.append(lambda: table.storage.delete([commit_path(0)]))
+                undo.append(table.undo_create)
             con.execute(
                 "INSERT INTO catalog_tables (namespace, name, location, created_ms) VALUES (?, ?, ?, ?)",
                 (ident.namespace, ident.table, self._store(loc), _now_ms()),

@@ -24,7 +24,7 @@ def delete_rows(tx: Transaction, where: str | None) -> int:
         return deleted
     where = parse_where(where).sql(dialect="duckdb")
     scan = view.scan(where=where)
-    tx.read_set.predicates.append(where)
+    tx.read(where)
     deleted = 0
     columns = list(view.schema.names)
     with _duck.connection() as con:
@@ -59,11 +59,11 @@ def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None)
         exprs[name] = parse_where(str(expr)).sql(dialect="duckdb")
     cond = parse_where(where).sql(dialect="duckdb") if where is not None else "true"
     if where is not None:
-        tx.read_set.predicates.append(cond)
+        tx.read(cond)
         scan = view.scan(where=cond)
         indices = scan.file_indices
     else:
-        tx.read_set.whole_table = True
+        tx.read_all()
         indices = list(range(view.num_files))
     select = []
     for f in schema:

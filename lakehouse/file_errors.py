@@ -62,7 +62,7 @@ def corrupt_file(table: str, uri: str, version: int, detail: str) -> CorruptData
 def missing_file(snapshot: Snapshot, uri: str) -> LakehouseError | FileNotFoundError:
     """VersionNotFound when an old version lost a file (vacuumed), else FileNotFoundError naming it."""
     from .log.replay import list_log
-    from .maintenance.vacuum import check_version_retained
+    from .log.retention import check_version_retained
 
     latest = list_log(snapshot.storage).latest
     if latest is not None and snapshot.version < latest:

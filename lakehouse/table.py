@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,28 +12,26 @@ import pyarrow as pa
 
 from . import constraints
 from .errors import (
-    CommitConflict,
     InvalidArgument,
     LakehouseError,
-    SchemaMismatch,
     TableAlreadyExists,
     TableNotFound,
     VersionNotFound,
 )
-from .log.actions import CommitInfo, Metadata, encode_commit, now_ms
+from .log.actions import CommitInfo
+from .log.commit import commit
 from .log.files import LAST_CHECKPOINT, commit_path
-from .log.liveness import dropped_table_is_not_found
-from .log.outcome import put_commit
+from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
-from .protocol import protocol_for
-from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
+from .log.retention import check_version_retained
+from .metadata import new_metadata
+from .retry import ONCE, RERUN
 from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .timetravel import check_version, timestamp_ms
 from .transaction import SchemaMode, Transaction
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
-DML_ATTEMPTS = 5
 
 
 class Table:
@@ -72,51 +69,23 @@ class Table:
     ) -> Table:
         """Create an empty table (version 0). Raises TableAlreadyExists if one is there."""
         storage = open_storage(uri, storage_options)
-        if not isinstance(schema, pa.Schema):
-            schema = getattr(schema, "schema", schema)
-            if not isinstance(schema, pa.Schema):
-                schema = pa.schema(schema)
-        schema = normalize_schema(schema)
-        names = [f.name for f in schema]
-        lowered = [n.lower() for n in names]
-        dupes = sorted({n for n in names if lowered.count(n.lower()) > 1})
-        if dupes:
-            raise SchemaMismatch(f"duplicate column name(s) {dupes} (names are case-insensitive)")
-        partition_by = [_resolve(schema, c, "partition column") for c in partition_by]
-        if len(partition_by) == len(schema) and schema:
-            raise SchemaMismatch("a table needs at least one column that is not a partition column")
-        props = {str(k): str(v) for k, v in (properties or {}).items()}
-        for key, expr in constraints.check_constraints(props).items():
-            props[f"{constraints.PREFIX}{key}"] = constraints.validate_expression(expr)
+        metadata, protocol = new_metadata(
+            schema, partition_by, properties, name=name, description=description
+        )
         if list_log(storage).latest is not None:
             raise TableAlreadyExists(f"a table already exists at {storage.root}")
-        protocol = protocol_for(
-            constraints=bool(constraints.check_constraints(props)), timestamp_ntz=uses_timestamp_ntz(schema)
-        )
-        metadata = Metadata(
-            id=str(uuid.uuid4()),
-            schema_string=schema_to_json(schema),
-            partition_columns=tuple(partition_by),
-            configuration=tuple(sorted(props.items())),
-            name=name,
-            description=description,
-            created_time=now_ms(),
-        )
-        info = CommitInfo(
+        commit(  # the one commit path; losing the race for version 0 raises TableAlreadyExists
+            storage,
+            [protocol, metadata],
+            read_version=-1,
             operation="CREATE TABLE",
-            operation_parameters={
-                "partitionBy": json.dumps(list(partition_by)),
-                "properties": json.dumps(props),
+            parameters={
+                "partitionBy": json.dumps(list(metadata.partition_columns)),
+                "properties": json.dumps(metadata.config),
                 "description": description,
                 "isManaged": "false",
             },
-            timestamp=now_ms(),
-            txn_id=str(uuid.uuid4()),
-            is_blind_append=True,
         )
-        payload = encode_commit([info, protocol, metadata])
-        if put_commit(storage, 0, payload, info.txn_id) is not None:  # None: ours is there
-            raise TableAlreadyExists(f"a table already exists at {storage.root}")
         return cls(storage)
 
     @classmethod
@@ -187,8 +156,6 @@ class Table:
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted
-            from .maintenance.vacuum import check_version_retained
-
             check_version_retained(self.storage, version, listing.latest)
         base = self._latest
         if base is not None and version is not None and version < base.version:
@@ -243,20 +210,13 @@ class Table:
 
     def _run(self, op: Callable[[Transaction], Any], *, retry: bool) -> tuple[int, Any]:
         """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable)."""
-        attempts = DML_ATTEMPTS if retry else 1
-        for attempt in range(attempts):
-            tx = self.transaction()
-            try:
+
+        def attempt() -> tuple[int, Any]:
+            with self.transaction() as tx:  # aborts (unless the outcome is unknown) on any error
                 result = op(tx)
-                return tx.commit(), result
-            except CommitConflict as e:
-                tx.abort()
-                if not e.retryable or attempt == attempts - 1:
-                    raise
-            except BaseException:
-                tx.abort()
-                raise
-        raise AssertionError("unreachable")
+            return tx.version, result
+
+        return (RERUN if retry else ONCE).call(attempt)
 
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> int:
         """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version."""
@@ -287,9 +247,7 @@ class Table:
     def set_properties(self, properties: dict[str, str]) -> int:
         def op(tx: Transaction) -> None:
             view = tx.view()
-            config = dict(view.metadata.configuration)
-            config.update({str(k): str(v) for k, v in properties.items()})
-            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))))
+            tx.change_metadata(properties={**view.metadata.config, **properties})
             tx.record("SET TBLPROPERTIES", {"properties": json.dumps(properties)})
 
         return self._run(op, retry=True)[0]
@@ -305,7 +263,7 @@ class Table:
             key = f"{constraints.PREFIX}{name}"
             if key in view.properties:
                 raise ConstraintViolation(f"constraint {name!r} already exists: {view.properties[key]}")
-            tx.read_set.whole_table = True
+            tx.read_all()
             bad = view.scan(where=f"NOT coalesce(({expr}), true)")
             rows = bad.to_arrow()
             if rows.num_rows:
@@ -313,12 +271,7 @@ class Table:
                     f"cannot add CHECK constraint {name!r} ({expr}): {rows.num_rows} existing row(s) violate it, "
                     f"e.g. {rows.slice(0, 1).to_pylist()[0]}"
                 )
-            config = dict(view.metadata.configuration)
-            config[key] = expr
-            proto = protocol_for(
-                constraints=True, timestamp_ntz=uses_timestamp_ntz(view.schema), current=view.protocol
-            )
-            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))), proto)
+            tx.change_metadata(properties={**view.properties, key: expr})
             tx.record("ADD CONSTRAINT", {"name": name, "expr": expr})
 
         return self._run(op, retry=True)[0]
@@ -335,8 +288,7 @@ class Table:
                     return
                 known = list(constraints.check_constraints(view.properties))
                 raise ConstraintViolation(f"no constraint named {name!r} on {self.uri}; constraints: {known}")
-            config = {k: v for k, v in view.metadata.configuration if k != key}
-            tx.set_metadata(view.metadata.replace(configuration=tuple(sorted(config.items()))))
+            tx.change_metadata(properties={k: v for k, v in view.metadata.config.items() if k != key})
             tx.record("DROP CONSTRAINT", {"name": name})
 
         return self._run(op, retry=True)[0]
@@ -377,7 +329,7 @@ class Table:
 
         def op(tx: Transaction) -> None:
             current = tx.view()
-            tx.read_set.whole_table = True
+            tx.read_all()
             cur_paths = {f.path: f for f in current.files}
             old = {f.path: i for i, f in enumerate(target.files)}
             missing = [p for p in old if p not in cur_paths and not self.storage.exists(p)]
@@ -411,6 +363,29 @@ class Table:
 
         return self._run(op, retry=True)[0]
 
+    # ------------------------------------------------------------------------------ removal
+
+    def purge(self) -> None:
+        """Delete every file of the table, its log first (a catalog's DROP TABLE ... PURGE): a commit
+        racing the purge is either removed or refused (``lakehouse.log.liveness``)."""
+        purge_table(self.storage)
+
+    @staticmethod
+    def is_dropped_at(uri: str, storage_options: dict[str, Any] | None = None) -> bool:
+        """True if ``uri`` holds no table or the remains of a dropped one: a log with neither version 0
+        nor a checkpoint (a purge cut short, a late commit that could not undo itself)."""
+        return log_is_dead(open_storage(uri, storage_options))
+
+    @staticmethod
+    def purge_at(uri: str, storage_options: dict[str, Any] | None = None) -> None:
+        """``purge`` of whatever table files are at ``uri`` (also the remains of a dead log)."""
+        purge_table(open_storage(uri, storage_options))
+
+    def undo_create(self) -> None:
+        """Delete version 0 again, right after ``Table.create`` when the caller's own bookkeeping of
+        the new table failed (a catalog whose row could not be written); data files are left alone."""
+        self.storage.delete([commit_path(0)])
+
     # ------------------------------------------------------------------------------ sub-objects
 
     @property
@@ -425,17 +400,6 @@ def _has_log(storage: Storage) -> bool:
     if storage.exists(commit_path(0)) or storage.exists(LAST_CHECKPOINT):
         return True
     return list_log(storage).latest is not None
-
-
-def _resolve(schema: pa.Schema, name: str, what: str) -> str:
-    from .errors import did_you_mean
-
-    for f in schema:
-        if f.name.lower() == name.lower():
-            return f.name
-    raise SchemaMismatch(
-        f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
-    )
 
 
 def _decode(v: Any) -> Any:

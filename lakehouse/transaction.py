@@ -14,8 +14,9 @@ from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
-from .protocol import check_writable, protocol_for
-from .schema import fit_to_schema, merge_schemas, schema_to_json, uses_timestamp_ntz
+from .metadata import change_metadata
+from .protocol import check_writable
+from .schema import fit_to_schema, merge_schemas
 from .snapshot import DataFile, Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
 
@@ -86,9 +87,28 @@ class Transaction:
     def _count(self, key: str, n: int) -> None:
         self.metrics[key] = self.metrics.get(key, 0) + n
 
+    # ------------------------------------------------------------------------------------- reads
+    # What this transaction read decides which concurrent commits conflict with it (serializable):
+    # declare it here, never by editing ``read_set``.
+
+    def read(self, where: str) -> None:
+        """Declare that what this transaction writes depends on the rows matching ``where`` (SQL): a
+        concurrent commit adding rows that may match it then makes the commit conflict."""
+        if where not in self.read_set.predicates:
+            self.read_set.predicates.append(where)
+
+    def read_all(self) -> None:
+        """Declare that what this transaction writes depends on every row of the table: any
+        concurrent commit that adds or removes data then makes the commit conflict."""
+        self.read_set.whole_table = True
+
+    def read_files(self, files: Iterable[DataFile]) -> None:
+        """Declare that this transaction read exactly these files of its snapshot: a concurrent commit
+        removing one of them then makes the commit conflict (files it wrote itself do not count)."""
+        self.read_set.files.update(f.path for f in files if f.path not in self._adds)
+
     def mark_read(self, f: DataFile) -> None:
-        if f.path not in self._adds:
-            self.read_set.files.add(f.path)
+        self.read_files([f])
 
     def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:
         """Read the table as this transaction sees it, as part of the transaction: a concurrent
@@ -116,9 +136,9 @@ class Transaction:
             paths = decoded_paths(adds).take(pa.array(list(indices), pa.int64()))
             self.read_set.files.update(p for p in paths.to_pylist() if p not in self._adds)
         if where is None:
-            self.read_set.whole_table = True
-        elif where not in self.read_set.predicates:
-            self.read_set.predicates.append(where)
+            self.read_all()
+        else:
+            self.read(where)
 
     def remove_files(
         self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
@@ -138,7 +158,7 @@ class Transaction:
                     deletion_vector=f.deletion_vector,
                 )
                 if read:
-                    self.read_set.files.add(f.path)
+                    self.read_set.files.add(f.path)  # the declaration of read_files
             self._count("numRemovedFiles", 1)
         self._changed()
 
@@ -149,6 +169,25 @@ class Transaction:
             self._adds[unquote(a.path)] = a
         self._count("numAddedFiles", len(adds))
         self._changed()
+
+    def change_metadata(
+        self,
+        *,
+        schema: pa.Schema | None = None,
+        partition_by: Sequence[str] | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> None:
+        """Give the table a new schema, partitioning and/or properties (each replacing the old) in
+        this transaction; the protocol is raised to what they need (``lakehouse.metadata``)."""
+        self.set_metadata(
+            *change_metadata(
+                self._metadata,
+                self._protocol,
+                schema=schema,
+                partition_by=partition_by,
+                properties=properties,
+            )
+        )
 
     def set_metadata(self, metadata: Metadata, protocol: Protocol | None = None) -> None:
         self._metadata = metadata
@@ -213,13 +252,7 @@ class Transaction:
         view = self.view()
         merged = merge_schemas(view.full_schema, data_schema)
         if len(merged) != len(view.full_schema):
-            meta = self._metadata.replace(schema_string=schema_to_json(merged))
-            proto = protocol_for(
-                constraints=bool(constraints.check_constraints(view.properties)),
-                timestamp_ntz=uses_timestamp_ntz(merged),
-                current=self._protocol,
-            )
-            self.set_metadata(meta, proto)
+            self.change_metadata(schema=merged)
 
     def overwrite(self, data: Any, where: str | None = None, *, schema_mode: SchemaMode = "strict") -> None:
         from .dml import delete_rows
@@ -244,7 +277,7 @@ class Transaction:
                 )
             deleted = delete_rows(self, cond)
         else:
-            self.read_set.whole_table = True
+            self.read_all()
             deleted = delete_rows(self, None)
         self._count("numDeletedRows", deleted)
         if schema_mode == "merge":

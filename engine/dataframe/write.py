@@ -45,24 +45,21 @@ def write_table(
     tree = tree_of(frame._plan)
     planned = plan_query(session, tree)
     rows = stream_planned(session, planned, tree.sql(dialect="duckdb"))
-    created = None
-    if exists:
-        table = catalog.load_table(name)
-    else:
-        table = created = catalog.create_table(name, normalize_schema(rows.schema), tuple(partition_by))
-    tx = None
     try:
+        if not exists:
+            write = lambda tx: tx.append(rows, schema_mode=schema_mode)  # noqa: E731
+            schema = normalize_schema(rows.schema)
+            return catalog.create_table_and_commit(name, schema, write, tuple(partition_by)).version
+        table = catalog.load_table(name)
         # A frame reading the table it writes read the table as pinned when the frame was made:
         # commit against that snapshot, with what it read, so a change since then conflicts.
-        tx = Transaction(table, read_snapshot(planned, table) or table.snapshot())
-        record_reads(tx, planned)
-        if mode == "overwrite" and not created:
-            tx.overwrite(rows, schema_mode=schema_mode)
-        else:
-            tx.append(rows, schema_mode=schema_mode)
-        return tx.commit()
+        with Transaction(table, read_snapshot(planned, table) or table.snapshot()) as tx:
+            record_reads(tx, planned)
+            if mode == "overwrite":
+                tx.overwrite(rows, schema_mode=schema_mode)
+            else:
+                tx.append(rows, schema_mode=schema_mode)
+        return tx.version
     except BaseException:
         rows.close()
-        if created is not None and not (tx is not None and tx.outcome_unknown):  # may have landed
-            catalog.drop_table(name, purge=catalog.is_inside_warehouse(created.uri))
         raise

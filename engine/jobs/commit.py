@@ -14,13 +14,14 @@ from typing import Any
 import pyarrow as pa
 
 from lakehouse import Scan, Table, Transaction
-from lakehouse.errors import CommitConflict, LakehouseError, TableAlreadyExists, TableNotFound
+from lakehouse.errors import LakehouseError, TableAlreadyExists, TableNotFound
 from lakehouse.log.actions import Add
+from lakehouse.retry import ONCE, RERUN
 from lakehouse.storage import Storage, normalize_uri
 
 from . import output as out
 
-COMMIT_ATTEMPTS = 10
+COMMIT_RETRY = RERUN.replace(attempts=10)  # re-committing the same files is cheap
 
 
 class _JobTransaction(Transaction):
@@ -64,22 +65,23 @@ def commit_output(
     rows = sum(o.rows for o in outputs)
     if read is not None and normalize_uri(read.snapshot.uri) != normalize_uri(table.uri):
         read = None
-    for attempt in range(COMMIT_ATTEMPTS):
+
+    def attempt() -> tuple[int, list[Add]]:
         tx = _JobTransaction(table, read.snapshot if read is not None else table.snapshot())
         if read is not None:
             tx.mark_scanned(read.file_indices, read.where)
         if mode == "overwrite":
-            tx.read_set.whole_table = True  # a concurrent append must not survive our overwrite
+            tx.read_all()  # a concurrent append must not survive our overwrite
             tx.remove_files(list(tx.snapshot.files))
         tx.add_files(adds)
         tx.metrics.update(numOutputRows=rows, numOutputBytes=sum(a.size for a in adds))
         tx.record("MAPREDUCE", params)
-        try:
-            return tx.commit(), adds
-        except CommitConflict as e:  # our files do not depend on the output's content: commit again
-            if not e.retryable or attempt == COMMIT_ATTEMPTS - 1 or read is not None:
-                raise
-    raise AssertionError("unreachable")
+        return tx.commit(), adds
+
+    # Our files do not depend on the output's content: a lost race commits them again, unless the job
+    # read the output table (then the conflict is final).
+    policy = ONCE if read is not None else COMMIT_RETRY
+    return policy.call(attempt)
 
 
 def create_output(catalog: Any, name: str, spec: out.OutputSpec, schema: pa.Schema) -> Table:

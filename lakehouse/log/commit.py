@@ -12,13 +12,12 @@ or a ``BaseException`` that is not an ``Exception`` (KeyboardInterrupt) -- it ma
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import CommitConflict
+from ..errors import CommitConflict, TableAlreadyExists
+from ..retry import COMMIT_RACE, RetryPolicy
 from ..storage import Storage
 from .actions import Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
 from .files import commit_path
@@ -59,18 +58,23 @@ def commit(
     metrics: dict | None = None,
     read_set: ReadSet | None = None,
     matcher: AddMatcher | None = None,
-    max_attempts: int = 10_000,
+    retry: RetryPolicy = COMMIT_RACE,
     extra_info: dict | None = None,
 ) -> int:
-    """Commit ``actions`` as the next version after ``read_version``; return the version written."""
+    """Commit ``actions`` as the next version after ``read_version``; return the version written.
+
+    ``read_version=-1`` creates the table (version 0): losing that race raises TableAlreadyExists.
+    ``retry`` bounds how often a lost race is retried as the next version (``COMMIT_RACE``).
+    """
     read_set = read_set or ReadSet()
     txn_id = str(uuid.uuid4())
     version = read_version + 1
     removes = {_key(a.path) for a in actions if isinstance(a, Remove)}
     txns = {a.app_id for a in actions if isinstance(a, Txn)}
     changes_metadata = any(isinstance(a, Metadata | Protocol) for a in actions)
-    blind_append = read_set.blind and not removes and not changes_metadata
-    for losses in range(max_attempts):
+    creates = read_version < 0
+    blind_append = read_set.blind and not removes and (creates or not changes_metadata)
+    for _ in retry.tries():
         info = CommitInfo(
             operation=operation,
             operation_parameters=parameters or {},
@@ -88,6 +92,8 @@ def commit(
         if winner is None:
             ensure_committed_to_live_log(storage, version)
             return version
+        if creates:
+            raise TableAlreadyExists(f"a table already exists at {storage.root}")
         _check_conflict(winner, version, read_set, removes, txns, matcher)
         version += 1
         # Catch up with commits that already exist before the next put: attempting (and backing off)
@@ -95,9 +101,11 @@ def commit(
         while (winner := _read_if_exists(storage, commit_path(version), version)) is not None:
             _check_conflict(winner, version, read_set, removes, txns, matcher)
             version += 1
-        if losses > 3:
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(losses, 6))))
-    raise CommitConflict(f"gave up after {max_attempts} attempts to commit {operation}", retryable=True)
+    raise CommitConflict(
+        f"gave up committing {operation} to {storage.root} after {retry.attempts} attempts or "
+        f"{retry.max_seconds} s of lost races; retry later",
+        retryable=True,
+    )
 
 
 def _read_if_exists(storage: Storage, path: str, version: int) -> list | None:

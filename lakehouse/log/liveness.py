@@ -16,11 +16,11 @@ catalogs give every managed table a fresh directory per incarnation, so that orp
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
+from ..retry import RetryPolicy
 from ..storage import Storage
 from .files import LAST_CHECKPOINT, commit_path
 
@@ -37,20 +37,21 @@ def log_still_alive(storage: Storage, version: int) -> bool:
     return any(v < version for v in (*listing.commits, *listing.checkpoints))
 
 
-def ensure_committed_to_live_log(storage: Storage, version: int, attempts: int = 3) -> None:
+CHECK_RETRY = RetryPolicy(attempts=3, backoff=0.05, max_backoff=0.2, max_seconds=None)
+
+
+def ensure_committed_to_live_log(storage: Storage, version: int, retry: RetryPolicy = CHECK_RETRY) -> None:
     """After our ``N.json`` landed: undo it and raise TableNotFound if the log's earlier versions are gone.
 
     Our commit has landed, so a check that cannot be made (storage errors on every attempt) counts as
     alive: a failure here must never make the writer abort - and delete the data of - a landed commit.
     """
-    for attempt in range(attempts):
-        try:
-            alive = log_still_alive(storage, version)
-            break
-        except OSError:
-            if attempt == attempts - 1:
-                return
-            time.sleep(0.05 * 2**attempt)
+    try:
+        alive = retry.call(
+            lambda: log_still_alive(storage, version), retry_if=lambda e: isinstance(e, OSError)
+        )
+    except OSError:
+        return
     if alive:
         return
     try:

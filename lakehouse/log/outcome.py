@@ -10,16 +10,18 @@ raised and the caller must keep the transaction's data files.
 
 from __future__ import annotations
 
-import random
-import time
-
 from ..errors import CommitOutcomeUnknown
+from ..retry import RetryPolicy
 from ..storage import Storage
 from .actions import Action, CommitInfo
 from .files import commit_path
 from .replay import read_commit
 
 RESOLVE_SECONDS = 30.0
+# Resolving an unknown outcome: retry (put again, read back) with jittered backoff until RESOLVE_SECONDS.
+RESOLVE = RetryPolicy(
+    attempts=1_000_000, backoff=0.2, max_backoff=2.0, jitter=True, max_seconds=RESOLVE_SECONDS
+)
 # The server answered and refused: nothing was written by this request.
 _REFUSED = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
@@ -34,12 +36,11 @@ def put_commit(
     """
     path = commit_path(version)
     limit = RESOLVE_SECONDS if resolve_seconds is None else resolve_seconds
-    start = time.monotonic()
     uncertain = False  # a request of ours may have landed
     error: BaseException | None = None
-    attempt = 0
-    while True:
-        attempt += 1
+    attempts = 0
+    for _ in RESOLVE.replace(max_seconds=limit).tries():
+        attempts += 1
         try:
             if storage.put_if_absent(path, payload):
                 return None
@@ -55,9 +56,7 @@ def put_commit(
         if winner is not None:
             uncertain, error = True, winner
         # Absent (or unreadable): no request of ours is visible yet; a retried conditional PUT is safe.
-        if time.monotonic() - start >= limit:
-            raise _unknown(storage, version, txn_id, attempt, limit, error)
-        time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2 ** min(attempt, 5))))
+    raise _unknown(storage, version, txn_id, attempts, limit, error)
 
 
 def _read_back(storage: Storage, path: str, version: int) -> list[Action] | BaseException | None:

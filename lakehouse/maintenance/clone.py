@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 from .. import partitions
 from ..deletion_vectors import dv_relative_path
-from ..errors import CommitConflict, CommitOutcomeUnknown, TableAlreadyExists, UnsupportedFeature
+from ..errors import CommitOutcomeUnknown, TableAlreadyExists, UnsupportedFeature
 from ..log.actions import Add, DeletionVector, now_ms
 from ..log.commit import commit
 from ..log.replay import list_log
@@ -92,7 +92,7 @@ def clone(
                 "removedFilesSize": 0,
             },
         )
-    except CommitConflict:
+    except TableAlreadyExists:  # losing the race for version 0
         target.delete(copied)
         raise TableAlreadyExists(f"a table was created at {target.root} while cloning into it") from None
     except Exception as e:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -22,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import partitions
-from ..errors import CommitConflict, LakehouseError, SchemaMismatch, TableAlreadyExists
-from ..log.actions import Add, Metadata, now_ms
+from ..errors import LakehouseError, SchemaMismatch, TableAlreadyExists
+from ..log.actions import Add, now_ms
 from ..log.commit import commit
 from ..log.files import LOG_DIR
 from ..log.replay import list_log
-from ..protocol import protocol_for
-from ..schema import normalize_schema, schema_to_json, uses_timestamp_ntz
+from ..metadata import new_metadata
+from ..schema import normalize_schema
 from ..stats import StatsCollector
 from ..storage import FileInfo, Storage, open_storage
 
@@ -101,13 +100,7 @@ def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: di
                 stats=footer_stats(file_schema, meta, schema),
             )
         )
-    metadata = Metadata(
-        id=str(uuid.uuid4()),
-        schema_string=schema_to_json(schema),
-        partition_columns=tuple(names),
-        created_time=now_ms(),
-    )
-    protocol = protocol_for(constraints=False, timestamp_ntz=uses_timestamp_ntz(schema))
+    metadata, protocol = new_metadata(schema, names)
     try:
         commit(
             storage,
@@ -122,7 +115,7 @@ def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: di
             },
             metrics={"numConvertedFiles": len(adds)},
         )
-    except CommitConflict:
+    except TableAlreadyExists:
         raise TableAlreadyExists(f"a table was created at {storage.root} while converting it") from None
     return Table(storage)
 

@@ -123,7 +123,7 @@ def stage_optimize(
         partitions += 1
 
     # Our read set is the files we rewrote and nothing else: concurrent appends never conflict.
-    tx.read_set.files.update(f.path for f in removed)
+    tx.read_files(removed)
     removed_sizes = [f.size for f in removed]
     tx.metrics.update(
         {

@@ -11,14 +11,13 @@ Never touched otherwise: ``_delta_log`` and other hidden paths
 still in flight; ``force=True`` with a very short retention removes that protection.
 
 A real run commits ``VACUUM START``/``VACUUM END`` (like Delta) and records the oldest version
-that can still be read in ``_delta_log/_lakehouse_vacuum.json``; ``Table.snapshot`` calls
-``check_version_retained`` so time travel to an older version raises VersionNotFound with the
+that can still be read in ``_delta_log/_lakehouse_vacuum.json`` (``lakehouse.log.retention``, which
+``Table.snapshot`` asks) so time travel to an older version raises VersionNotFound with the
 reason instead of failing on a missing file.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import posixpath
@@ -28,11 +27,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from ..deletion_vectors import dv_relative_path
-from ..errors import LakehouseError, VersionNotFound
+from ..errors import LakehouseError
 from ..intervals import parse_interval_ms
 from ..log.actions import DeletionVector, Remove, now_ms
 from ..log.files import LOG_DIR
 from ..log.replay import list_log, read_commit
+from ..log.retention import HORIZON_FILE, check_version_retained, read_horizon, record_horizon
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from ..table import Table
 
 DEFAULT_RETENTION_HOURS = 168.0
-HORIZON_FILE = f"{LOG_DIR}/_lakehouse_vacuum.json"
 _HOUR_MS = 3_600_000
 _LOG_TEMP = re.compile(r"^.+\.[0-9a-f]{32}\.tmp$")
 
@@ -92,7 +91,7 @@ def vacuum(
     # Record the horizon before deleting: a reader then gets a clear error, never a missing file.
     horizon = _oldest_intact_version(storage, set(doomed), snapshot.version)
     if horizon is not None:
-        _write_horizon(storage, horizon, start, now, cutoff, hours)
+        record_horizon(storage, horizon, start, now, cutoff, hours)
     storage.delete(sorted(doomed))
     directories = _remove_empty_dirs(storage, doomed) if storage.scheme == "file" else 0
     tx = table.transaction()
@@ -202,53 +201,6 @@ def _oldest_intact_version(storage: Storage, deleted: set[str], latest: int) -> 
     return None
 
 
-def _write_horizon(
-    storage: Storage, horizon: int, vacuum_version: int, now: int, cutoff: int, hours: float
-) -> None:
-    previous = read_horizon(storage)
-    if previous is not None and previous["oldestVersion"] >= horizon:
-        return
-    record = {
-        "oldestVersion": horizon,
-        "vacuumVersion": vacuum_version,
-        "vacuumTimestamp": now,
-        "cutoffTimestamp": cutoff,
-        "retentionHours": hours,
-    }
-    storage.write(HORIZON_FILE, json.dumps(record).encode())
-
-
-def read_horizon(storage: Storage) -> dict | None:
-    """The last vacuum's record of the oldest readable version, or None if never vacuumed here."""
-    try:
-        return json.loads(storage.read(HORIZON_FILE))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        return None  # a damaged marker only loses the friendly message, never data
-
-
-def check_version_retained(storage: Storage, version: int | None, latest: int | None) -> None:
-    """Raise VersionNotFound if VACUUM deleted files ``version`` needs (time travel only)."""
-    if version is None or latest is None or version >= latest:
-        return
-    record = read_horizon(storage)
-    if record is None or version >= int(record["oldestVersion"]):
-        return
-    when = dt.datetime.fromtimestamp(record["vacuumTimestamp"] / 1000, tz=dt.UTC).isoformat(
-        timespec="seconds"
-    )
-    cutoff = dt.datetime.fromtimestamp(record["cutoffTimestamp"] / 1000, tz=dt.UTC).isoformat(
-        timespec="seconds"
-    )
-    raise VersionNotFound(
-        f"version {version} of {storage.root} is no longer readable: VACUUM at version "
-        f"{record['vacuumVersion']} ({when}, retention {record['retentionHours']:g} h) deleted data "
-        f"files removed before {cutoff} that it needs. The oldest version you can read is "
-        f"{record['oldestVersion']}"
-    )
-
-
 def _remove_empty_dirs(storage: Storage, deleted: dict[str, int]) -> int:
     """Remove partition directories the deletions left empty (local disk only); returns how many."""
     dirs = {posixpath.dirname(p) for p in deleted}
@@ -267,4 +219,4 @@ def _remove_empty_dirs(storage: Storage, deleted: dict[str, int]) -> int:
     return removed
 
 
-__all__ = ["RetentionTooShort", "check_version_retained", "read_horizon", "vacuum"]
+__all__ = ["HORIZON_FILE", "RetentionTooShort", "check_version_retained", "read_horizon", "vacuum"]

@@ -211,7 +211,7 @@ def test_a_full_read_conflicts_with_any_concurrent_remove(tmp_path):
     t.append(rows([1]))
     t.append(rows([2]))
     tx = t.transaction()
-    tx.read_set.whole_table = True  # e.g. a statement that read the table through another name
+    tx.read_all()  # e.g. a statement that read the table through another name
     tx.append(rows([10]))
     t.delete("id = 2")
     with pytest.raises(CommitConflict, match="read in full"):

@@ -1,15 +1,15 @@
-"""Helpers shared by statement handlers: names, column types, table schemas, commit retries."""
+"""Helpers shared by statement handlers: names, column types, table schemas, statement re-runs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 from sqlglot import exp
 
-from lakehouse.errors import CommitConflict, SqlError
+from lakehouse.errors import SqlError
+from lakehouse.retry import RERUN
 
 from ..bind import table_name
 from ..execute import query
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..dispatch import Context
 
 T = TypeVar("T")
-ATTEMPTS = 5
 
 
 def name_of(node: exp.Expression, dialect: str = "duckdb") -> str:
@@ -53,15 +52,9 @@ def arrow_types(session: Session, types: list[tuple[str, exp.DataType]]) -> pa.S
 
 
 def with_retries(fn: Callable[[], T]) -> T:
-    """Re-run a whole read-compute-commit statement when a concurrent commit made it conflict."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return fn()
-        except CommitConflict as e:
-            if not e.retryable or attempt == ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+    """Re-run a whole read-compute-commit statement when a concurrent commit made it conflict
+    (``lakehouse.retry.RERUN``: the budget every re-run of a write operation gets)."""
+    return RERUN.call(fn)
 
 
 def resolve_target(ctx: Context, node: exp.Table):

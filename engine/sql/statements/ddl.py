@@ -8,10 +8,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakehouse import Transaction
-from lakehouse import constraints as check_constraints
 from lakehouse.errors import SchemaMismatch, SqlError, TableNotFound
-from lakehouse.protocol import protocol_for
-from lakehouse.schema import merge_schemas, normalize_schema, schema_to_json, uses_timestamp_ntz
+from lakehouse.schema import merge_schemas, normalize_schema
 
 from ...result import Result
 from ..bind import SnapshotCache
@@ -146,41 +144,26 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
         schema = normalize_schema(rows.schema)
         if exists:
             return _replace(ctx, name, schema, spec, rows)
-        table = catalog.create_table(
-            name, schema, spec.partition_by, spec.properties or None, location=spec.location
-        )
-        tx = None
-        try:
-            tx = Transaction(table, table.snapshot())
+
+        def write(tx: Transaction) -> None:
             tx.append(rows)
             tx.record("CREATE TABLE AS SELECT", {"partitionBy": json.dumps(spec.partition_by)})
-            version = tx.commit()
-        except BaseException:
-            if tx is None or not tx.outcome_unknown:  # a commit that may have landed keeps its table
-                catalog.drop_table(name, purge=catalog.is_inside_warehouse(table.uri))
-            raise
-    return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
+
+        tx = catalog.create_table_and_commit(
+            name, schema, write, spec.partition_by, spec.properties or None, location=spec.location
+        )
+    return Result.written(tx.version, tx.metrics.get("numOutputRows", 0), ctx.text)
 
 
 def _replace(ctx: Context, name: str, schema: pa.Schema, spec: _Spec, rows) -> Result:
     """CREATE OR REPLACE of an existing table: new schema and contents as one new version."""
     table, snapshot = ctx.cache.get(name)  # the snapshot the source read, if it reads the table
-    schema = normalize_schema(schema)
-    props = dict(spec.properties)
-    meta = snapshot.metadata.replace(
-        schema_string=schema_to_json(schema),
-        partition_columns=tuple(spec.partition_by),
-        configuration=tuple(sorted(props.items())),
-    )
-    proto = protocol_for(
-        constraints=bool(check_constraints.check_constraints(props)),
-        timestamp_ntz=uses_timestamp_ntz(schema),
-        current=snapshot.protocol,
-    )
     tx = Transaction(table, snapshot)
-    tx.read_set.whole_table = True
+    tx.read_all()  # the new content replaces every row: a concurrent change conflicts
     tx.remove_files(snapshot.files)
-    tx.set_metadata(meta, proto)
+    tx.change_metadata(
+        schema=normalize_schema(schema), partition_by=spec.partition_by, properties=spec.properties
+    )
     if rows is not None:
         tx.append(rows)
     tx.record("CREATE OR REPLACE TABLE", {"partitionBy": json.dumps(spec.partition_by)})
@@ -299,13 +282,7 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
         if dupes and not skip_existing:
             raise SchemaMismatch(f"column(s) {dupes} already exist in {name}")
         tx = Transaction(table, snapshot)
-        merged = merge_schemas(snapshot.full_schema, pa.schema(fresh))
-        proto = protocol_for(
-            constraints=bool(check_constraints.check_constraints(snapshot.properties)),
-            timestamp_ntz=uses_timestamp_ntz(merged),
-            current=snapshot.protocol,
-        )
-        tx.set_metadata(snapshot.metadata.replace(schema_string=schema_to_json(merged)), proto)
+        tx.change_metadata(schema=merge_schemas(snapshot.full_schema, pa.schema(fresh)))
         tx.record("ADD COLUMNS", {"columns": json.dumps([f.name for f in fresh])})
         return tx.commit()
 

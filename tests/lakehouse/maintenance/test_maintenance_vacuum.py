@@ -13,7 +13,7 @@ import pytest
 from maintenance_testutil import rows
 
 from lakehouse import Table, VersionNotFound
-from lakehouse import table as table_module
+from lakehouse import metadata as metadata_module
 from lakehouse.log import actions as log_actions
 from lakehouse.log import commit as log_commit
 from lakehouse.maintenance.vacuum import HORIZON_FILE, RetentionTooShort
@@ -43,7 +43,7 @@ def aged_table(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(log_actions, "now_ms", lambda: next(then))
         m.setattr(log_commit, "now_ms", lambda: next(then))
-        m.setattr(table_module, "now_ms", lambda: next(then))
+        m.setattr(metadata_module, "now_ms", lambda: next(then))
         t = Table.create(str(root), SCHEMA)
         t.append(_data(0, 10))
         t.append(_data(10, 20))

@@ -1,0 +1,130 @@
+"""The one builder of a table's ``Metadata`` and the ``Protocol`` its features need.
+
+Every write that creates a table or changes its schema, partitioning or properties goes through
+``new_metadata`` or ``change_metadata``: the schema is normalised and checked, CHECK constraints are
+validated, and the protocol is derived from what the table now uses (never downgraded).
+
+>>> import pyarrow as pa
+>>> meta, proto = new_metadata(pa.schema([("id", pa.int64())]), properties={"delta.constraints.pos": "id > 0"})
+>>> (proto.min_reader_version, proto.min_writer_version)
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from . import constraints
+from .errors import SchemaMismatch, did_you_mean
+from .log.actions import Metadata, Protocol, now_ms
+from .protocol import protocol_for
+from .schema import normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz
+
+
+def as_schema(schema: pa.Schema | Any) -> pa.Schema:
+    """A normalised Arrow schema from a schema, anything with ``.schema``, or a list of fields; column
+    names must be unique ignoring case."""
+    if not isinstance(schema, pa.Schema):
+        schema = getattr(schema, "schema", schema)
+        if not isinstance(schema, pa.Schema):
+            schema = pa.schema(schema)
+    schema = normalize_schema(schema)
+    lowered = [n.lower() for n in schema.names]
+    dupes = sorted({n for n in schema.names if lowered.count(n.lower()) > 1})
+    if dupes:
+        raise SchemaMismatch(f"duplicate column name(s) {dupes} (names are case-insensitive)")
+    return schema
+
+
+def new_metadata(
+    schema: pa.Schema | Any,
+    partition_by: Sequence[str] = (),
+    properties: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> tuple[Metadata, Protocol]:
+    """Metadata (fresh id) and protocol of a new table."""
+    schema = as_schema(schema)
+    parts = [resolve_column(schema, c, "partition column") for c in partition_by]
+    if len(parts) == len(schema) and len(schema):
+        raise SchemaMismatch("a table needs at least one column that is not a partition column")
+    props = _properties(properties)
+    metadata = Metadata(
+        id=str(uuid.uuid4()),
+        schema_string=schema_to_json(schema),
+        partition_columns=tuple(parts),
+        configuration=tuple(sorted(props.items())),
+        name=name,
+        description=description,
+        created_time=now_ms(),
+    )
+    return metadata, protocol_of(schema, props)
+
+
+def change_metadata(
+    metadata: Metadata,
+    protocol: Protocol,
+    *,
+    schema: pa.Schema | None = None,
+    partition_by: Sequence[str] | None = None,
+    properties: Mapping[str, Any] | None = None,
+) -> tuple[Metadata, Protocol]:
+    """``metadata`` with a new schema, partitioning and/or properties (all of them, replacing the old),
+    and the protocol they need, never below ``protocol``."""
+    changes: dict[str, Any] = {}
+    if schema is not None:
+        schema = normalize_schema(schema)
+        changes["schema_string"] = schema_to_json(schema)
+    else:
+        schema = schema_from_json(metadata.schema_string)
+    if partition_by is not None:
+        changes["partition_columns"] = tuple(
+            resolve_column(schema, c, "partition column") for c in partition_by
+        )
+    props = metadata.config
+    if properties is not None:
+        props = _properties(properties, unchanged=props)
+        changes["configuration"] = tuple(sorted(props.items()))
+    return metadata.replace(**changes), protocol_of(schema, props, current=protocol)
+
+
+def protocol_of(
+    schema: pa.Schema, properties: Mapping[str, str], current: Protocol | None = None
+) -> Protocol:
+    """The smallest protocol covering what a table with this schema and properties uses."""
+    return protocol_for(
+        constraints=bool(constraints.check_constraints(dict(properties))),
+        timestamp_ntz=uses_timestamp_ntz(schema),
+        current=current,
+    )
+
+
+def resolve_column(schema: pa.Schema, name: str, what: str = "column") -> str:
+    """The schema's spelling of column ``name`` (names are case-insensitive)."""
+    for f in schema:
+        if f.name.lower() == name.lower():
+            return f.name
+    raise SchemaMismatch(
+        f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
+    )
+
+
+def _properties(
+    properties: Mapping[str, Any] | None, unchanged: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """String properties with new CHECK constraints validated (ones already on the table are kept as
+    written: another engine may have written them in its own dialect)."""
+    props = {str(k): str(v) for k, v in (properties or {}).items()}
+    for key, expr in constraints.check_constraints(props).items():
+        key = f"{constraints.PREFIX}{key}"
+        if (unchanged or {}).get(key) != expr:
+            props[key] = constraints.validate_expression(expr)
+    return props
+
+
+__all__ = ["as_schema", "change_metadata", "new_metadata", "protocol_of", "resolve_column"]
