@@ -11,7 +11,7 @@ from lakehouse.errors import SqlError
 
 from ...result import Result
 from ..dispatch import Context, statement
-from ..execute import check_params, query
+from ..execute import check_params, evaluate, query
 from ..parse import parse_one
 from ..rewrite import plan_query
 from ..types import duckdb_type
@@ -29,7 +29,7 @@ def _table(ctx: Context):
     try:
         return name, *ctx.cache.get(name)
     except TableNotFound:
-        raise unknown_table(ctx.session, None, name) from None
+        raise unknown_table(ctx.runtime, None, name) from None
 
 
 @statement(pattern=r"(?:DESCRIBE|DESC)\s+HISTORY\s+" + NAME + r"(?:\s+LIMIT\s+(?P<limit>\d+))?")
@@ -131,7 +131,7 @@ def show_schemas(ctx: Context) -> Result:
 )
 def restore(ctx: Context) -> Result:
     name, table, _ = _table(ctx)
-    value = ctx.session._evaluate(parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
+    value = evaluate(ctx.runtime, parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
     if ctx.match.group("kind").upper() == "VERSION":
         if not isinstance(value, int) or isinstance(value, bool):
             raise SqlError(f"RESTORE ... TO VERSION AS OF needs an integer, got {value!r}")

@@ -9,6 +9,7 @@ from lakehouse.errors import SqlError, TableAlreadyExists
 
 from ...result import Result
 from ..dispatch import Context, statement
+from ..execute import evaluate
 from ..parse import parse_one
 from ._common import name_of
 from .info import NAME, _table
@@ -101,7 +102,7 @@ def clone(ctx: Context) -> Result:
         raise TableAlreadyExists(f"table {target} already exists; drop it first or use IF NOT EXISTS")
     version = timestamp = None
     if ctx.match.group("tt"):
-        value = ctx.session._evaluate(parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
+        value = evaluate(ctx.runtime, parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
         if ctx.match.group("tt").upper() == "VERSION":
             version = value
         else:
