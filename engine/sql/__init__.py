@@ -7,9 +7,9 @@ One module per stage: ``parse``, ``bind``, ``pushdown`` (which predicates may pr
 Internal API for other front ends (the DataFrame API builds sqlglot trees and runs them here, so both
 get the same pruning and time travel)::
 
-    run_query(runtime, tree: sqlglot.exp.Query, params: list | None = None) -> engine.Result
-    explain_query(runtime, tree: sqlglot.exp.Query, params: list | None = None, *, analyze: bool = False) -> str
-    plan_query(runtime, tree, params=None) -> Plan   # .sql, .params, .scans (ScanInfo per table), .regs
+    run_query(db, tree: sqlglot.exp.Query, params: list | None = None) -> engine.Result
+    explain_query(db, tree: sqlglot.exp.Query, params: list | None = None, *, analyze: bool = False) -> str
+    plan_query(db, tree, params=None) -> Plan   # .sql, .params, .scans (ScanInfo per table), .regs
     pinned_table(name: str, table: Table, snapshot: Snapshot, alias: str | None = None) -> exp.Table
     record_reads(tx: Transaction, plan: Plan)         # a write that read its own target: not blind
     read_snapshot(plan: Plan, table: Table) -> Snapshot | None   # the snapshot such a write commits on
@@ -17,13 +17,13 @@ get the same pruning and time travel)::
 Table references in ``tree`` are ``exp.Table`` nodes: plain names (``ns.table``, one part = ``main``)
 resolve through the catalog, optionally with ``exp.Version`` time travel (``VERSION AS OF``); nodes made
 by ``pinned_table`` read exactly the given snapshot (``Runtime.resolve_snapshot(name, version=,
-timestamp=) -> (Table, Snapshot)`` gives one). ``runtime`` is an ``engine.runtime.Runtime`` (a Session's
-``db.runtime``): this package never calls the Session. Parameters are ``$1``, ``$2``... placeholders
-(``exp.Placeholder(this="1")``) with ``params`` a list.
+timestamp=) -> (Table, Snapshot)`` gives one). Parameters are ``$1``, ``$2``... placeholders
+(``exp.Placeholder(this="1")``) with ``params`` a list. ``db`` is a Session or its
+``engine.runtime.Runtime`` (``db.runtime``): this package runs on the runtime, never calls the Session.
 
 >>> from sqlglot import select
 >>> tree = select("id").from_("sales.orders").where("amount > 10")   # doctest: +SKIP
->>> run_query(db.runtime, tree).to_arrow()                                  # doctest: +SKIP
+>>> run_query(db, tree).to_arrow()                                  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from ..result import Result
-    from ..runtime import Runtime
+    from ..runtime import HasRuntime, Runtime
 
 __all__ = [
     "Plan",
@@ -52,11 +52,13 @@ __all__ = [
 ]
 
 
-def run_query(runtime: Runtime, tree: exp.Expression, params: list | None = None) -> Result:
+def run_query(db: Runtime | HasRuntime, tree: exp.Expression, params: list | None = None) -> Result:
     """Run a query tree through bind -> rewrite -> DuckDB; the rows as a Result."""
     from ..result import Result
+    from ..runtime import runtime_of
     from .execute import query
 
+    runtime = runtime_of(db)
     runtime.check_open()
     plan = plan_query(runtime, tree, params)
     text = tree.sql(dialect="duckdb")
@@ -64,11 +66,13 @@ def run_query(runtime: Runtime, tree: exp.Expression, params: list | None = None
 
 
 def explain_query(
-    runtime: Runtime, tree: exp.Expression, params: list | None = None, *, analyze: bool = False
+    db: Runtime | HasRuntime, tree: exp.Expression, params: list | None = None, *, analyze: bool = False
 ) -> str:
     """The EXPLAIN text of a query tree: files total / scanned / skipped per table, then DuckDB's plan."""
+    from ..runtime import runtime_of
     from .explain import explain_plan
 
+    runtime = runtime_of(db)
     runtime.check_open()
     plan = plan_query(runtime, tree, params)
     table = explain_plan(runtime, plan, analyze=analyze, text=tree.sql(dialect="duckdb"))

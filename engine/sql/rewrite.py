@@ -17,7 +17,7 @@ from .registrations import Registrations
 from .relation import count_rows, scan_sql
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..runtime import HasRuntime, Runtime
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Plan:
 
 
 def plan_query(
-    runtime: Runtime,
+    db: Runtime | HasRuntime,
     tree: exp.Expression,
     params: list | None = None,
     *,
@@ -63,6 +63,9 @@ def plan_query(
 
     ``original``: the statement text, run as is when it is DuckDB SQL that reads no catalog table.
     """
+    from ..runtime import runtime_of
+
+    runtime = runtime_of(db)
     cache = cache or SnapshotCache(runtime)
     regs = regs if regs is not None else Registrations()
     if copy:
