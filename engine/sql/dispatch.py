@@ -32,7 +32,7 @@ from .parse import Statement, split
 
 if TYPE_CHECKING:
     from ..result import Result
-    from ..runtime import Runtime
+    from ..runtime import HasRuntime, Runtime
 
 HANDLER_MODULES = (
     "engine.sql.statements.query",
@@ -124,10 +124,13 @@ def find_handler(st: Statement) -> tuple[Handler, re.Match | None]:
     return passthrough, None
 
 
-def run_statement(runtime: Runtime, st: Statement) -> Result:
+def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
+    """Run one parsed statement on ``db`` (a Session or its Runtime)."""
+    from ..runtime import runtime_of
+
     try:
         handler, match = find_handler(st)
-        return handler(Context(runtime, st, match))
+        return handler(Context(runtime_of(db), st, match))
     except SqlError as e:
         raise absolute(e, st.line, st.column) from None
 
