@@ -91,15 +91,15 @@ def describe_table(ctx: Context) -> Result:
 def describe_query(ctx: Context) -> Result:
     tree = parse_one(ctx.match.group("query"), ctx.dialect)
     check_params(ctx.params, tree)
-    plan = plan_query(ctx.session, tree, ctx.params, cache=ctx.cache)
-    table = query(ctx.session, f"DESCRIBE {plan.sql}", plan.params, text=ctx.text, regs=plan.regs)
+    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache)
+    table = query(ctx.runtime, f"DESCRIBE {plan.sql}", plan.params, text=ctx.text, regs=plan.regs)
     return Result(table.select(["column_name", "column_type", "null"]), statement=ctx.text)
 
 
 @statement(pattern=r"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<ns>[\w\"`]+))?(?:\s+LIKE\s+'(?P<like>[^']*)')?")
 def show_tables(ctx: Context) -> Result:
     ns = ctx.match.group("ns")
-    catalog = ctx.session.catalog
+    catalog = ctx.runtime.catalog
     if ns:
         ns = ns.strip('"`')
         if not catalog.namespace_exists(ns):
@@ -113,14 +113,14 @@ def show_tables(ctx: Context) -> Result:
     if like is not None:
         pattern = like.replace("*", "%")
         table = query(
-            ctx.session, "SELECT * FROM __t WHERE name ILIKE $1", {"1": pattern}, regs=_one("__t", table)
+            ctx.runtime, "SELECT * FROM __t WHERE name ILIKE $1", {"1": pattern}, regs=_one("__t", table)
         )
     return Result(table, statement=ctx.text)
 
 
 @statement(pattern=r"SHOW\s+(?:SCHEMAS|DATABASES|NAMESPACES)")
 def show_schemas(ctx: Context) -> Result:
-    names = ctx.session.catalog.list_namespaces()
+    names = ctx.runtime.catalog.list_namespaces()
     return Result(pa.table({"name": pa.array(names, pa.string())}), statement=ctx.text)
 
 

@@ -81,7 +81,7 @@ def convert(ctx: Context) -> Result:
                 raise SqlError(f"PARTITIONED BY needs 'column type' pairs, got {item.strip()!r}")
             partition_by[bits[0].strip('"`')] = bits[1].lower()
     path = ctx.match.group("path")
-    options = ctx.session.storage_options or None if "://" in path else None
+    options = ctx.runtime.storage_options or None if "://" in path else None
     Table.convert(path, partition_by=partition_by, storage_options=options)
     return Result.written(0, None, ctx.text)
 
@@ -95,7 +95,7 @@ def clone(ctx: Context) -> Result:
     """``CREATE TABLE t2 [SHALLOW|DEEP] CLONE t [VERSION AS OF n | TIMESTAMP AS OF 'ts']``."""
     _, source, _ = _table(ctx)
     target = name_of(ctx.match.group("target"), ctx.dialect)
-    cat = ctx.session.catalog
+    cat = ctx.runtime.catalog
     if cat.table_exists(target):
         if ctx.match.group("ine"):
             return Result.status(f"table {target} already exists", ctx.text)
@@ -114,7 +114,7 @@ def clone(ctx: Context) -> Result:
         shallow=shallow,
         version=version,
         timestamp=timestamp,
-        storage_options=ctx.session.storage_options or None,
+        storage_options=ctx.runtime.storage_options or None,
     )
     cat.register_table(target, cloned.uri)
     return Result.written(cloned.version, None, ctx.text)
