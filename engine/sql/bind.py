@@ -1,7 +1,8 @@
 """Bind: find the catalog tables a query reads and resolve each to a snapshot (time travel included).
 
 CTE names, table functions (``read_parquet(...)``), file names DuckDB scans directly (``'x.parquet'``),
-names registered with ``Session.register`` (``Runtime.register``) and DuckDB's own schemas pass through untouched.
+names registered with ``Session.register`` (``Runtime.register``) and DuckDB's own schemas pass through
+untouched.
 """
 
 from __future__ import annotations
