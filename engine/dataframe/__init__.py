@@ -13,20 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from . import functions
 from .expr import Expr
-from .frame import DataFrame
+from .frame import DataFrame, GroupBy
 from .functions import coalesce, col, concat_str, count, lit, sql_expr, when
-from .groupby import GroupBy
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import HasRuntime, Runtime
 
 
-def from_sql(session: Session, text: str, params: Any = None, dialect: str = "duckdb") -> DataFrame:
+def from_sql(db: HasRuntime | Runtime, text: str, params: Any = None, dialect: str = "duckdb") -> DataFrame:
     """A DataFrame over a SELECT written in SQL (its tables pinned now).
 
     >>> from_sql(db, "SELECT * FROM sales.orders VERSION AS OF 3 WHERE id > ?", [10])   # doctest: +SKIP
     """
-    return DataFrame._from_sql(session, text, params, dialect)
+    return DataFrame.from_sql(db, text, params, dialect)
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from sqlglot import exp
 from ._plan import Plan, compile_plan
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import Runtime
     from ..sql import Plan as SqlPlan
 
 STREAM_BATCH_ROWS = 122_880  # DuckDB's row-group sized vectors: 60 x 2048
@@ -23,57 +23,55 @@ def tree_of(plan: Plan) -> exp.Query:
     return compile_plan(plan)
 
 
-def collect(session: Session, plan: Plan) -> pa.Table:
+def collect(runtime: Runtime, plan: Plan) -> pa.Table:
     from ..sql import run_query
 
-    return run_query(session, tree_of(plan)).to_arrow()
+    return run_query(runtime, tree_of(plan)).to_arrow()
 
 
-def explain(session: Session, plan: Plan, *, analyze: bool = False) -> str:
+def explain(runtime: Runtime, plan: Plan, *, analyze: bool = False) -> str:
     from ..sql import explain_query
 
-    return explain_query(session, tree_of(plan), analyze=analyze)
+    return explain_query(runtime, tree_of(plan), analyze=analyze)
 
 
-def count(session: Session, plan: Plan) -> int:
+def count(runtime: Runtime, plan: Plan) -> int:
     from ..sql import run_query
 
     inner = exp.Subquery(this=tree_of(plan), alias=exp.TableAlias(this=exp.to_identifier("_c")))
     tree = sqlglot.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(inner)
-    return int(run_query(session, tree).to_arrow().column(0)[0].as_py())
+    return int(run_query(runtime, tree).to_arrow().column(0)[0].as_py())
 
 
-def schema(session: Session, plan: Plan) -> pa.Schema:
+def schema(runtime: Runtime, plan: Plan) -> pa.Schema:
     """The output schema, from planning the query with ``LIMIT 0`` (files are pruned, none is read)."""
     from ..sql import run_query
 
     inner = exp.Subquery(this=tree_of(plan), alias=exp.TableAlias(this=exp.to_identifier("_s")))
     tree = sqlglot.select("*").from_(inner).limit(0)
-    return run_query(session, tree).to_arrow().schema
+    return run_query(runtime, tree).to_arrow().schema
 
 
-def stream(session: Session, plan: Plan, batch_size: int | None = None) -> pa.RecordBatchReader:
+def stream(runtime: Runtime, plan: Plan, batch_size: int | None = None) -> pa.RecordBatchReader:
     """Rows as a stream of record batches, read while consumed.
 
-    The stream runs on its own DuckDB cursor, so the session stays usable while it is open.
+    The stream runs on its own DuckDB cursor, so the runtime stays usable while it is open.
     """
     from ..sql import plan_query
 
     tree = tree_of(plan)
-    return stream_planned(session, plan_query(session, tree), tree.sql(dialect="duckdb"), batch_size)
+    return stream_planned(runtime, plan_query(runtime, tree), tree.sql(dialect="duckdb"), batch_size)
 
 
 def stream_planned(
-    session: Session, p: SqlPlan, text: str, batch_size: int | None = None
+    runtime: Runtime, p: SqlPlan, text: str, batch_size: int | None = None
 ) -> pa.RecordBatchReader:
     """``stream`` of a plan already bound and rewritten (``engine.sql.plan_query``)."""
     from ..sql.errors import from_duckdb
 
-    with session._lock:
-        cursor = session._con.cursor()
+    cursor = runtime.cursor()
     try:
-        # A cursor shares the database (and its registered filesystems) but not registered tables.
-        for name, table in list(session._user.items()) + list(p.regs.tables.items()):
+        for name, table in p.regs.tables.items():
             cursor.register(name, table)
         rel = cursor.sql(p.sql, params=p.params) if p.params else cursor.sql(p.sql)
         reader = rel.to_arrow_reader(batch_size or STREAM_BATCH_ROWS)

@@ -13,10 +13,10 @@ from ._nodes import literal
 from ._plan import SqlSource, new_alias
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import Runtime
 
 
-def sql_source(session: Session, text: str, params: Any = None, dialect: str = "duckdb") -> SqlSource:
+def sql_source(runtime: Runtime, text: str, params: Any = None, dialect: str = "duckdb") -> SqlSource:
     from ..sql import run_query
     from ..sql.bind import PIN, Pin, SnapshotCache, bind
     from ..sql.parse import split
@@ -35,7 +35,7 @@ def sql_source(session: Session, text: str, params: Any = None, dialect: str = "
         if not 1 <= n <= len(values):
             raise SqlError(f"parameter ${n} has no value: {len(values)} parameter(s) were given")
         p.replace(literal(values[n - 1]))
-    for ref in bind(session, tree, SnapshotCache(session), None):
+    for ref in bind(runtime, tree, SnapshotCache(runtime), None):
         as_of = ref.node.args.get("version") is not None or ref.node.args.get("when") is not None
         ref.node.set("version", None)
         ref.node.set("when", None)
@@ -46,7 +46,7 @@ def sql_source(session: Session, text: str, params: Any = None, dialect: str = "
         .from_(exp.Subquery(this=tree.copy(), alias=exp.TableAlias(this=exp.to_identifier(alias))))
         .limit(0)
     )
-    names = tuple(run_query(session, probe).to_arrow().column_names)
+    names = tuple(run_query(runtime, probe).to_arrow().column_names)
     if len({n.lower() for n in names}) != len(names):
         raise SqlError(f"the query has duplicate column names ({', '.join(names)}): alias them apart")
     return SqlSource(tree, names, alias)

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
 from ._nodes import column, connective, literal, paren
-
-if TYPE_CHECKING:
-    from .strings import StringNamespace
-    from .temporal import DateTimeNamespace
+from .strings import StringNamespace
+from .temporal import DateTimeNamespace
 
 IntoExpr = Any  # Expr, or a Python value used as a literal
 
@@ -339,17 +337,13 @@ class Expr:
     # -------------------------------------------------------------------------------- namespaces
 
     @property
-    def str(self) -> StringNamespace:
+    def str(self) -> StringNamespace[Expr]:
         """String functions: ``col("s").str.lower()``."""
-        from .strings import StringNamespace
-
         return StringNamespace(self)
 
     @property
-    def dt(self) -> DateTimeNamespace:
+    def dt(self) -> DateTimeNamespace[Expr]:
         """Date and time functions: ``col("ts").dt.year()``."""
-        from .temporal import DateTimeNamespace
-
         return DateTimeNamespace(self)
 
 

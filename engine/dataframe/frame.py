@@ -27,6 +27,7 @@ from . import _run
 from ._bind import bind, lookup
 from .expr import Expr, ordering
 from .functions import col, lit, sql_expr
+from .functions import count as count_rows
 
 if TYPE_CHECKING:
     import pandas
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 
     from lakehouse import Snapshot
 
-    from ..session import Session
-    from .groupby import GroupBy
+    from ..runtime import HasRuntime, Runtime
 
 JoinHow = Literal["inner", "left", "right", "full", "outer", "semi", "anti", "cross"]
 WriteMode = Literal["error", "append", "overwrite"]
@@ -43,42 +43,54 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
 class DataFrame:
-    """A lazy query (see the module docs). Create one with ``db.table(name)`` or ``from_sql(db, text)``."""
+    """A lazy query (see the module docs). Create one with ``db.table(name)`` or ``from_sql(db, text)``.
 
-    __slots__ = ("_plan", "_schema", "_session")
+    A frame runs on its session's ``Runtime`` (``engine.runtime``), never on the Session itself.
+    """
 
-    def __init__(self, session: Session, plan: P.Plan):
-        self._session = session
+    __slots__ = ("_plan", "_runtime", "_schema")
+
+    def __init__(self, runtime: Runtime, plan: P.Plan):
+        self._runtime = runtime
         self._plan = plan
         self._schema: pa.Schema | None = None
 
     # ------------------------------------------------------------------------------ constructors
 
     @classmethod
-    def _from_table(
-        cls, session: Session, name: str, *, version: int | None = None, timestamp: Any = None
+    def from_table(
+        cls, db: HasRuntime | Runtime, name: str, *, version: int | None = None, timestamp: Any = None
     ) -> DataFrame:
-        """The table ``name`` at its latest version, at ``version`` or at ``timestamp``, pinned now."""
+        """The table ``name`` at its latest version, at ``version`` or at ``timestamp``, pinned now.
+
+        ``db``: a Session or its Runtime (``db.table(name)`` is the usual spelling).
+        """
+        from ..runtime import runtime_of
         from ..sql import pinned_table
 
         if version is not None and timestamp is not None:
             raise ValueError("give version= or timestamp=, not both")
-        session._check_open()
-        table, snapshot = session.resolve_snapshot(name, version=version, timestamp=timestamp)
+        runtime = runtime_of(db)
+        runtime.check_open()
+        table, snapshot = runtime.resolve_snapshot(name, version=version, timestamp=timestamp)
         full = name if "." in name else f"main.{name}"
         node = pinned_table(full, table, snapshot, as_of=version is not None or timestamp is not None)
-        return cls(session, P.source_query(P.TableSource(node, tuple(snapshot.schema.names))))
+        return cls(runtime, P.source_query(P.TableSource(node, tuple(snapshot.schema.names))))
 
     @classmethod
-    def _from_sql(cls, session: Session, text: str, params: Any = None, dialect: str = "duckdb") -> DataFrame:
+    def from_sql(
+        cls, db: HasRuntime | Runtime, text: str, params: Any = None, dialect: str = "duckdb"
+    ) -> DataFrame:
         """A frame over a SELECT written in SQL; its tables are pinned now (time travel included)."""
+        from ..runtime import runtime_of
         from ._sql_source import sql_source
 
-        session._check_open()
-        return cls(session, P.source_query(sql_source(session, text, params, dialect)))
+        runtime = runtime_of(db)
+        runtime.check_open()
+        return cls(runtime, P.source_query(sql_source(runtime, text, params, dialect)))
 
     def _new(self, plan: P.Plan) -> DataFrame:
-        return DataFrame(self._session, plan)
+        return DataFrame(self._runtime, plan)
 
     # ------------------------------------------------------------------------------------- shape
 
@@ -91,12 +103,15 @@ class DataFrame:
     def schema(self) -> pa.Schema:
         """Output Arrow schema (plans the query with ``LIMIT 0``; no data file is read)."""
         if self._schema is None:
-            self._schema = _run.schema(self._session, self._plan)
+            self._schema = _run.schema(self._runtime, self._plan)
         return self._schema
 
     @property
-    def session(self) -> Session:
-        return self._session
+    def runtime(self) -> Runtime:
+        """The runtime the frame runs on (its session's ``db.runtime``)."""
+        return self._runtime
+
+    session = runtime  # the name before the Session/Runtime split
 
     def __repr__(self) -> str:
         return f"DataFrame[{', '.join(self.columns)}]\n{self.sql()}"
@@ -153,8 +168,6 @@ class DataFrame:
 
     def group_by(self, *keys: Any, **named: Any) -> GroupBy:
         """Group rows by keys (names, ``Expr``s or SQL); finish with ``.agg(...)``."""
-        from .groupby import GroupBy
-
         return GroupBy(self, self._exprs(keys, named))
 
     def agg(self, *aggs: Any, **named: Any) -> DataFrame:
@@ -182,7 +195,7 @@ class DataFrame:
         """
         if not isinstance(other, DataFrame):
             raise TypeError(f"join() needs a DataFrame, got {type(other).__name__}")
-        if other._session is not self._session:
+        if other._runtime is not self._runtime:
             raise ValueError("cannot join DataFrames of different sessions")
         how = "full" if how == "outer" else how
         if on is not None:
@@ -235,8 +248,8 @@ class DataFrame:
 
     def collect(self) -> pa.Table:
         """Run the query; the rows as an Arrow table."""
-        self._session._check_open()
-        return _run.collect(self._session, self._plan)
+        self._runtime.check_open()
+        return _run.collect(self._runtime, self._plan)
 
     to_arrow = collect
 
@@ -259,16 +272,16 @@ class DataFrame:
 
     def to_batches(self, batch_size: int | None = None) -> pa.RecordBatchReader:
         """Stream the rows as record batches (iterate it, or ``read_next_batch()``)."""
-        self._session._check_open()
-        return _run.stream(self._session, self._plan, batch_size)
+        self._runtime.check_open()
+        return _run.stream(self._runtime, self._plan, batch_size)
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         return self.to_batches().__arrow_c_stream__(requested_schema)
 
     def count(self) -> int:
         """Number of rows."""
-        self._session._check_open()
-        return _run.count(self._session, self._plan)
+        self._runtime.check_open()
+        return _run.count(self._runtime, self._plan)
 
     def show(self, n: int = 20, max_width: int | None = None) -> None:
         """Print the first ``n`` rows as a table."""
@@ -279,8 +292,8 @@ class DataFrame:
     def explain(self, *, analyze: bool = False) -> str:
         """What SQL ``EXPLAIN`` says of this query: files total / scanned / skipped per table, then
         DuckDB's plan."""
-        self._session._check_open()
-        return _run.explain(self._session, self._plan, analyze=analyze)
+        self._runtime.check_open()
+        return _run.explain(self._runtime, self._plan, analyze=analyze)
 
     def write_table(
         self,
@@ -297,8 +310,10 @@ class DataFrame:
         """
         from .write import write_table
 
-        self._session._check_open()
-        return write_table(self, name, mode, partition_by=partition_by, schema_mode=schema_mode)
+        self._runtime.check_open()
+        return write_table(
+            self._runtime, self._plan, name, mode, partition_by=partition_by, schema_mode=schema_mode
+        )
 
     # ------------------------------------------------------------------------------ integration
 
@@ -345,7 +360,7 @@ class DataFrame:
     def _same_session(self, other: DataFrame) -> DataFrame:
         if not isinstance(other, DataFrame):
             raise TypeError(f"expected a DataFrame, got {type(other).__name__}")
-        if other._session is not self._session:
+        if other._runtime is not self._runtime:
             raise ValueError("cannot combine DataFrames of different sessions")
         return other
 
@@ -394,6 +409,35 @@ class DataFrame:
         return out
 
 
+class GroupBy:
+    """Grouping keys of a frame; ``agg(...)`` makes one row per distinct key.
+
+    >>> df.group_by("region").agg(col("amount").sum().alias("total"), n=count())   # doctest: +SKIP
+    """
+
+    def __init__(self, frame: DataFrame, keys: list[Expr]):
+        if not keys:
+            raise ValueError("group_by() needs at least one key; use DataFrame.agg(...) for one group")
+        self._frame = frame
+        self._keys = keys
+
+    def agg(self, *aggs: Any, **named: Any) -> DataFrame:
+        """Aggregate expressions (``.sum()``, ``.mean()``, ``.count()``, ...); names come from aliases."""
+        items = self._frame._exprs(aggs, named)
+        if not items:
+            raise ValueError("agg() needs at least one aggregate expression")
+        return self._frame._new(P.aggregate_plan(self._frame._plan, self._keys, items))
+
+    def count(self, name: str = "count") -> DataFrame:
+        """Rows per group, in column ``name``."""
+        return self.agg(count_rows().alias(name))
+
+    len = count  # noqa: A003
+
+    def __repr__(self) -> str:
+        return f"GroupBy[{', '.join(k.output_name for k in self._keys)}]"
+
+
 def _flatten(items: Sequence[Any]) -> list[Any]:
     out: list[Any] = []
     for i in items:
@@ -418,4 +462,4 @@ def _and_where(a: str | None, b: str | None) -> str | None:
     return f"({a}) AND ({b})"
 
 
-__all__ = ["DataFrame"]
+__all__ = ["DataFrame", "GroupBy"]

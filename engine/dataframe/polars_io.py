@@ -14,7 +14,7 @@ rows afterwards, so a predicate that does not translate costs speed, never corre
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import pyarrow as pa
 
@@ -23,10 +23,26 @@ from .polars_predicate import to_sql
 if TYPE_CHECKING:
     import polars as pl
 
-    from .frame import DataFrame
+
+class Frame(Protocol):
+    """What the IO source uses of a ``DataFrame`` (which imports this module, so it is not imported)."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    def scan_spec(self) -> Any: ...
+
+    def filter(self, *predicates: Any) -> Self: ...
+
+    def select(self, *exprs: Any) -> Self: ...
+
+    def to_batches(self, batch_size: int | None = None) -> pa.RecordBatchReader: ...
 
 
-def lazy_frame(frame: DataFrame) -> pl.LazyFrame:
+def lazy_frame(frame: Frame) -> pl.LazyFrame:
     """A LazyFrame over ``frame`` (its tables stay pinned: every collect reads the same snapshot)."""
     import polars as pl
     from polars.io.plugins import register_io_source
@@ -70,7 +86,7 @@ def lazy_frame(frame: DataFrame) -> pl.LazyFrame:
 
 
 def _batches(
-    frame: DataFrame, spec: Any, needed: list[str], where: str | None, batch_size: int | None
+    frame: Frame, spec: Any, needed: list[str], where: str | None, batch_size: int | None
 ) -> Iterator[pa.RecordBatch]:
     if spec is not None:
         _, snapshot, columns, frame_where = spec

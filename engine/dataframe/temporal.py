@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlglot import exp
 
-if TYPE_CHECKING:
-    from .expr import Expr
+from ._namespace import E, Namespace
 
 # Polars duration strings and SQL part names -> DuckDB date_trunc parts.
 _UNITS = {
@@ -24,7 +21,7 @@ _UNITS = {
 }  # fmt: skip
 
 
-class DateTimeNamespace:
+class DateTimeNamespace(Namespace[E]):
     """``Expr.dt``: parts, truncation and formatting of dates and timestamps.
 
     >>> from engine.dataframe import col
@@ -32,48 +29,42 @@ class DateTimeNamespace:
     "DATE_TRUNC('month', ts)"
     """
 
-    def __init__(self, expr: Expr):
-        self._e = expr
-
-    def _fn(self, name: str, *args: object) -> Expr:
-        return self._e._fn(name, *args)
-
-    def year(self) -> Expr:
+    def year(self) -> E:
         return self._fn("year")
 
-    def quarter(self) -> Expr:
+    def quarter(self) -> E:
         return self._fn("quarter")
 
-    def month(self) -> Expr:
+    def month(self) -> E:
         return self._fn("month")
 
-    def week(self) -> Expr:
+    def week(self) -> E:
         """ISO week number."""
         return self._fn("week")
 
-    def day(self) -> Expr:
+    def day(self) -> E:
         return self._fn("day")
 
-    def ordinal_day(self) -> Expr:
+    def ordinal_day(self) -> E:
         return self._fn("dayofyear")
 
-    def weekday(self) -> Expr:
+    def weekday(self) -> E:
         """ISO day of the week: Monday = 1 ... Sunday = 7 (as in Polars)."""
         return self._fn("isodow")
 
-    def hour(self) -> Expr:
+    def hour(self) -> E:
         return self._fn("hour")
 
-    def minute(self) -> Expr:
+    def minute(self) -> E:
         return self._fn("minute")
 
-    def second(self) -> Expr:
+    def second(self) -> E:
         return self._fn("second")
 
-    def date(self) -> Expr:
+    def date(self) -> E:
         return self._e._new(exp.Cast(this=self._e.node, to=exp.DataType.build("DATE")))
 
-    def truncate(self, every: str) -> Expr:
+    def truncate(self, every: str) -> E:
         """Truncate to a unit: ``"1mo"``, ``"1d"``, ... or ``"month"``, ``"day"``, ... (SQL ``date_trunc``)."""
         unit = _UNITS.get(every.strip().lower())
         if unit is None:
@@ -84,12 +75,12 @@ class DateTimeNamespace:
 
     date_trunc = truncate
 
-    def strftime(self, format: str) -> Expr:  # noqa: A002
+    def strftime(self, format: str) -> E:  # noqa: A002
         """Format with strftime codes (``"%Y-%m-%d"``)."""
         return self._fn("strftime", format)
 
     to_string = strftime
 
-    def epoch(self) -> Expr:
+    def epoch(self) -> E:
         """Seconds since 1970-01-01 (as a DOUBLE)."""
         return self._fn("epoch")

@@ -13,20 +13,22 @@ from ..sql import plan_query, read_snapshot, record_reads
 from ._run import stream_planned, tree_of
 
 if TYPE_CHECKING:
-    from .frame import DataFrame
+    from ..runtime import Runtime
+    from ._plan import Plan
 
 MODES = ("error", "append", "overwrite")
 
 
 def write_table(
-    frame: DataFrame,
+    runtime: Runtime,
+    plan: Plan,
     name: str,
     mode: str = "error",
     *,
     partition_by: Sequence[str] = (),
     schema_mode: str = "strict",
 ) -> int:
-    """Create, append to or overwrite table ``name`` with the frame's rows; the new version.
+    """Create, append to or overwrite table ``name`` with the rows of a frame's ``plan``; the new version.
 
     The frame keeps reading its pinned snapshots, so overwriting a table the frame reads is safe; when
     it reads the table it writes (not by time travel), the write commits against the snapshot the frame
@@ -34,17 +36,16 @@ def write_table(
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: use 'error', 'append' or 'overwrite'")
-    session = frame._session
     name = name if "." in name else f"main.{name}"
-    catalog = session.catalog
+    catalog = runtime.catalog
     exists = catalog.table_exists(name)
     if exists and mode == "error":
         raise TableAlreadyExists(
             f"table {name!r} already exists: pass mode='append' or mode='overwrite', or drop it first"
         )
-    tree = tree_of(frame._plan)
-    planned = plan_query(session, tree)
-    rows = stream_planned(session, planned, tree.sql(dialect="duckdb"))
+    tree = tree_of(plan)
+    planned = plan_query(runtime, tree)
+    rows = stream_planned(runtime, planned, tree.sql(dialect="duckdb"))
     try:
         if not exists:
             write = lambda tx: tx.append(rows, schema_mode=schema_mode)  # noqa: E731

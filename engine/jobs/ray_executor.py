@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from .errors import WorkerLost
-from .executors import Executor
+from .executor import Executor
 
 
 def _import_ray():

@@ -23,8 +23,8 @@ from typing import Any
 
 from . import _fork
 from .batches import iter_batches
-from .dataset import dataset_class, to_torch
 from .loader import TableLoader
+from .torch_dataset import dataset_class, to_torch
 
 _fork.install()
 

@@ -76,7 +76,7 @@ def execute_script(
     for st in statements:
         start = time.perf_counter()
         try:
-            result: Result = run_cancellable(db, lambda st=st: run_statement(db, st))
+            result: Result = run_cancellable(db, lambda st=st: run_statement(db.runtime, st))
         except Cancelled:
             print("Cancelled.", file=err)
             return False

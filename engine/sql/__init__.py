@@ -7,18 +7,19 @@ One module per stage: ``parse``, ``bind``, ``pushdown`` (which predicates may pr
 Internal API for other front ends (the DataFrame API builds sqlglot trees and runs them here, so both
 get the same pruning and time travel)::
 
-    run_query(session, tree: sqlglot.exp.Query, params: list | None = None) -> engine.Result
-    explain_query(session, tree: sqlglot.exp.Query, params: list | None = None, *, analyze: bool = False) -> str
-    plan_query(session, tree, params=None) -> Plan   # .sql, .params, .scans (ScanInfo per table), .regs
+    run_query(db, tree: sqlglot.exp.Query, params: list | None = None) -> engine.Result
+    explain_query(db, tree: sqlglot.exp.Query, params: list | None = None, *, analyze: bool = False) -> str
+    plan_query(db, tree, params=None) -> Plan   # .sql, .params, .scans (ScanInfo per table), .regs
     pinned_table(name: str, table: Table, snapshot: Snapshot, alias: str | None = None) -> exp.Table
     record_reads(tx: Transaction, plan: Plan)         # a write that read its own target: not blind
     read_snapshot(plan: Plan, table: Table) -> Snapshot | None   # the snapshot such a write commits on
 
 Table references in ``tree`` are ``exp.Table`` nodes: plain names (``ns.table``, one part = ``main``)
 resolve through the catalog, optionally with ``exp.Version`` time travel (``VERSION AS OF``); nodes made
-by ``pinned_table`` read exactly the given snapshot (``Session.resolve_snapshot(name, version=,
+by ``pinned_table`` read exactly the given snapshot (``Runtime.resolve_snapshot(name, version=,
 timestamp=) -> (Table, Snapshot)`` gives one). Parameters are ``$1``, ``$2``... placeholders
-(``exp.Placeholder(this="1")``) with ``params`` a list.
+(``exp.Placeholder(this="1")``) with ``params`` a list. ``db`` is a Session or its
+``engine.runtime.Runtime`` (``db.runtime``): this package runs on the runtime, never calls the Session.
 
 >>> from sqlglot import select
 >>> tree = select("id").from_("sales.orders").where("amount > 10")   # doctest: +SKIP
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from ..result import Result
-    from ..session import Session
+    from ..runtime import HasRuntime, Runtime
 
 __all__ = [
     "Plan",
@@ -51,24 +52,28 @@ __all__ = [
 ]
 
 
-def run_query(session: Session, tree: exp.Expression, params: list | None = None) -> Result:
+def run_query(db: Runtime | HasRuntime, tree: exp.Expression, params: list | None = None) -> Result:
     """Run a query tree through bind -> rewrite -> DuckDB; the rows as a Result."""
     from ..result import Result
+    from ..runtime import runtime_of
     from .execute import query
 
-    session._check_open()
-    plan = plan_query(session, tree, params)
+    runtime = runtime_of(db)
+    runtime.check_open()
+    plan = plan_query(runtime, tree, params)
     text = tree.sql(dialect="duckdb")
-    return Result(query(session, plan.sql, plan.params, text=text, regs=plan.regs), statement=text)
+    return Result(query(runtime, plan.sql, plan.params, text=text, regs=plan.regs), statement=text)
 
 
 def explain_query(
-    session: Session, tree: exp.Expression, params: list | None = None, *, analyze: bool = False
+    db: Runtime | HasRuntime, tree: exp.Expression, params: list | None = None, *, analyze: bool = False
 ) -> str:
     """The EXPLAIN text of a query tree: files total / scanned / skipped per table, then DuckDB's plan."""
+    from ..runtime import runtime_of
     from .explain import explain_plan
 
-    session._check_open()
-    plan = plan_query(session, tree, params)
-    table = explain_plan(session, plan, analyze=analyze, text=tree.sql(dialect="duckdb"))
+    runtime = runtime_of(db)
+    runtime.check_open()
+    plan = plan_query(runtime, tree, params)
+    table = explain_plan(runtime, plan, analyze=analyze, text=tree.sql(dialect="duckdb"))
     return "\n".join(table.column("explain").to_pylist())

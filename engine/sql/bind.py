@@ -1,12 +1,12 @@
 """Bind: find the catalog tables a query reads and resolve each to a snapshot (time travel included).
 
 CTE names, table functions (``read_parquet(...)``), file names DuckDB scans directly (``'x.parquet'``),
-names registered with ``Session.register`` and DuckDB's own schemas pass through untouched.
+names registered with ``Session.register`` (``Runtime.register``) and DuckDB's own schemas pass through
+untouched.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +15,12 @@ from sqlglot import exp
 from lakehouse.errors import SqlError, TableNotFound
 
 from .errors import positioned
+from .execute import evaluate
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
 
-    from ..session import Session
+    from ..runtime import Runtime
 
 PIN = "lakehouse_pin"  # exp.Table.meta key holding a Pin
 _SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "temp", "system"}
@@ -76,14 +77,14 @@ class TableRef:
 class SnapshotCache:
     """Snapshots resolved within one statement: every reference to the same (name, version) agrees."""
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
         self._cache: dict[tuple, tuple[Table, Snapshot]] = {}
 
     def get(self, name: str, version: int | None = None, timestamp: Any = None) -> tuple[Table, Snapshot]:
         key = (name, version, str(timestamp) if timestamp is not None else None)
         if key not in self._cache:
-            self._cache[key] = self.session.resolve_snapshot(name, version=version, timestamp=timestamp)
+            self._cache[key] = self.runtime.resolve_snapshot(name, version=version, timestamp=timestamp)
         return self._cache[key]
 
 
@@ -99,7 +100,7 @@ def table_name(node: exp.Table) -> str:
     return f"{ns}.{node.name}"
 
 
-def is_catalog_ref(session: Session, node: exp.Table) -> bool:
+def is_catalog_ref(runtime: Runtime, node: exp.Table) -> bool:
     """True if ``node`` names a catalog table rather than a CTE, function, file or DuckDB object."""
     if PIN in node.meta:
         return True
@@ -108,7 +109,7 @@ def is_catalog_ref(session: Session, node: exp.Table) -> bool:
     name = node.name
     db = node.args.get("db")
     if db is None:
-        if _cte_visible(node, name) or session._is_registered(name):
+        if _cte_visible(node, name) or runtime.is_registered(name):
             return False
         if node.this.quoted and ("/" in name or name.lower().endswith(_FILE_SUFFIXES)):
             return False
@@ -131,38 +132,38 @@ def _cte_visible(node: exp.Expression, name: str) -> bool:
 
 
 def bind(
-    session: Session, tree: exp.Expression, cache: SnapshotCache, params: list | None = None
+    runtime: Runtime, tree: exp.Expression, cache: SnapshotCache, params: list | None = None
 ) -> list[TableRef]:
     """Resolve every catalog table reference in ``tree``."""
     refs = []
     for node in list(tree.find_all(exp.Table)):
-        if not is_catalog_ref(session, node):
+        if not is_catalog_ref(runtime, node):
             continue
-        refs.append(resolve(session, node, cache, params))
+        refs.append(resolve(runtime, node, cache, params))
     return refs
 
 
-def resolve(session: Session, node: exp.Table, cache: SnapshotCache, params: list | None = None) -> TableRef:
+def resolve(runtime: Runtime, node: exp.Table, cache: SnapshotCache, params: list | None = None) -> TableRef:
     """The snapshot a table node reads: latest, ``VERSION AS OF n`` or ``TIMESTAMP AS OF ts``."""
     pin = node.meta.get(PIN)
     if pin is not None:
         return TableRef(node, pin.name, pin.table, pin.snapshot, node.alias_or_name, pin.rowid)
     name = table_name(node)
-    version, timestamp = _time_travel(session, node, params)
+    version, timestamp = _time_travel(runtime, node, params)
     try:
         table, snapshot = cache.get(name, version, timestamp)
     except TableNotFound:
-        raise unknown_table(session, node, name) from None
+        raise unknown_table(runtime, node, name) from None
     return TableRef(node, name, table, snapshot, node.alias_or_name)
 
 
-def _time_travel(session: Session, node: exp.Table, params: list | None) -> tuple[int | None, Any]:
+def _time_travel(runtime: Runtime, node: exp.Table, params: list | None) -> tuple[int | None, Any]:
     clause = node.args.get("version") or node.args.get("when")
     if clause is None:
         return None, None
     kind = clause.args.get("kind") if isinstance(clause, exp.HistoricalData) else clause.name
     kind = str(kind or "").upper()
-    value = session._evaluate(clause.expression, params)
+    value = evaluate(runtime, clause.expression, params)
     if kind == "VERSION":
         if isinstance(value, bool) or not isinstance(value, int):
             raise SqlError(f"VERSION AS OF needs an integer version, got {value!r}", fragment=clause.sql())
@@ -174,16 +175,9 @@ def _time_travel(session: Session, node: exp.Table, params: list | None) -> tupl
     )
 
 
-def unknown_table(session: Session, node: exp.Expression | None, name: str) -> SqlError:
+def unknown_table(runtime: Runtime, node: exp.Expression | None, name: str) -> SqlError:
     """SqlError naming an unknown table, with close matches from the catalog."""
-    candidates = session._table_names()
     short = name.split(".", 1)[1] if name.startswith("main.") else name
-    by_short = {c.split(".", 1)[1]: c for c in candidates}
-    close = difflib.get_close_matches(short, candidates, n=3, cutoff=0.6)
-    for s in difflib.get_close_matches(short.split(".")[-1], list(by_short), n=3, cutoff=0.6):
-        if by_short[s] not in close:
-            close.append(by_short[s])
-    hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
     line = col = None
     if node is not None:
         first = node.args.get("db") or node.this
@@ -191,7 +185,4 @@ def unknown_table(session: Session, node: exp.Expression | None, name: str) -> S
             line, col = first.meta.get("line"), first.meta.get("col")
             if col is not None:
                 col = col - len(first.name) + 1 - (2 if first.quoted else 0)
-    listing = ""
-    if not close and candidates:
-        listing = f"; tables: {', '.join(sorted(candidates)[:20])}"
-    return positioned(f"unknown table {short!r}{hint}{listing}", line, col, short)
+    return positioned(runtime.unknown_table_message(name), line, col, short)

@@ -32,7 +32,7 @@ from .parse import Statement, split
 
 if TYPE_CHECKING:
     from ..result import Result
-    from ..session import Session
+    from ..runtime import HasRuntime, Runtime
 
 HANDLER_MODULES = (
     "engine.sql.statements.query",
@@ -52,15 +52,20 @@ _loaded = False
 
 @dataclass
 class Context:
-    """What a handler gets: the session, the statement, and a per-statement snapshot cache."""
+    """What a handler gets: the runtime, the statement, and a per-statement snapshot cache."""
 
-    session: Session
+    runtime: Runtime
     statement: Statement
     match: re.Match | None = None
     cache: SnapshotCache = field(init=False)
 
     def __post_init__(self) -> None:
-        self.cache = SnapshotCache(self.session)
+        self.cache = SnapshotCache(self.runtime)
+
+    @property
+    def session(self) -> Runtime:
+        """The runtime (the name handlers used before the Session/Runtime split)."""
+        return self.runtime
 
     @property
     def text(self) -> str:
@@ -119,22 +124,25 @@ def find_handler(st: Statement) -> tuple[Handler, re.Match | None]:
     return passthrough, None
 
 
-def run_statement(session: Session, st: Statement) -> Result:
+def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
+    """Run one parsed statement on ``db`` (a Session or its Runtime)."""
+    from ..runtime import runtime_of
+
     try:
         handler, match = find_handler(st)
-        return handler(Context(session, st, match))
+        return handler(Context(runtime_of(db), st, match))
     except SqlError as e:
         raise absolute(e, st.line, st.column) from None
 
 
-def run_script(session: Session, text: str, *, params: Any = None, dialect: str = "duckdb") -> Result:
+def run_script(runtime: Runtime, text: str, *, params: Any = None, dialect: str = "duckdb") -> Result:
     """Run every statement of ``text`` in order; the last one's Result (non-interactive: stop at errors)."""
     statements = split(text, dialect, params)
     if not statements:
         raise SqlError("no SQL statement to run (the text is empty or only comments)")
     result = None
     for st in statements:
-        result = run_statement(session, st)
+        result = run_statement(runtime, st)
     return result
 
 
@@ -148,5 +156,5 @@ def passthrough(ctx: Context) -> Result:
         sql = ctx.text
     else:
         sql = tree.sql(dialect="duckdb")
-    table = query(ctx.session, sql, param_dict(ctx.params, tree), text=ctx.text)
+    table = query(ctx.runtime, sql, param_dict(ctx.params, tree), text=ctx.text)
     return Result(table, statement=ctx.text)

@@ -1,4 +1,4 @@
-"""Execute: run rewritten SQL on the session's DuckDB connection, with the statement's Arrow tables."""
+"""Execute: run rewritten SQL on the runtime's DuckDB connection, with the statement's Arrow tables."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from .errors import from_duckdb
 from .read_errors import read_failure
 
 if TYPE_CHECKING:
-    from ..session import Session
-    from .relation import Registrations
+    from ..runtime import Runtime
+    from .registrations import Registrations
 
 
 def param_dict(params: list | None, *nodes: exp.Expression | None) -> dict[str, Any] | None:
@@ -38,11 +38,15 @@ def param_dict(params: list | None, *nodes: exp.Expression | None) -> dict[str, 
     return used or None
 
 
+def evaluate(runtime: Runtime, node: exp.Expression, params: list | None = None) -> Any:
+    """A constant expression's value, computed by DuckDB (time travel and RESTORE arguments)."""
+    return runtime.evaluate(node.sql(dialect="duckdb"), param_dict(params, node))
+
+
 @contextlib.contextmanager
-def registered(session: Session, regs: Registrations | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Hold the session's connection with the statement's Arrow tables registered."""
-    with session._lock:
-        con = session._con
+def registered(runtime: Runtime, regs: Registrations | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Hold the runtime's connection with the statement's Arrow tables registered."""
+    with runtime.hold() as con:
         names = []
         try:
             for name, table in regs.tables.items() if regs else ():
@@ -56,7 +60,7 @@ def registered(session: Session, regs: Registrations | None) -> Iterator[duckdb.
 
 
 def query(
-    session: Session,
+    runtime: Runtime,
     sql: str,
     params: dict | None = None,
     *,
@@ -64,7 +68,7 @@ def query(
     regs: Registrations | None = None,
 ) -> pa.Table:
     """Rows of ``sql`` as Arrow (an empty table for statements without rows)."""
-    with registered(session, regs) as con:
+    with registered(runtime, regs) as con:
         return run(con, sql, params, text, regs=regs)
 
 

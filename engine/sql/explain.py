@@ -9,7 +9,7 @@ import pyarrow as pa
 from .rewrite import Plan, ScanInfo
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import Runtime
 
 
 def scan_lines(scans: list[ScanInfo]) -> list[str]:
@@ -26,12 +26,12 @@ def scan_lines(scans: list[ScanInfo]) -> list[str]:
     return lines
 
 
-def explain_plan(session: Session, plan: Plan, *, analyze: bool = False, text: str = "") -> pa.Table:
+def explain_plan(runtime: Runtime, plan: Plan, *, analyze: bool = False, text: str = "") -> pa.Table:
     """A one-column table (``explain``) of lines: the scans, then DuckDB's physical plan."""
     from .execute import query
 
     keyword = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
-    out = query(session, f"{keyword} {plan.sql}", plan.params, text=text, regs=plan.regs)
+    out = query(runtime, f"{keyword} {plan.sql}", plan.params, text=text, regs=plan.regs)
     lines = scan_lines(plan.scans)
     lines.append("DuckDB plan:" if not analyze else "DuckDB plan (executed):")
     for row in out.to_pylist():

@@ -22,7 +22,7 @@ from lakehouse.schema import COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL
 from .types import duckdb_type, literal, quote
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import Runtime
 
 
 def logical_expr(ref: str, field: pa.Field, stored_type: str) -> str | None:
@@ -79,15 +79,15 @@ def _expr(ref: str, t: pa.DataType, stored: exp.DataType, depth: int) -> str | N
     return f"CAST({ref} AS {duckdb_type(t)})"
 
 
-def ids_agree(session: Session, schema: pa.Schema, uris: list[str]) -> bool:
+def ids_agree(runtime: Runtime, schema: pa.Schema, uris: list[str]) -> bool:
     """True when, in every file, each field id of the table schema names its physical name and back."""
     expected: dict[int, str] = {}
     _collect_ids(schema, expected)
     names = {v: k for k, v in expected.items()}
     files = ", ".join(literal(u) for u in uris)
-    with session._lock:
+    with runtime.hold() as con:
         try:
-            rows = session._con.execute(f"SELECT name, field_id FROM parquet_schema([{files}])").fetchall()
+            rows = con.execute(f"SELECT name, field_id FROM parquet_schema([{files}])").fetchall()
         except duckdb.Error:
             return False  # the Arrow reader will report the file
     for name, field_id in rows:

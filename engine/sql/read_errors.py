@@ -19,7 +19,7 @@ from lakehouse.file_errors import corrupt_file, missing_file
 from lakehouse.scan import read_file
 
 if TYPE_CHECKING:
-    from .relation import Registrations
+    from .registrations import Registrations
 
 # Messages of read failures (not of a wrong query): only these are worth looking into the files for.
 _READ_FAILURE = re.compile(

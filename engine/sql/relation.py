@@ -15,7 +15,6 @@ import datetime as dt
 import itertools
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -29,33 +28,16 @@ from lakehouse.scan import read_file
 
 from .mapped_columns import ids_agree, logical_expr
 from .read_errors import read_failure
+from .registrations import Registrations
 from .types import duckdb_type, literal, needs_cast, quote
 
 if TYPE_CHECKING:
     from lakehouse.snapshot import Snapshot
 
-    from ..session import Session
+    from ..runtime import Runtime
 
 FILE_COLUMN = "__lh_file"  # the file a row came from (its URI as DuckDB was given it)
 POS_COLUMN = "__lh_pos"  # the row's position in that file, for copy-on-write rewrites
-_ids = itertools.count()
-
-
-@dataclass
-class Registrations:
-    """Arrow tables a statement needs registered on the session's DuckDB connection.
-
-    ``files``: each data file path handed to DuckDB -> (snapshot, file index, table URI of the file),
-    so that a read error can name the file and its table.
-    """
-
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    files: dict[str, tuple[Snapshot, int, str]] = field(default_factory=dict)
-
-    def add(self, prefix: str, table: pa.Table) -> str:
-        name = f"__lh_{prefix}_{next(_ids)}"
-        self.tables[name] = table
-        return name
 
 
 def file_uris(snapshot: Snapshot, indices: Sequence[int]) -> list[str]:
@@ -74,7 +56,7 @@ def file_uris(snapshot: Snapshot, indices: Sequence[int]) -> list[str]:
 
 
 def scan_sql(
-    session: Session,
+    runtime: Runtime,
     snapshot: Snapshot,
     indices: Sequence[int],
     regs: Registrations,
@@ -102,7 +84,7 @@ def scan_sql(
     via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv]
     parts = []
     if native:
-        part = _parquet_part(session, snapshot, native, regs, with_file, with_pos)
+        part = _parquet_part(runtime, snapshot, native, regs, with_file, with_pos)
         if part is None:  # column-mapped files DuckDB SQL cannot read by name: lakehouse's reader can
             via_arrow = sorted(via_arrow + native)
         else:
@@ -113,7 +95,7 @@ def scan_sql(
 
 
 def _parquet_part(
-    session: Session,
+    runtime: Runtime,
     snapshot: Snapshot,
     indices: list[int],
     regs: Registrations,
@@ -131,7 +113,7 @@ def _parquet_part(
         return mapping and pa.types.is_nested(f.type)
 
     remote_uris = file_uris(snapshot, indices)
-    local, cache = session._localize(snapshot.storage, remote_uris)
+    local, cache = runtime.localize(snapshot.storage, remote_uris)
     uris = local or remote_uris
     regs.files.update(zip(uris, zip(itertools.repeat(snapshot), indices, remote_uris)))
     file_expr = f"__lh_d.{FILE_COLUMN}"
@@ -139,10 +121,10 @@ def _parquet_part(
         prefix, drop = cache.remote_prefix_sql()
         file_expr = f"({literal(prefix)} || substr(__lh_d.{FILE_COLUMN}, {drop + 1}))"
     try:
-        present = session._file_columns(uris)
+        present = runtime.file_columns(uris)
     except SqlError as e:  # a damaged or missing file: name it and its table
         raise read_failure(e, regs) or e from None
-    if mode == "id" and not ids_agree(session, full, uris):
+    if mode == "id" and not ids_agree(runtime, full, uris):
         return None  # the Parquet field ids, not the names, say which column is which
     stored: dict[str, set[str]] = {}  # physical column -> the DuckDB types files store it as
     for columns in present.values():

@@ -13,10 +13,11 @@ from lakehouse.errors import LakehouseError
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
-from .relation import Registrations, count_rows, scan_sql
+from .registrations import Registrations
+from .relation import count_rows, scan_sql
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..runtime import HasRuntime, Runtime
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Plan:
 
 
 def plan_query(
-    session: Session,
+    db: Runtime | HasRuntime,
     tree: exp.Expression,
     params: list | None = None,
     *,
@@ -62,11 +63,14 @@ def plan_query(
 
     ``original``: the statement text, run as is when it is DuckDB SQL that reads no catalog table.
     """
-    cache = cache or SnapshotCache(session)
+    from ..runtime import runtime_of
+
+    runtime = runtime_of(db)
+    cache = cache or SnapshotCache(runtime)
     regs = regs if regs is not None else Registrations()
     if copy:
         tree = tree.copy()
-    refs = bind(session, tree, cache, params)
+    refs = bind(runtime, tree, cache, params)
     if not refs and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
@@ -91,7 +95,7 @@ def plan_query(
         )
         key = f"{marker}_{k}"
         replacements[f'"{key}"'] = scan_sql(
-            session, ref.snapshot, indices, regs, with_file=ref.rowid, with_pos=ref.rowid
+            runtime, ref.snapshot, indices, regs, with_file=ref.rowid, with_pos=ref.rowid
         )
         alias = ref.node.args.get("alias")
         if alias is None:

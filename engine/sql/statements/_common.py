@@ -16,7 +16,7 @@ from ..execute import query
 from ..types import quote
 
 if TYPE_CHECKING:
-    from ...session import Session
+    from ...runtime import Runtime
     from ..dispatch import Context
 
 T = TypeVar("T")
@@ -43,12 +43,12 @@ def namespace_of(node: exp.Expression) -> str:
     return node.name
 
 
-def arrow_types(session: Session, types: list[tuple[str, exp.DataType]]) -> pa.Schema:
+def arrow_types(runtime: Runtime, types: list[tuple[str, exp.DataType]]) -> pa.Schema:
     """Arrow types for SQL column types, exactly as DuckDB produces them for ``CAST(... AS type)``."""
     if not types:
         raise SqlError("a table needs at least one column")
     cols = ", ".join(f"CAST(NULL AS {t.sql(dialect='duckdb')}) AS {quote(n)}" for n, t in types)
-    return query(session, f"SELECT {cols} LIMIT 0").schema
+    return query(runtime, f"SELECT {cols} LIMIT 0").schema
 
 
 def with_retries(fn: Callable[[], T]) -> T:

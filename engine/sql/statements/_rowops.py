@@ -25,7 +25,7 @@ from ..types import quote
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table, Transaction
 
-    from ...session import Session
+    from ...runtime import Runtime
 
 ACTION = "__lh_action"
 
@@ -73,7 +73,7 @@ def check_unique(changes: pa.Table, what: str) -> pa.Table:
 
 
 def apply_changes(
-    session: Session, tx: Transaction, snapshot: Snapshot, changes: pa.Table, scanned: list[int], text: str
+    runtime: Runtime, tx: Transaction, snapshot: Snapshot, changes: pa.Table, scanned: list[int], text: str
 ) -> None:
     """Rewrite the files touched by ``changes`` (rows of __lh_file, __lh_pos, __lh_action, values)."""
     if changes.num_rows == 0:
@@ -82,7 +82,7 @@ def apply_changes(
     by_uri = dict(zip(uris, scanned))
     touched = sorted({by_uri[u] for u in pc.unique(changes.column(FILE_COLUMN)).to_pylist()})
     regs = Registrations()
-    rel = scan_sql(session, snapshot, touched, regs, with_file=True, with_pos=True)
+    rel = scan_sql(runtime, snapshot, touched, regs, with_file=True, with_pos=True)
     ch = regs.add("changes", changes)
     cols = []
     for f in snapshot.schema:
@@ -97,5 +97,5 @@ def apply_changes(
         f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
     )
     tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
-    with registered(session, regs) as con:
+    with registered(runtime, regs) as con:
         tx.write_rows(reader(con, sql, None, text, regs=regs))

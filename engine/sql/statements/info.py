@@ -11,7 +11,7 @@ from lakehouse.errors import SqlError
 
 from ...result import Result
 from ..dispatch import Context, statement
-from ..execute import check_params, query
+from ..execute import check_params, evaluate, query
 from ..parse import parse_one
 from ..rewrite import plan_query
 from ..types import duckdb_type
@@ -29,7 +29,7 @@ def _table(ctx: Context):
     try:
         return name, *ctx.cache.get(name)
     except TableNotFound:
-        raise unknown_table(ctx.session, None, name) from None
+        raise unknown_table(ctx.runtime, None, name) from None
 
 
 @statement(pattern=r"(?:DESCRIBE|DESC)\s+HISTORY\s+" + NAME + r"(?:\s+LIMIT\s+(?P<limit>\d+))?")
@@ -91,15 +91,15 @@ def describe_table(ctx: Context) -> Result:
 def describe_query(ctx: Context) -> Result:
     tree = parse_one(ctx.match.group("query"), ctx.dialect)
     check_params(ctx.params, tree)
-    plan = plan_query(ctx.session, tree, ctx.params, cache=ctx.cache)
-    table = query(ctx.session, f"DESCRIBE {plan.sql}", plan.params, text=ctx.text, regs=plan.regs)
+    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache)
+    table = query(ctx.runtime, f"DESCRIBE {plan.sql}", plan.params, text=ctx.text, regs=plan.regs)
     return Result(table.select(["column_name", "column_type", "null"]), statement=ctx.text)
 
 
 @statement(pattern=r"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<ns>[\w\"`]+))?(?:\s+LIKE\s+'(?P<like>[^']*)')?")
 def show_tables(ctx: Context) -> Result:
     ns = ctx.match.group("ns")
-    catalog = ctx.session.catalog
+    catalog = ctx.runtime.catalog
     if ns:
         ns = ns.strip('"`')
         if not catalog.namespace_exists(ns):
@@ -113,14 +113,14 @@ def show_tables(ctx: Context) -> Result:
     if like is not None:
         pattern = like.replace("*", "%")
         table = query(
-            ctx.session, "SELECT * FROM __t WHERE name ILIKE $1", {"1": pattern}, regs=_one("__t", table)
+            ctx.runtime, "SELECT * FROM __t WHERE name ILIKE $1", {"1": pattern}, regs=_one("__t", table)
         )
     return Result(table, statement=ctx.text)
 
 
 @statement(pattern=r"SHOW\s+(?:SCHEMAS|DATABASES|NAMESPACES)")
 def show_schemas(ctx: Context) -> Result:
-    names = ctx.session.catalog.list_namespaces()
+    names = ctx.runtime.catalog.list_namespaces()
     return Result(pa.table({"name": pa.array(names, pa.string())}), statement=ctx.text)
 
 
@@ -131,7 +131,7 @@ def show_schemas(ctx: Context) -> Result:
 )
 def restore(ctx: Context) -> Result:
     name, table, _ = _table(ctx)
-    value = ctx.session._evaluate(parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
+    value = evaluate(ctx.runtime, parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
     if ctx.match.group("kind").upper() == "VERSION":
         if not isinstance(value, int) or isinstance(value, bool):
             raise SqlError(f"RESTORE ... TO VERSION AS OF needs an integer, got {value!r}")

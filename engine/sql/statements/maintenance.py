@@ -9,6 +9,7 @@ from lakehouse.errors import SqlError, TableAlreadyExists
 
 from ...result import Result
 from ..dispatch import Context, statement
+from ..execute import evaluate
 from ..parse import parse_one
 from ._common import name_of
 from .info import NAME, _table
@@ -80,7 +81,7 @@ def convert(ctx: Context) -> Result:
                 raise SqlError(f"PARTITIONED BY needs 'column type' pairs, got {item.strip()!r}")
             partition_by[bits[0].strip('"`')] = bits[1].lower()
     path = ctx.match.group("path")
-    options = ctx.session.storage_options or None if "://" in path else None
+    options = ctx.runtime.storage_options or None if "://" in path else None
     Table.convert(path, partition_by=partition_by, storage_options=options)
     return Result.written(0, None, ctx.text)
 
@@ -94,14 +95,14 @@ def clone(ctx: Context) -> Result:
     """``CREATE TABLE t2 [SHALLOW|DEEP] CLONE t [VERSION AS OF n | TIMESTAMP AS OF 'ts']``."""
     _, source, _ = _table(ctx)
     target = name_of(ctx.match.group("target"), ctx.dialect)
-    cat = ctx.session.catalog
+    cat = ctx.runtime.catalog
     if cat.table_exists(target):
         if ctx.match.group("ine"):
             return Result.status(f"table {target} already exists", ctx.text)
         raise TableAlreadyExists(f"table {target} already exists; drop it first or use IF NOT EXISTS")
     version = timestamp = None
     if ctx.match.group("tt"):
-        value = ctx.session._evaluate(parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
+        value = evaluate(ctx.runtime, parse_one(ctx.match.group("value"), ctx.dialect), ctx.params)
         if ctx.match.group("tt").upper() == "VERSION":
             version = value
         else:
@@ -113,7 +114,7 @@ def clone(ctx: Context) -> Result:
         shallow=shallow,
         version=version,
         timestamp=timestamp,
-        storage_options=ctx.session.storage_options or None,
+        storage_options=ctx.runtime.storage_options or None,
     )
     cat.register_table(target, cloned.uri)
     return Result.written(cloned.version, None, ctx.text)

@@ -16,8 +16,8 @@ from ..rewrite import plan_query
 def select(ctx: Context) -> Result:
     check_params(ctx.params, ctx.tree)
     original = ctx.text if ctx.dialect == "duckdb" else None
-    plan = plan_query(ctx.session, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
-    table = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+    plan = plan_query(ctx.runtime, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
+    table = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
     return Result(table, statement=ctx.text)
 
 
@@ -28,6 +28,6 @@ def explain(ctx: Context) -> Result:
     line = ctx.statement.line + ctx.text.count("\n", 0, offset)
     tree = parse_one(text, ctx.dialect, line=line)
     check_params(ctx.params, tree)
-    plan = plan_query(ctx.session, tree, ctx.params, cache=ctx.cache, copy=False)
-    table = explain_plan(ctx.session, plan, analyze=bool(ctx.match.group("analyze")), text=text)
+    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
+    table = explain_plan(ctx.runtime, plan, analyze=bool(ctx.match.group("analyze")), text=text)
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))

@@ -1,0 +1,285 @@
+"""Runtime: what queries run on — one DuckDB connection, its lock, caches, registered data, the catalog.
+
+``engine.sql`` and ``engine.dataframe`` (and jobs and ML loaders through them) depend on this interface
+only; ``engine.session.Session`` is the user-facing facade that owns a Runtime. A query flows one way,
+parse -> bind -> plan -> execute -> result, calling the runtime and never the Session::
+
+    rt = db.runtime                               # or Runtime(catalog, warehouse=...)
+    rt.catalog, rt.warehouse, rt.storage_options  # name resolution and table locations
+    rt.check_open()                               # SqlError once closed
+    with rt.hold() as con: con.sql(...)           # the connection, under the runtime's lock
+    rt.cursor()                                   # a cursor of its own (registered data included), for streams
+    rt.resolve_snapshot(name, version=None, timestamp=None) -> (Table, Snapshot)   # cached, TableNotFound
+    rt.table_names(); rt.unknown_table_message(name)   # every catalog table; "unknown table ... did you mean"
+    rt.evaluate("1 + 2", params=None) -> 3        # a constant expression's value, computed by DuckDB
+    rt.register(name, arrow); rt.unregister(name); rt.is_registered(name)   # user data queryable by name
+    rt.localize(storage, uris) -> (local paths | None, cache | None)   # remote files via the file cache
+    rt.file_columns(uris) -> {uri: {column: duckdb type}}             # footers, cached
+    rt.interrupt(); rt.close()
+
+The connection is opened on first use. Fork safety: a forked child (a DataLoader worker) must never
+finalize a DuckDB connection of its parent, so after a fork every live runtime drops its connection into
+a list that is never collected, and opens a new one if the child queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from lakehouse.errors import SqlError, TableNotFound
+from lakehouse.timetravel import check_version
+
+from .footers import Columns, FooterCache, read_footers
+from .snapshot_cache import RecentSnapshots
+
+if TYPE_CHECKING:
+    from lakehouse import Snapshot, Table
+    from lakehouse.storage import Storage
+
+    from .filecache import ImmutableFileCache
+
+_LIVE: weakref.WeakSet[Runtime] = weakref.WeakSet()
+_INHERITED: list[Any] = []  # connections copied into a forked child: never collected there (segfault)
+
+
+def _after_fork_in_child() -> None:
+    for rt in list(_LIVE):
+        if rt._con is not None:
+            _INHERITED.append(rt._con)
+            rt._con = None
+            rt._filesystems = {}
+        rt._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class HasRuntime(Protocol):
+    """Anything that runs on a Runtime (a Session)."""
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+
+def runtime_of(source: Runtime | HasRuntime) -> Runtime:
+    """The runtime of a Session (or the runtime itself)."""
+    return source if isinstance(source, Runtime) else source.runtime
+
+
+class Runtime:
+    """One DuckDB connection and the state queries share (see the module docs)."""
+
+    def __init__(
+        self,
+        catalog: Any,
+        *,
+        warehouse: str,
+        storage_options: dict[str, Any] | None = None,
+        cache_dir: str | os.PathLike | None = None,
+    ):
+        self.catalog = catalog
+        self.warehouse = warehouse
+        self.storage_options: dict[str, Any] = dict(storage_options or {})
+        self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._filesystems: dict[str, ImmutableFileCache] = {}  # protocol -> cache registered with DuckDB
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._own_cache: str | None = None
+        self._user: dict[str, pa.Table] = {}
+        self._snapshots = RecentSnapshots()
+        self._footers = FooterCache(self._read_footers)
+        self._closed = False
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_open(self) -> None:
+        """Raise SqlError once the runtime (its session) is closed."""
+        if self._closed:
+            raise SqlError("this session is closed: open a new one with engine.connect(...)")
+
+    def close(self) -> None:
+        """Close the connection, remove the own file cache and close the catalog (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+        if self._own_cache is not None:
+            import shutil
+
+            shutil.rmtree(self._own_cache, ignore_errors=True)
+        close = getattr(self.catalog, "close", None)
+        if callable(close):
+            close()
+
+    def interrupt(self) -> None:
+        """Cancel the statement running on the connection (safe to call from another thread)."""
+        con = self._con
+        if con is not None:
+            con.interrupt()
+
+    # ------------------------------------------------------------------------------ the connection
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, held under the runtime's lock for the ``with`` block."""
+        with self._lock:
+            yield self._connection()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own (close it when done), with the registered data; for reading streams.
+
+        A cursor shares the database (and its registered filesystems) but not registered tables.
+        """
+        with self._lock:
+            cursor = self._connection().cursor()
+        try:
+            for name, data in list(self._user.items()):
+                cursor.register(name, data)
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self.check_open()
+            con = duckdb.connect()
+            con.execute("SET TimeZone='UTC'")
+            con.execute("SET parquet_metadata_cache=true")
+            con.execute("SET parquet_can_have_nan=true")  # footer float bounds leave NaN out
+            for name, data in self._user.items():
+                con.register(name, data)
+            self._con = con
+        return self._con
+
+    def evaluate(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """A constant SQL expression's value, computed by DuckDB (time travel arguments).
+
+        >>> rt.evaluate("TIMESTAMP '2026-01-01' + INTERVAL 1 DAY")   # doctest: +SKIP
+        datetime.datetime(2026, 1, 2, 0, 0)
+        """
+        with self.hold() as con:
+            try:
+                row = con.execute(f"SELECT {sql}", params).fetchall()[0]
+            except duckdb.Error as e:
+                raise SqlError(f"cannot evaluate {sql!r}: {e}") from None
+        return row[0]
+
+    # ------------------------------------------------------------------------------ registered data
+
+    def register(self, name: str, data: pa.Table) -> None:
+        """Make an Arrow table queryable as ``name`` on this runtime (not in the catalog)."""
+        with self._lock:
+            self._user[name.lower()] = data
+            self._connection().register(name, data)
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            if self._user.pop(name.lower(), None) is not None:
+                self._connection().unregister(name)
+
+    def is_registered(self, name: str) -> bool:
+        return name.lower() in self._user
+
+    # ------------------------------------------------------------------------------ catalog tables
+
+    def resolve_snapshot(
+        self, name: str, version: int | None = None, timestamp: Any = None
+    ) -> tuple[Table, Snapshot]:
+        """The table named ``name`` and its snapshot (latest, at ``version`` or at ``timestamp``).
+
+        Raises TableNotFound (with close matches) or VersionNotFound.
+        """
+        name = name if "." in name else f"main.{name}"
+        try:
+            table = self.catalog.load_table(name)
+        except TableNotFound as e:
+            raise TableNotFound(self.unknown_table_message(name).replace("unknown table", "no table")) from e
+        if timestamp is not None:
+            return table, table.snapshot(timestamp=timestamp)
+        v = table.version if version is None else check_version(version, table.uri)
+        return table, self._snapshots.snapshot(table, v, asked=version is not None)
+
+    def table_names(self) -> list[str]:
+        """Every table of the catalog as ``namespace.table`` (what it could list; for suggestions)."""
+        out = []
+        try:
+            for ns in self.catalog.list_namespaces():
+                ns_name = ns if isinstance(ns, str) else ".".join(ns)
+                for t in self.catalog.list_tables(ns_name):
+                    t = t if isinstance(t, str) else ".".join(t)
+                    out.append(t if "." in t else f"{ns_name}.{t}")
+        except Exception:  # suggestions are a courtesy; never mask the real error
+            return out
+        return out
+
+    def unknown_table_message(self, name: str) -> str:
+        """``unknown table 'x' (did you mean ns.y?)``, or the tables there are when nothing is close."""
+        candidates = self.table_names()
+        short = name.split(".", 1)[1] if name.startswith("main.") else name
+        by_short = {c.split(".", 1)[1]: c for c in candidates}
+        close = difflib.get_close_matches(short, candidates, n=3, cutoff=0.6)
+        for s in difflib.get_close_matches(short.split(".")[-1], list(by_short), n=3, cutoff=0.6):
+            if by_short[s] not in close:
+                close.append(by_short[s])
+        hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+        listing = ""
+        if not close and candidates:
+            listing = f"; tables: {', '.join(sorted(candidates)[:20])}"
+        return f"unknown table {short!r}{hint}{listing}"
+
+    # ------------------------------------------------------------------------------ data files
+
+    def localize(
+        self, storage: Storage, uris: list[str]
+    ) -> tuple[list[str], ImmutableFileCache] | tuple[None, None]:
+        """Local copies of remote data files and the cache holding them; (None, None) for local storage."""
+        if "://" not in storage.root:
+            return None, None
+        cache = self._file_cache(storage)
+        cache.mark(uris)
+        return cache.local_paths(uris), cache
+
+    def file_columns(self, uris: Iterable[str]) -> dict[str, Columns]:
+        """Per file, its top-level columns and their DuckDB types (cached: data files are immutable)."""
+        return self._footers.get(uris)
+
+    def _read_footers(self, uris: list[str]) -> dict[str, Columns]:
+        with self.hold() as con:
+            return read_footers(con, uris)
+
+    def _file_cache(self, storage: Storage) -> ImmutableFileCache:
+        """The cache DuckDB reads ``storage``'s protocol through (registered with the connection once)."""
+        protocol = storage.root.split("://", 1)[0]
+        with self._lock:
+            cache = self._filesystems.get(protocol)
+            if cache is None:
+                from .filecache import ImmutableFileCache
+
+                if self._cache_dir is None and self._own_cache is None:
+                    import tempfile
+
+                    self._own_cache = tempfile.mkdtemp(prefix="lakehouse-cache-")
+                directory = self._cache_dir or Path(self._own_cache)
+                cache = ImmutableFileCache(storage.fs, directory)
+                self._connection().register_filesystem(cache)
+                self._filesystems[protocol] = cache
+            return cache
