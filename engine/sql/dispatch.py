@@ -63,11 +63,6 @@ class Context:
         self.cache = SnapshotCache(self.runtime)
 
     @property
-    def session(self) -> Runtime:
-        """The runtime (the name handlers used before the Session/Runtime split)."""
-        return self.runtime
-
-    @property
     def text(self) -> str:
         return self.statement.text
 

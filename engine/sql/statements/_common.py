@@ -67,5 +67,5 @@ def resolve_target(ctx: Context, node: exp.Table):
     try:
         table, snapshot = ctx.cache.get(name)
     except TableNotFound:
-        raise unknown_table(ctx.session, node, name) from None
+        raise unknown_table(ctx.runtime, node, name) from None
     return name, table, snapshot

@@ -39,7 +39,7 @@ def _create_schema(ctx: Context, tree: exp.Create) -> Result:
 
     ns = namespace_of(tree.this)
     try:
-        ctx.session.catalog.create_namespace(ns)
+        ctx.runtime.catalog.create_namespace(ns)
     except NamespaceAlreadyExists:
         if tree.args.get("exists"):
             return Result.status(f"schema {ns} already exists", ctx.text)
@@ -111,7 +111,7 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
                 )
     known = {n.lower() for n, _ in types}
     types += [(n, t) for n, t in spec.extra_columns if n.lower() not in known]
-    schema = arrow_types(ctx.session, types)
+    schema = arrow_types(ctx.runtime, types)
     return pa.schema([f.with_nullable(f.name not in not_null) for f in schema])
 
 
@@ -119,7 +119,7 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
     target = tree.this
     spec = _properties(tree)
     name = name_of(target)
-    catalog = ctx.session.catalog
+    catalog = ctx.runtime.catalog
     exists = catalog.table_exists(name)
     if exists and tree.args.get("exists"):
         return Result.status(f"table {name} already exists", ctx.text)
@@ -138,8 +138,8 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
         )
         return Result.written(table.version, 0, ctx.text)
     check_params(ctx.params, source)
-    plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
-    with registered(ctx.session, plan.regs) as con:
+    plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
+    with registered(ctx.runtime, plan.regs) as con:
         rows = reader(con, plan.sql, plan.params, source.sql(dialect="duckdb"), regs=plan.regs)
         schema = normalize_schema(rows.schema)
         if exists:
@@ -178,7 +178,7 @@ def _replace(ctx: Context, name: str, schema: pa.Schema, spec: _Spec, rows) -> R
 def drop(ctx: Context) -> Result:
     tree = ctx.tree
     kind = str(tree.args.get("kind") or "").upper()
-    catalog = ctx.session.catalog
+    catalog = ctx.runtime.catalog
     if_exists = bool(tree.args.get("exists"))
     nodes = tree.args.get("tables") or [tree.this]
     if kind in ("SCHEMA", "DATABASE"):
@@ -201,7 +201,7 @@ def drop(ctx: Context) -> Result:
                 continue
             from ..bind import unknown_table
 
-            raise unknown_table(ctx.session, node, name)
+            raise unknown_table(ctx.runtime, node, name)
         location = catalog.table_location(name)
         managed = catalog.is_inside_warehouse(location)
         # Like Spark: dropping a managed table deletes its files; an external one keeps them.
@@ -245,7 +245,7 @@ def alter(ctx: Context) -> Result:
             new = a.this
             if new.args.get("db") is None:
                 new = exp.Table(this=new.this, db=exp.to_identifier(name.split(".")[0]))
-            ctx.session.catalog.rename_table(name, name_of(new))
+            ctx.runtime.catalog.rename_table(name, name_of(new))
             return Result.status(f"renamed {name} to {name_of(new)}", ctx.text)
         elif isinstance(a, exp.AlterSet):
             props = {}
@@ -275,7 +275,7 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
     added = _columns(ctx, defs, spec)
 
     def run() -> int:
-        table, snapshot = SnapshotCache(ctx.session).get(name)
+        table, snapshot = SnapshotCache(ctx.runtime).get(name)
         existing = {n.lower() for n in snapshot.schema.names}
         fresh = [f for f in added if f.name.lower() not in existing]
         dupes = [f.name for f in added if f.name.lower() in existing]

@@ -62,7 +62,7 @@ def delete(ctx: Context) -> Result:
     using = tree.args.get("using") or []
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.session)
+        ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         alias = target.alias_or_name
         names = {n.lower() for n in snapshot.schema.names}
@@ -77,11 +77,11 @@ def delete(ctx: Context) -> Result:
             sel.append("joins", exp.Join(this=u.copy()))
         if cond is not None:
             sel = sel.where(cond.copy())
-        plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+        plan = plan_query(ctx.runtime, sel, ctx.params, cache=ctx.cache)
         record_reads(tx, plan)
-        hits = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+        hits = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
         hits = hits.append_column(ACTION, _const("D", hits.num_rows))
-        apply_changes(ctx.session, tx, snapshot, hits, scanned_indices(plan, name), ctx.text)
+        apply_changes(ctx.runtime, tx, snapshot, hits, scanned_indices(plan, name), ctx.text)
         tx.metrics["numDeletedRows"] = hits.num_rows
         tx.record("DELETE", {"predicate": [cond.sql(dialect="duckdb")] if cond is not None else []})
         return Result.written(tx.commit(), hits.num_rows, ctx.text)
@@ -100,7 +100,7 @@ def update(ctx: Context) -> Result:
     joins = tree.args.get("joins") or []
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.session)
+        ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         alias = target.alias_or_name
         schema = snapshot.schema
@@ -145,12 +145,12 @@ def update(ctx: Context) -> Result:
             sel.append("joins", j.copy())
         if cond is not None:
             sel = sel.where(cond.copy())
-        plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+        plan = plan_query(ctx.runtime, sel, ctx.params, cache=ctx.cache)
         record_reads(tx, plan)
-        changes = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+        changes = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
         changes = changes.append_column(ACTION, _const("U", changes.num_rows))
         changes = check_unique(changes, "UPDATE")
-        apply_changes(ctx.session, tx, snapshot, changes, scanned_indices(plan, name), ctx.text)
+        apply_changes(ctx.runtime, tx, snapshot, changes, scanned_indices(plan, name), ctx.text)
         tx.metrics["numUpdatedRows"] = changes.num_rows
         tx.record("UPDATE", {"predicate": cond.sql(dialect="duckdb") if cond is not None else "true"})
         return Result.written(tx.commit(), changes.num_rows, ctx.text)

@@ -49,7 +49,7 @@ def insert(ctx: Context) -> Result:
         raise SqlError("INSERT OVERWRITE cannot have REPLACE WHERE: use INSERT INTO t REPLACE WHERE ...")
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.session)
+        ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.schema
         static = {_resolve(schema, c): v for c, v in _static_partition(target).items()}
@@ -57,10 +57,10 @@ def insert(ctx: Context) -> Result:
         if static:
             parts = [f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items()]
             where = " AND ".join(parts + ([f"({where})"] if where else []))
-        plan = plan_query(ctx.session, source, ctx.params, cache=ctx.cache)
+        plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
         tx = Transaction(table, snapshot)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
-        with registered(ctx.session, plan.regs) as con:
+        with registered(ctx.runtime, plan.regs) as con:
             sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")))
             rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
             try:

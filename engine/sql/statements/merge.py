@@ -137,7 +137,7 @@ def merge(ctx: Context) -> Result:
         )
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.session)
+        ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.schema
         tx = Transaction(table, snapshot)
@@ -162,7 +162,7 @@ def merge(ctx: Context) -> Result:
             changes = check_unique(changes, "MERGE")
             actions = changes.column(ACTION).to_pylist()
             updated, deleted = actions.count("U"), actions.count("D")
-            apply_changes(ctx.session, tx, snapshot, changes, sorted(scanned), ctx.text)
+            apply_changes(ctx.runtime, tx, snapshot, changes, sorted(scanned), ctx.text)
         if not_matched:
             cols, index = _insert_select(not_matched, schema, s_alias)
             sel = exp.select(*cols).from_(source.copy())
@@ -171,9 +171,9 @@ def merge(ctx: Context) -> Result:
                 exp.Join(this=rowid_target(name, table, snapshot, t_alias), kind="ANTI", on=on.copy()),
             )
             sel = sel.where(exp.NEQ(this=index, expression=exp.Literal.number(0)))
-            plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+            plan = plan_query(ctx.runtime, sel, ctx.params, cache=ctx.cache)
             record_reads(tx, plan)  # the inserts depend on which target rows match: not blind
-            rows = query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+            rows = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
             inserted = rows.num_rows
             if inserted:
                 tx.write_rows(rows)
@@ -195,7 +195,7 @@ def merge(ctx: Context) -> Result:
 
 
 def _run(ctx: Context, tx: Transaction, sel: exp.Select, name: str, scanned: set[int]) -> pa.Table:
-    plan = plan_query(ctx.session, sel, ctx.params, cache=ctx.cache)
+    plan = plan_query(ctx.runtime, sel, ctx.params, cache=ctx.cache)
     record_reads(tx, plan)
     scanned.update(scanned_indices(plan, name))
-    return query(ctx.session, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
+    return query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
