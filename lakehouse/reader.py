@@ -148,9 +148,9 @@ class Reader:
             runs = _runs(groups, split_rows, split_bytes) if groups else []
             path = facts.paths[k]
             if len(runs) <= 1:
-                rows = (
-                    records[k] if records[k] is not None else (sum(r for r, _ in groups) if groups else None)
-                )
+                rows = records[k]
+                if rows is None and groups is not None:
+                    rows = sum(r for r, _ in groups)
                 n = None if rows is None else rows - (deleted[k] or 0)
                 out.append(Split(f, path, sizes[k], rows, n, has_dv=has_dv, index=len(out)))
                 continue
