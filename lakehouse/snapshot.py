@@ -136,6 +136,11 @@ class Snapshot:
         return dict(self._state.metadata.config)
 
     @property
+    def log_state(self) -> LogState:
+        """The replayed log (tombstones, transactions): for checkpoints and vacuum inside lakehouse."""
+        return self._state
+
+    @property
     def adds(self) -> pa.Table:
         """The active add actions, one row per file (the log's columnar layout; lakehouse-internal)."""
         return self._state.adds

@@ -27,7 +27,7 @@ from .log.liveness import dropped_table_is_not_found
 from .log.outcome import put_commit
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .protocol import protocol_for
-from .schema import normalize_schema, schema_to_json, uses_timestamp_ntz
+from .schema import find_field, normalize_schema, schema_to_json, uses_timestamp_ntz
 from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .timetravel import check_version, timestamp_ms
@@ -430,9 +430,9 @@ def _has_log(storage: Storage) -> bool:
 def _resolve(schema: pa.Schema, name: str, what: str) -> str:
     from .errors import did_you_mean
 
-    for f in schema:
-        if f.name.lower() == name.lower():
-            return f.name
+    f = find_field(schema, name)
+    if f is not None:
+        return f.name
     raise SchemaMismatch(
         f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
     )
