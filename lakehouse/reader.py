@@ -26,11 +26,11 @@ from .column_mapping import file_columns, mapping_mode, to_logical
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, did_you_mean
 from .file_errors import naming_data_file
-from .row_filter import RowFilter
 from .schema import find_field
 from .storage import Storage, open_storage
 
 if TYPE_CHECKING:
+    from .row_filter import RowFilter
     from .snapshot import Snapshot
 
 _IO_THREADS = 8
@@ -103,6 +103,8 @@ class Reader:
         self._partition_filter: RowFilter | None = None
         self.read_columns: list[str] = list(self.columns)
         if where is not None:
+            from .row_filter import RowFilter  # sqlglot: only when filtering
+
             f = RowFilter(where, schema)
             if f.columns and set(f.columns) <= set(snapshot.partition_columns):
                 self._partition_filter = f
