@@ -15,8 +15,9 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,15 +26,60 @@ import pyarrow.parquet as pq
 from .column_mapping import file_columns, mapping_mode, to_logical
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, did_you_mean
-from .file_errors import naming_data_file
 from .schema import find_field
 from .storage import Storage, open_storage
 
 if TYPE_CHECKING:
+    from .log.actions import DeletionVector
     from .row_filter import RowFilter
-    from .snapshot import Snapshot
 
 _IO_THREADS = 8
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the log says about some active files, one tuple entry per file (in the order asked for).
+
+    ``paths``: decoded, relative to the table root or absolute URIs; ``uris``: absolute URIs;
+    ``log_paths``: as written in the log; ``dv_cardinality``: rows deleted by the file's deletion
+    vector, None without one; ``partition_values``: physical partition column name -> text.
+    """
+
+    indices: tuple[int, ...]
+    paths: tuple[str, ...]
+    uris: tuple[str, ...]
+    log_paths: tuple[str, ...]
+    size: tuple[int, ...]
+    num_records: tuple[int | None, ...]
+    dv_cardinality: tuple[int | None, ...]
+    partition_values: tuple[dict[str, str | None], ...]
+
+
+class TableVersion(Protocol):
+    """What the reader needs of a table version; ``lakehouse.Snapshot`` implements it.
+
+    A protocol rather than the class: the snapshot builds scans, so the reader must not depend on it.
+    """
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def storage(self) -> Storage: ...
+    @property
+    def schema(self) -> pa.Schema: ...
+    @property
+    def full_schema(self) -> pa.Schema: ...
+    @property
+    def properties(self) -> dict[str, str]: ...
+    @property
+    def partition_columns(self) -> list[str]: ...
+    @property
+    def partition_arrays(self) -> dict[str, pa.Array]: ...
+    def file_path(self, i: int) -> str: ...
+    def file_uri(self, i: int) -> str: ...
+    def file_deletion_vector(self, i: int) -> DeletionVector | None: ...
+    def file_facts(self, indices: Sequence[int]) -> FileFacts: ...
+    def reading_file(self, uri: str) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +140,9 @@ class Reader:
     >>> [reader.read(s) for s in reader.plan(scan.file_indices, split_rows=65_536)]   # doctest: +SKIP
     """
 
-    def __init__(self, snapshot: Snapshot, columns: Sequence[str] | None = None, where: str | None = None):
+    def __init__(
+        self, snapshot: TableVersion, columns: Sequence[str] | None = None, where: str | None = None
+    ):
         schema = snapshot.schema
         self.snapshot = snapshot
         self.columns: list[str] = resolve_columns(schema, columns) if columns is not None else schema.names
@@ -226,7 +274,7 @@ class Reader:
         return out
 
     def _deleted(self, index: int) -> np.ndarray:
-        dv = self.snapshot.file_at(index).deletion_vector
+        dv = self.snapshot.file_deletion_vector(index)
         return load_deleted_rows(storage_for(self.snapshot), dv).astype(np.int64)
 
     def _count(self, split: Split) -> int:
@@ -257,7 +305,7 @@ def _runs(groups: list[tuple[int, int]], split_rows: int | None, split_bytes: in
 _storages: dict[tuple[int, str], Storage] = {}
 
 
-def storage_for(snapshot: Snapshot) -> Storage:
+def storage_for(snapshot: TableVersion) -> Storage:
     """The snapshot's storage in the process that made it, a fresh one in a forked child.
 
     s3fs instances refuse to run after a fork (their event loop thread stays in the parent).
@@ -275,11 +323,11 @@ def storage_for(snapshot: Snapshot) -> Storage:
 
 
 @contextlib.contextmanager
-def open_data_file(snapshot: Snapshot, index: int) -> Iterator[pq.ParquetFile]:
+def open_data_file(snapshot: TableVersion, index: int) -> Iterator[pq.ParquetFile]:
     """An active data file, open; a damaged or missing file (also while reading it) raises an error naming it."""
     path, uri = snapshot.file_path(index), snapshot.file_uri(index)
     storage = storage_for(snapshot)
-    with naming_data_file(snapshot, uri):
+    with snapshot.reading_file(uri):
         local = uri[len("file://") :] if uri.startswith("file://") else uri
         if storage.scheme == "file" and "://" not in local:
             yield pq.ParquetFile(local, memory_map=True)  # local: memory-map instead of fsspec reads
@@ -289,7 +337,7 @@ def open_data_file(snapshot: Snapshot, index: int) -> Iterator[pq.ParquetFile]:
 
 
 def read_file(
-    snapshot: Snapshot, index: int, columns: Sequence[str], row_groups: Sequence[int] | None = None
+    snapshot: TableVersion, index: int, columns: Sequence[str], row_groups: Sequence[int] | None = None
 ) -> pa.Table:
     """The rows of one active file as the table schema (logical names), deletion vector applied.
 

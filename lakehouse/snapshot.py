@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from . import partitions
 from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable
+from .reader import FileFacts
 from .schema import find_field, physical_name, schema_from_json, strip_metadata
 from .stats import NAN_AWARE_TAG, FileStats
 from .storage import Storage
@@ -74,25 +76,6 @@ class _Files(Sequence):
         if not 0 <= i < len(self):
             raise IndexError(i)
         return self._s.file_at(i if self._idx is None else self._idx[i])
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    """What the log says about some active files, one tuple entry per file (in the order asked for).
-
-    ``paths``: decoded, relative to the table root or absolute URIs; ``uris``: absolute URIs;
-    ``log_paths``: as written in the log; ``dv_cardinality``: rows deleted by the file's deletion
-    vector, None without one; ``partition_values``: physical partition column name -> text.
-    """
-
-    indices: tuple[int, ...]
-    paths: tuple[str, ...]
-    uris: tuple[str, ...]
-    log_paths: tuple[str, ...]
-    size: tuple[int, ...]
-    num_records: tuple[int | None, ...]
-    dv_cardinality: tuple[int | None, ...]
-    partition_values: tuple[dict[str, str | None], ...]
 
 
 class Snapshot:
@@ -207,6 +190,12 @@ class Snapshot:
     def file_deletion_vector(self, i: int) -> DeletionVector | None:
         dv = self.adds.column("deletionVector")[i].as_py()
         return DeletionVector.from_json(dv) if dv else None
+
+    def reading_file(self, uri: str) -> AbstractContextManager[None]:
+        """A context in which a damaged or missing data file raises an error naming it and this table."""
+        from .file_errors import naming_data_file
+
+        return naming_data_file(self, uri)
 
     def file_facts(self, indices: Sequence[int]) -> FileFacts:
         """Paths, sizes, row counts, deletion vector sizes and partition values of the given files."""
