@@ -22,6 +22,7 @@ from .errors import (
     UnsupportedFeature,
     VersionNotFound,
 )
+from .reader import Reader, Split
 from .scan import Scan
 from .snapshot import DataFile, Snapshot
 from .table import Table
@@ -48,9 +49,11 @@ __all__ = [
     "LakehouseError",
     "NamespaceNotEmpty",
     "NamespaceNotFound",
+    "Reader",
     "Scan",
     "SchemaMismatch",
     "Snapshot",
+    "Split",
     "SqlError",
     "StorageUnavailable",
     "Table",

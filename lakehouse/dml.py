@@ -9,7 +9,7 @@ import pyarrow as pa
 from . import _duck
 from .errors import SchemaMismatch, did_you_mean
 from .predicate import parse_where
-from .scan import read_file
+from .reader import read_file
 
 if TYPE_CHECKING:
     from .transaction import Transaction

@@ -22,7 +22,7 @@ from . import constraints
 from .errors import SchemaMismatch, did_you_mean
 from .log.actions import Metadata, Protocol, now_ms
 from .protocol import protocol_for
-from .schema import normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz
+from .schema import find_field, normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz
 
 
 def as_schema(schema: pa.Schema | Any) -> pa.Schema:
@@ -106,9 +106,9 @@ def protocol_of(
 
 def resolve_column(schema: pa.Schema, name: str, what: str = "column") -> str:
     """The schema's spelling of column ``name`` (names are case-insensitive)."""
-    for f in schema:
-        if f.name.lower() == name.lower():
-            return f.name
+    f = find_field(schema, name)
+    if f is not None:
+        return f.name
     raise SchemaMismatch(
         f"unknown {what} {name!r}{did_you_mean(name, schema.names)}; columns: {schema.names}"
     )

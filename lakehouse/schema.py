@@ -152,6 +152,24 @@ def physical_name(f: pa.Field) -> str:
     return v.decode() if v else f.name
 
 
+def find_field(schema: pa.Schema, name: str) -> pa.Field | None:
+    """The field named ``name``: an exact match first, else the first case-insensitive one (SQL rules).
+
+    The one column resolver of the project: every case-insensitive column lookup goes through it.
+
+    >>> find_field(pa.schema([("Id", pa.int64())]), "id").name
+    'Id'
+    """
+    i = schema.get_field_index(name)
+    if i >= 0:
+        return schema.field(i)
+    lower = name.lower()
+    for f in schema:
+        if f.name.lower() == lower:
+            return f
+    return None
+
+
 def strip_metadata(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.type, f.nullable) for f in schema])
 

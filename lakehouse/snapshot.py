@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,8 @@ from . import partitions
 from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable
-from .schema import physical_name, schema_from_json, strip_metadata
+from .reader import FileFacts
+from .schema import find_field, physical_name, schema_from_json, strip_metadata
 from .stats import NAN_AWARE_TAG, FileStats
 from .storage import Storage
 
@@ -77,19 +79,54 @@ class _Files(Sequence):
 
 
 class Snapshot:
-    """The state of a table at one version. Immutable; cheap to share between threads."""
+    """The state of a table at one version. Immutable (attributes are read-only); cheap to share."""
 
     def __init__(self, storage: Storage, state: LogState):
         check_readable(state.protocol, storage.root)
-        self._storage = storage
-        self._state = state
-        self.version: int = state.version
-        self.protocol: Protocol = state.protocol
-        self.metadata: Metadata = state.metadata
-        self.timestamp: dt.datetime = dt.datetime.fromtimestamp(state.timestamp_ms / 1000, tz=dt.UTC)
-        self.partition_columns: list[str] = list(state.metadata.partition_columns)
-        self.properties: dict[str, str] = state.metadata.config
-        self.adds: pa.Table = state.adds
+        init = object.__setattr__
+        init(self, "_storage", storage)
+        init(self, "_state", state)
+        init(self, "_timestamp", dt.datetime.fromtimestamp(state.timestamp_ms / 1000, tz=dt.UTC))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Snapshot is immutable: cannot set {name!r}; take a new snapshot instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Snapshot is immutable: cannot delete {name!r}")
+
+    @property
+    def version(self) -> int:
+        return self._state.version
+
+    @property
+    def protocol(self) -> Protocol:
+        return self._state.protocol
+
+    @property
+    def metadata(self) -> Metadata:
+        return self._state.metadata
+
+    @property
+    def timestamp(self) -> dt.datetime:
+        return self._timestamp
+
+    @property
+    def partition_columns(self) -> list[str]:
+        return list(self._state.metadata.partition_columns)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return dict(self._state.metadata.config)
+
+    @property
+    def log_state(self) -> LogState:
+        """The replayed log (tombstones, transactions): for checkpoints and vacuum inside lakehouse."""
+        return self._state
+
+    @property
+    def adds(self) -> pa.Table:
+        """The active add actions, one row per file (the log's columnar layout; lakehouse-internal)."""
+        return self._state.adds
 
     def __repr__(self) -> str:
         return f"Snapshot({self._storage.root!r}, version={self.version}, files={self.num_files})"
@@ -143,6 +180,46 @@ class Snapshot:
     def files_at(self, indices: Sequence[int]) -> Sequence[DataFile]:
         return _Files(self, indices)
 
+    def file_path(self, i: int) -> str:
+        """The decoded path of active file ``i`` (relative to the table root, or an absolute URI)."""
+        return unquote(self._paths[i])
+
+    def file_uri(self, i: int) -> str:
+        return self._storage.uri(self.file_path(i))
+
+    def file_deletion_vector(self, i: int) -> DeletionVector | None:
+        dv = self.adds.column("deletionVector")[i].as_py()
+        return DeletionVector.from_json(dv) if dv else None
+
+    def reading_file(self, uri: str) -> AbstractContextManager[None]:
+        """A context in which a damaged or missing data file raises an error naming it and this table."""
+        from .file_errors import naming_data_file
+
+        return naming_data_file(self, uri)
+
+    def file_facts(self, indices: Sequence[int]) -> FileFacts:
+        """Paths, sizes, row counts, deletion vector sizes and partition values of the given files."""
+        take = pa.array(list(indices), pa.int64())
+        adds = self.adds.take(take).select(["path", "size", "deletionVector", "partitionValues"])
+        log_paths = adds.column("path").to_pylist()
+        paths = [unquote(p) for p in log_paths]
+        dvs = adds.column("deletionVector")
+        cards = (
+            [None] * len(paths)
+            if dvs.null_count == len(paths)
+            else [d["cardinality"] if d else None for d in dvs.to_pylist()]
+        )
+        return FileFacts(
+            indices=tuple(indices),
+            paths=tuple(paths),
+            uris=tuple(self._storage.uri(p) for p in paths),
+            log_paths=tuple(log_paths),
+            size=tuple(int(n or 0) for n in adds.column("size").to_pylist()),
+            num_records=tuple(self.file_stats.num_records().take(take).to_pylist()),
+            dv_cardinality=tuple(cards),
+            partition_values=tuple(dict(pv or []) for pv in adds.column("partitionValues").to_pylist()),
+        )
+
     def file_at(self, i: int) -> DataFile:
         row = self.adds.slice(i, 1).to_pylist()[0]
         raw = row["path"]
@@ -183,7 +260,7 @@ class Snapshot:
         self, name: str
     ) -> tuple[tuple[pa.Array, pa.Array, pa.Array, pa.Array], pa.DataType] | None:
         """(min, max, nullCount, numRecords) per file for a top-level column (case-insensitive)."""
-        field = _find_field(self.schema, name)
+        field = find_field(self.schema, name)
         if field is None:
             return None
         records = self.file_stats.num_records()
@@ -218,17 +295,6 @@ class Snapshot:
         from .scan import Scan
 
         return Scan(self, columns=columns, where=where)
-
-
-def _find_field(schema: pa.Schema, name: str) -> pa.Field | None:
-    idx = schema.get_field_index(name)
-    if idx >= 0:
-        return schema.field(idx)
-    lower = name.lower()
-    for f in schema:
-        if f.name.lower() == lower:
-            return f
-    return None
 
 
 def _rename_stats(stats: dict, logical: dict[str, str]) -> dict:

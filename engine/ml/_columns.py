@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.errors import LakehouseError, SchemaMismatch, did_you_mean
+from lakehouse.schema import find_field
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -57,11 +58,9 @@ def resolve(
     names = list(schema.names)
 
     def find(name: str, what: str) -> str:
-        if name in names:
-            return name
-        lower = [n for n in names if n.lower() == name.lower()]
-        if lower:
-            return lower[0]
+        field = find_field(schema, name)
+        if field is not None:
+            return field.name
         raise SchemaMismatch(
             f"unknown {what} column {name!r}{did_you_mean(name, names)}; columns are: {', '.join(names)}"
         )

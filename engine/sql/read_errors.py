@@ -16,7 +16,7 @@ import duckdb
 
 from lakehouse.errors import LakehouseError
 from lakehouse.file_errors import corrupt_file, missing_file
-from lakehouse.scan import read_file
+from lakehouse.reader import read_file
 
 if TYPE_CHECKING:
     from .registrations import Registrations

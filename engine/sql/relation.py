@@ -5,7 +5,7 @@ DuckDB's Hive partitioning when the paths spell the values canonically, else a j
 table of typed values per file), columns an old file lacks become typed NULLs, and every column is cast
 to the table schema; column-mapped nested columns are rebuilt under their logical names in SQL
 (``mapped_columns``). Files with deletion vectors, and column-mapped files whose nested layouts differ or
-whose field ids disagree with their names (id mode), are read by ``lakehouse.scan.read_file`` into Arrow
+whose field ids disagree with their names (id mode), are read by ``lakehouse.reader.read_file`` into Arrow
 and registered with DuckDB for the statement.
 """
 
@@ -16,15 +16,13 @@ import itertools
 import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakehouse import partitions
 from lakehouse.column_mapping import mapping_mode
 from lakehouse.errors import SqlError
-from lakehouse.scan import read_file
+from lakehouse.reader import read_file
 
 from .mapped_columns import ids_agree, logical_expr
 from .read_errors import read_failure
@@ -44,11 +42,8 @@ def file_uris(snapshot: Snapshot, indices: Sequence[int]) -> list[str]:
     """URIs DuckDB can open for the given active files (local paths stay paths)."""
     if not indices:
         return []
-    raw = snapshot.adds.column("path").take(pa.array(indices, pa.int64())).to_pylist()
-    storage = snapshot.storage
     out = []
-    for p in raw:
-        uri = storage.uri(unquote(p))
+    for uri in snapshot.file_facts(indices).uris:
         if uri.startswith("file://"):
             uri = uri[len("file://") :]
         out.append(uri)
@@ -79,7 +74,7 @@ def scan_sql(
         cols = [f"CAST(NULL AS {duckdb_type(f.type)}) AS {quote(f.name)}" for f in schema]
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
-    dv = snapshot.adds.column("deletionVector").take(pa.array(indices, pa.int64())).is_valid().to_pylist()
+    dv = [d is not None for d in snapshot.file_facts(indices).dv_cardinality]
     native = [i for i, has_dv in zip(indices, dv) if not has_dv]
     via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv]
     parts = []
@@ -237,17 +232,13 @@ def _hive_ok(snapshot: Snapshot, indices: list[int], in_files: set[str]) -> bool
     types = [snapshot.schema.field(c).type for c in part_cols]
     if not all(_hive_type(t) for t in types):
         return False
-    take = pa.array(indices, pa.int64())
-    paths = snapshot.adds.column("path").take(take).to_pylist()
-    pvs = snapshot.adds.column("partitionValues").take(take).to_pylist()
+    facts = snapshot.file_facts(indices)
     if any(partitions.partition_dir([k], [None]) != f"{k}={partitions.NULL_DIR}" for k in keys):
         return False  # DuckDB reads directory keys as they are spelled, never unescaped ("p=q/r")
-    for raw, pv in zip(paths, pvs):
-        values = dict(pv or [])
+    for rel, values in zip(facts.paths, facts.partition_values):
         texts = [values.get(k) for k in keys]
         if not all(_canonical(v, t) for v, t in zip(texts, types)):
             return False
-        rel = unquote(raw)
         if "://" in rel or rel.startswith("/"):
             return False
         expected = partitions.partition_dir(keys, texts)
@@ -282,9 +273,7 @@ def count_rows(snapshot: Snapshot, indices: Sequence[int]) -> int | None:
     """Rows in the given files from statistics (deletion vectors subtracted), None if unknown."""
     if not indices:
         return 0
-    take = pa.array(list(indices), pa.int64())
-    records = snapshot.file_stats.num_records().take(take)
-    if records.null_count:
+    facts = snapshot.file_facts(indices)
+    if any(n is None for n in facts.num_records):
         return None
-    dvs = snapshot.adds.column("deletionVector").take(take).to_pylist()
-    return int(pc.sum(records).as_py() or 0) - sum(d["cardinality"] for d in dvs if d)
+    return sum(facts.num_records) - sum(d for d in facts.dv_cardinality if d)  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def _struct(table: pa.Table) -> pa.Array:
 
 
 def build_checkpoint(snapshot: Snapshot, *, now: int | None = None) -> pa.Table:
-    state = snapshot._state
+    state = snapshot.log_state
     p, m = snapshot.protocol, snapshot.metadata
     blocks = [
         _block(
@@ -118,7 +118,7 @@ def _tombstones(snapshot: Snapshot, now: int) -> pa.Table:
     """Removes still inside the retention window, not re-added since (vacuum needs them)."""
     retention = _retention_ms(snapshot.properties)
     parts = []
-    state = snapshot._state
+    state = snapshot.log_state
     if state.checkpoint_removes is not None and state.checkpoint_removes.num_rows:
         parts.append(state.checkpoint_removes)
     if state.removes:

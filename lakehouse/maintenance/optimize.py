@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CommitConflict
 from ..predicate import parse_where
-from ..scan import read_file
+from ..reader import read_file
 from ..write import DEFAULT_TARGET_FILE_SIZE
 from ._write import rows_per_group, write_layout_files
 from .zorder import MAX_RANGES, check_columns, cluster

@@ -115,7 +115,7 @@ def _unneeded_files(storage: Storage, snapshot: Snapshot, cutoff: int) -> dict[s
         strict=True,
     ):
         _keep(storage, keep, raw, DeletionVector.from_json(dv) if dv else None)
-    state = snapshot._state
+    state = snapshot.log_state
     tombstones = list(state.removes)
     if state.checkpoint_removes is not None:
         tombstones.extend(state.checkpoint_removes.to_pylist())

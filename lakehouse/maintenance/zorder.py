@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SchemaMismatch, did_you_mean
-from ..scan import read_file
+from ..reader import read_file
+from ..schema import find_field
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
@@ -51,7 +52,7 @@ def check_columns(snapshot: Snapshot, columns: str | Sequence[str]) -> list[str]
     schema = snapshot.schema
     out: list[str] = []
     for name in names:
-        field = next((f for f in schema if f.name.lower() == str(name).lower()), None)
+        field = find_field(schema, str(name))
         if field is None:
             raise SchemaMismatch(
                 f"cannot z-order by unknown column {name!r}{did_you_mean(str(name), schema.names)}; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-import lakehouse.scan
+import lakehouse.reader
 from engine.dataframe import col, from_sql
 
 
@@ -56,15 +56,15 @@ def test_explain_of_unfiltered_frame_scans_everything(data):
 
 @pytest.fixture
 def files_read(monkeypatch):
-    """Counts data files read through lakehouse.scan.read_file (the Polars LazyFrame path)."""
+    """Counts data files read through lakehouse.reader.read_file (the Polars LazyFrame path)."""
     calls = []
-    original = lakehouse.scan.read_file
+    original = lakehouse.reader.read_file
 
     def counting(snapshot, index, *args, **kwargs):
         calls.append(index)
         return original(snapshot, index, *args, **kwargs)
 
-    monkeypatch.setattr(lakehouse.scan, "read_file", counting)
+    monkeypatch.setattr(lakehouse.reader, "read_file", counting)
     return calls
 
 

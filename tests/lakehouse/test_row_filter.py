@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from engine.ml._filter import RowFilter
+from lakehouse.row_filter import RowFilter
 
 DATA = pa.table(
     {
@@ -26,6 +26,8 @@ TRANSLATED = [
     "i >= 2 AND s <> 'b'",
     "NOT (i < 4) OR b",
     "i IN (1, 4, 6)",
+    "NOT (i IN (1, 4))",  # NULL IN (...) is NULL: NOT keeps it out (Arrow's isin alone said FALSE)
+    "NOT (s IN ('a', 'b'))",
     "s IN ('a', 'ab')",
     "i BETWEEN 2 AND 6",
     "i IS NULL",

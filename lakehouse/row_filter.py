@@ -1,5 +1,6 @@
-"""Row filters for ``where``: Arrow compute when the SQL translates exactly, else a short-lived DuckDB.
+"""Row filters for ``where``: Arrow compute when the SQL translates exactly, else DuckDB.
 
+The residual filter of every scan (``Scan``, SQL-free readers: jobs, ML loaders) is applied here, once.
 Loader workers are forked processes. A DuckDB connection opened there is safe only if it is private and
 closed explicitly, and a fork taken while a parent's DuckDB thread held an allocator lock can still
 deadlock a child that starts DuckDB. So the common filters (comparisons of integer, string, boolean and
@@ -11,14 +12,18 @@ to DuckDB: it orders NaN above every number where Arrow's comparisons are false.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from lakehouse.errors import SqlError
-from lakehouse.predicate import parse_where, referenced_columns
+from .errors import SqlError
+from .predicate import parse_where, referenced_columns
+from .schema import find_field
+
+if TYPE_CHECKING:
+    import duckdb
 
 _CMP = {
     exp.EQ: "equal",
@@ -35,7 +40,11 @@ class _NoTranslation(Exception):
 
 
 class RowFilter:
-    """A ``where`` clause evaluated on Arrow tables that hold (at least) its columns."""
+    """A ``where`` clause evaluated on Arrow tables that hold (at least) its columns.
+
+    >>> RowFilter("x > 1", pa.schema([("x", pa.int64())])).apply(pa.table({"x": [1, 2]})).num_rows
+    1
+    """
 
     def __init__(self, where: str, schema: pa.Schema):
         self.where = where
@@ -50,12 +59,20 @@ class RowFilter:
     def uses_duckdb(self) -> bool:
         return self._arrow is None
 
-    def apply(self, table: pa.Table) -> pa.Table:
-        """The rows where the predicate is TRUE (NULL counts as not matching)."""
+    def apply(self, table: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+        """The rows where the predicate is TRUE (NULL counts as not matching).
+
+        ``con``: a connection from ``lakehouse._duck.connection()`` to reuse over many tables (else a
+        private one is opened and closed for this call when the filter needs DuckDB).
+        """
         if table.num_rows == 0:
             return table
         if self._arrow is not None:
             return table.filter(self._arrow)
+        if con is not None:
+            from . import _duck
+
+            return table.filter(_duck.match_mask(con, table.select(self.columns), self.where))
         return table.filter(_duckdb_mask(table.select(self.columns), self.where))
 
 
@@ -76,12 +93,9 @@ def _duckdb_mask(table: pa.Table, where: str) -> pa.Array:
 
 
 def _field(schema: pa.Schema, name: str) -> pa.Field:
-    i = schema.get_field_index(name)
-    if i >= 0:
-        return schema.field(i)
-    for f in schema:
-        if f.name.lower() == name.lower():
-            return f
+    f = find_field(schema, name)
+    if f is not None:
+        return f
     raise SqlError(f"unknown column {name!r} in predicate", fragment=name)
 
 
@@ -131,7 +145,8 @@ def _translate(e: exp.Expression, schema: pa.Schema) -> pc.Expression:
         values = [_literal(v, kind) for v in e.expressions]
         if any(v is None for v in values):  # x IN (1, NULL) is NULL, not FALSE, when no match
             raise _NoTranslation
-        return col.isin(values)
+        # Arrow's isin answers FALSE for a NULL input; SQL answers NULL (so NOT (x IN (...)) drops it).
+        return pc.if_else(col.is_valid(), col.isin(values), pa.scalar(None, pa.bool_()))
     raise _NoTranslation
 
 
