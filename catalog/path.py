@@ -101,7 +101,7 @@ class PathCatalog(Catalog):
         self._root.delete([f"{ns}/{MARKER}"])
         if self._local:
             try:
-                os.rmdir(self._root._full(ns))  # only if empty: other files there are not ours
+                os.rmdir(self._root.full_path(ns))  # only if empty: other files there are not ours
             except OSError:
                 pass
 
@@ -187,7 +187,7 @@ class PathCatalog(Catalog):
         if self._table_exists_at(dst_loc):
             raise TableAlreadyExists(f"cannot rename `{src}` to `{dst}`: table `{dst}` already exists")
         if self.warehouse.startswith("memory://"):
-            self._root.fs.mv(self._root._full(src.path), self._root._full(dst.path), recursive=True)
+            self._root.fs.mv(self._root.full_path(src.path), self._root.full_path(dst.path), recursive=True)
             return
         if not self._local:
             raise UnsupportedFeature(
@@ -196,10 +196,10 @@ class PathCatalog(Catalog):
                 f"(rename is a metadata change there) or copy the table",
                 feature="rename on object storage",
             )
-        target = self._root._full(dst.path)
+        target = self._root.full_path(dst.path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
-            os.rename(self._root._full(src.path), target)  # atomic; fails if target has files
+            os.rename(self._root.full_path(src.path), target)  # atomic; fails if target has files
         except OSError as e:
             raise TableAlreadyExists(
                 f"cannot rename `{src}` to `{dst}`: {target} already exists and is not empty ({e.strerror})"
@@ -231,7 +231,7 @@ class PathCatalog(Catalog):
     def _subdirs(self, prefix: str) -> list[str]:
         """Names of the directories directly under ``prefix`` that are valid identifiers."""
         try:
-            entries = self._root.fs.ls(self._root._full(prefix), detail=True)
+            entries = self._root.fs.ls(self._root.full_path(prefix), detail=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
         names = (posixpath.basename(e["name"].rstrip("/")) for e in entries if e.get("type") == "directory")

@@ -212,7 +212,7 @@ def _remove_empty_dirs(storage: Storage, deleted: dict[str, int]) -> int:
     removed = 0
     for d in sorted(candidates, key=lambda x: x.count("/"), reverse=True):
         try:
-            os.rmdir(storage._full(d))
+            os.rmdir(storage.full_path(d))
             removed += 1
         except OSError:
             pass  # not empty (or already gone)

@@ -37,10 +37,13 @@ class Storage(ABC):
         self.fs_root = fs_root.rstrip("/")
         self.options = dict(options)
 
-    def _full(self, path: str) -> str:
+    def full_path(self, path: str) -> str:
+        """The filesystem path of ``path`` (relative to the root, or absolute) for ``self.fs`` calls."""
         if _is_absolute(path):
             return self.fs._strip_protocol(path)
         return posixpath.join(self.fs_root, path) if path else self.fs_root
+
+    _full = full_path
 
     def uri(self, path: str) -> str:
         """Absolute URI of ``path`` (relative paths resolve against the root)."""
