@@ -14,6 +14,7 @@ from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
 from .registrations import Registrations
+from .sandbox import check_tree
 from .relation import count_rows, scan_sql
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def plan_query(
     runtime = runtime_of(db)
     cache = cache or SnapshotCache(runtime)
     regs = regs if regs is not None else Registrations()
+    if runtime.sandbox:
+        check_tree(tree)
     if copy:
         tree = tree.copy()
     refs = bind(runtime, tree, cache, params)
