@@ -76,9 +76,11 @@ def _history(db, args, settings, out):
     if not args:
         print("Usage: .history table [limit]", file=out)
         return
-    _show(
-        db, f"DESCRIBE HISTORY {args[0]}" + (f" LIMIT {int(args[1])}" if len(args) > 1 else ""), settings, out
-    )
+    sql = f"DESCRIBE HISTORY {args[0]}" + (f" LIMIT {int(args[1])}" if len(args) > 1 else "")
+    shown = ["version", "timestamp", "operation", "parameters", "user_name", "statement_kind"]
+    table = db.sql(sql).to_arrow()
+    table = table.select([c for c in shown if c in table.column_names])
+    print(render(table, settings.mode, settings.max_rows), file=out)
 
 
 @dot("timer", ".timer on|off", "print how long each statement took")
