@@ -16,7 +16,9 @@ import getpass
 import os
 from collections.abc import Iterator
 
-_CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lakehouse_audit", default=None)
+_CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "lakehouse_audit", default=None
+)
 
 
 @contextlib.contextmanager

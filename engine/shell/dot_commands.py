@@ -22,6 +22,16 @@ class Quit(Exception):
 
 Command = Callable[["Session", list[str], Settings, TextIO], None]
 COMMANDS: dict[str, tuple[str, str, Command]] = {}  # name -> (usage, help, fn)
+FILE_COMMANDS = {
+    "read",
+    "output",
+    "once",
+    "open",
+    "import",
+    "save",
+    "backup",
+    "restore",
+}  # not when sandboxed
 
 
 def dot(name: str, usage: str, help: str):  # noqa: A002
@@ -44,6 +54,9 @@ def run_dot(db: Session, line: str, settings: Settings, out: TextIO) -> None:
     name, args = words[0].lower(), words[1:]
     if name not in COMMANDS:
         print(f"Error: unknown command .{name}; type .help for the list", file=out)
+        return
+    if name in FILE_COMMANDS and db.runtime.sandbox:
+        print(f"Error: .{name} reads or writes files: not allowed in a sandboxed session", file=out)
         return
     try:
         COMMANDS[name][2](db, args, settings, out)
