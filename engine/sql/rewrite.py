@@ -14,8 +14,8 @@ from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
 from .registrations import Registrations
-from .sandbox import check_tree
 from .relation import count_rows, scan_sql
+from .sandbox import check_tree
 
 if TYPE_CHECKING:
     from ..runtime import HasRuntime, Runtime
