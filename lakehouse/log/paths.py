@@ -126,7 +126,7 @@ class PathCheck:
                 self.check(a.path, version, "data file" if isinstance(a, Add) else "removed file")
                 self.check_dv(a.deletion_vector, version)
 
-    def check_table(self, files: pa.Table | None, version: int) -> None:
+    def check_table(self, files: pa.Table | None, version: int, what: str = "data file") -> None:
         """The paths and deletion vectors of a checkpoint's add or remove rows (columnar)."""
         if files is None or not files.num_rows:
             return
@@ -139,5 +139,5 @@ class PathCheck:
         if not pc.any(rows).as_py():
             return
         for row in files.filter(rows).select(["path", "deletionVector"]).to_pylist():
-            self.check(row["path"], version)
+            self.check(row["path"], version, what)
             self.check_dv(row["deletionVector"], version)

@@ -174,7 +174,7 @@ def read_state(
         _apply_checkpoint(storage, state, listing.checkpoints[start], start)
         check = PathCheck(storage, state.metadata)
         check.check_table(state.adds, start)
-        check.check_table(state.checkpoint_removes, start)
+        check.check_table(state.checkpoint_removes, start, "removed file")
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
     for v in range(first, target + 1):
