@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import CorruptLog
-from ..storage import Storage
+from ..storage import Storage, open_storage
 from .actions import Add, DeletionVector, Metadata, Remove
 
 EXTERNAL_ROOTS = "lakehouse.externalRoots"
@@ -97,9 +97,8 @@ class PathCheck:
         with _LOCK:
             if root in _VERIFIED:
                 return True
-        fs = self.storage.fs
         try:
-            found = fs.exists(fs._strip_protocol(root + "/_delta_log"))
+            found = open_storage(root, self.storage.options).exists("_delta_log")
         except Exception:  # unreachable: not shown to be a table
             found = False
         if found:
