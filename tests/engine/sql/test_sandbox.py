@@ -8,6 +8,8 @@ warehouse is never read. In a trusted session the DuckDB features among them wor
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import engine
-from engine.shell.cli import main
 from lakehouse.errors import SqlError
 
 SECRET = "canary-7f3a9c"
@@ -277,15 +278,18 @@ def test_sql_script_runs_several_statements_and_sql_one(place):
         assert db.catalog.table_exists("main.t")
 
 
-def test_shell_sandbox_flag(place, capsys):
+def test_shell_sandbox_flag(place):
     _, wh, values = place
-    rc = main(["sql", "--sandbox", "-w", str(wh), "-c", _fill("SELECT * FROM read_csv('{canary}')", values)])
-    err = capsys.readouterr().err
-    assert rc == 1 and "sandboxed" in err and SECRET not in err
-    rc = main(
-        ["sql", "--sandbox", "-w", str(wh), "-c", "INSERT INTO t VALUES (3, 'c'); SELECT count(*) FROM t"]
-    )
-    assert rc == 0 and "3" in capsys.readouterr().out
+
+    def shell(*args: str) -> subprocess.CompletedProcess:
+        entry = "import sys; from engine.shell.cli import main; sys.exit(main(sys.argv[1:]))"
+        cmd = [sys.executable, "-c", entry, "sql", "--sandbox", "-w", str(wh), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    proc = shell("-c", _fill("SELECT * FROM read_csv('{canary}')", values))
+    assert proc.returncode == 1 and "sandboxed" in proc.stderr and SECRET not in proc.stderr + proc.stdout
+    proc = shell("-c", "INSERT INTO t VALUES (3, 'c'); SELECT count(*) AS n FROM t")
+    assert proc.returncode == 0 and "3" in proc.stdout
 
 
 def test_commits_record_who_what_and_which_engine(place):
