@@ -298,6 +298,9 @@ def test_commits_record_who_what_and_which_engine(place):
         db.sql("INSERT INTO t VALUES (3, 'c')")
         db.sql("DELETE FROM t WHERE id = 1")
         hist = db.sql("DESCRIBE HISTORY t LIMIT 2").to_pylist()
+        db.table("t").filter("id > 2").write_table("copy")
+        copied = db.catalog.load_table("main.copy").history()[0]
+        assert (copied["user_name"], copied["statement_kind"]) == ("alice", "DATAFRAME WRITE")
     assert [(h["user_name"], h["statement_kind"]) for h in hist] == [("alice", "DELETE"), ("alice", "INSERT")]
     assert all(h["engine_info"].startswith("lakehouse/") for h in hist)
     with engine.connect(str(wh)) as db:
