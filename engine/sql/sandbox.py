@@ -30,7 +30,7 @@ _LEADING = re.compile(
 # Functions that read files or reveal or change the engine's configuration.
 _DENIED_PREFIXES = (
     "read_", "parquet_", "duckdb_", "pragma_", "sniff_", "iceberg_", "delta_", "sqlite_", "postgres_",
-    "mysql_", "glob", "load_", "json_execute", "arrow_scan",
+    "mysql_", "glob", "load_", "json_execute", "arrow_scan", "pandas_scan", "python_",
 )  # fmt: skip
 _DENIED = {"getenv", "current_setting", "query", "query_table", "which_secret", "csv_scan", "parquet_scan"}
 # Table functions (FROM f(...)) that only compute rows.
@@ -84,6 +84,16 @@ def check_tree(tree: exp.Expression) -> None:
                 raise refused(f"table function {name}()")
         if isinstance(node, exp.Table) and _names_a_file(node):
             raise refused(f"reading the file {node.name!r} as a table")
+        if isinstance(node, exp.Table) and _engine_schema(node):
+            raise refused(
+                f"DuckDB's own catalog {node.sql(dialect='duckdb')!r}", "it shows the engine's settings"
+            )
+
+
+def _engine_schema(node: exp.Table) -> bool:
+    """``pg_catalog.pg_settings``, ``system.main.x``: DuckDB's internals, not the warehouse's tables."""
+    parts = [p.name.lower() for p in (node.args.get("catalog"), node.args.get("db")) if p is not None]
+    return any(p in ("pg_catalog", "system", "temp") for p in parts)
 
 
 def _names_a_file(node: exp.Table) -> bool:

@@ -57,6 +57,9 @@ ATTEMPTS = {
     "getenv": "SELECT getenv('HOME')",
     "current_setting": "SELECT current_setting('allowed_directories')",
     "duckdb_settings": "SELECT * FROM duckdb_settings()",
+    "system_catalog": "SELECT * FROM system.main.duckdb_settings()",
+    "pg_settings": "SELECT * FROM pg_catalog.pg_settings",
+    "serialized_sql": "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))",
     "query_function": "SELECT * FROM query('SELECT * FROM read_csv(''{canary}'')')",
     "recursive_cte_glob": (
         "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r, glob('/etc/*') WHERE x < 3) "
