@@ -256,6 +256,11 @@ class Runtime:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
             raise TableNotFound(self.unknown_table_message(name).replace("unknown table", "no table")) from e
+        if self.sandbox and not self.catalog.is_inside_warehouse(table.uri):
+            raise SqlError(
+                f"table {name} is stored outside the warehouse, at {table.uri}: this session is sandboxed and "
+                f"reads only the warehouse's tables; query it from a trusted session"
+            )
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)

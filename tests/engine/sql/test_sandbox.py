@@ -263,6 +263,8 @@ def test_external_locations_need_an_explicit_opt_in(place):
             db.sql(_fill(ATTEMPTS["location_inside_table"], values))
         with pytest.raises(SqlError, match="warehouse root"):
             db.sql(_fill(ATTEMPTS["location_warehouse_root"], values))
+    with engine.connect(str(wh), sandbox=True) as db, pytest.raises(SqlError, match="e2 is stored outside"):
+        db.sql("SELECT * FROM e2")  # an external table is not the warehouse's: not readable sandboxed
     with (
         engine.connect(str(wh), sandbox=True, allow_external_locations=True) as db,
         pytest.raises(SqlError, match=r"resolves to .*elsewhere2.* sandboxed"),
