@@ -73,7 +73,7 @@ class PathCheck:
         decoded = unquote(path)
         if not _is_absolute(decoded):
             rel = posixpath.normpath(decoded) if decoded else decoded
-            if rel and rel != ".." and not rel.startswith("../") and "\\" not in rel:
+            if rel and rel != ".." and not rel.startswith("../"):
                 return
         else:
             full = _normal(decoded)
@@ -130,7 +130,7 @@ class PathCheck:
         if files is None or not files.num_rows:
             return
         paths = files.column("path")
-        suspect = pc.match_substring_regex(paths, r"^/|://|\.\.|%|\\")
+        suspect = pc.match_substring_regex(paths, r"^/|://|\.\.|%")
         dvs = files.column("deletionVector")
         kinds = pc.struct_field(dvs, "storageType")
         dv_suspect = pc.fill_null(pc.not_equal(kinds, "i"), False)

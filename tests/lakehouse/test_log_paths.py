@@ -119,3 +119,12 @@ def test_checkpoint_rows_are_checked_too(tmp_path):
     bad = add_rows_to_table([{"path": "ok.parquet", "size": 1}, {"path": "/etc/hostname", "size": 1}])
     with pytest.raises(CorruptLog, match="version 7 names data file '/etc/hostname'"):
         PathCheck(storage, None).check_table(bad, 7)
+
+
+def test_odd_partition_values_are_not_escapes(tmp_path):
+    schema = pa.schema([("id", pa.int64()), ("p", pa.string())])
+    t = Table.create(str(tmp_path / "t"), schema, partition_by=["p"])
+    values = ["a\\b", "x..y", "..", "../up", "%2E%2E"]
+    t.append(pa.table({"id": list(range(len(values))), "p": values}, schema=schema))
+    got = Table.open(t.uri).snapshot().scan().to_arrow().sort_by("id").column("p").to_pylist()
+    assert got == values
