@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from lakehouse.audit import os_user
 from lakehouse.errors import SqlError, TableNotFound
 from lakehouse.timetravel import check_version
 
@@ -86,8 +87,14 @@ class Runtime:
         warehouse: str,
         storage_options: dict[str, Any] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        sandbox: bool = False,
+        allow_external_locations: bool = False,
+        user: str | None = None,
     ):
         self.catalog = catalog
+        self.sandbox = bool(sandbox)  # untrusted SQL: see engine.sql.sandbox and docs/security.md
+        self.allow_external_locations = bool(allow_external_locations) and not self.sandbox
+        self.user = user or os_user()
         self.warehouse = warehouse
         self.storage_options: dict[str, Any] = dict(storage_options or {})
         self._lock = threading.RLock()
@@ -165,10 +172,42 @@ class Runtime:
             con.execute("SET TimeZone='UTC'")
             con.execute("SET parquet_metadata_cache=true")
             con.execute("SET parquet_can_have_nan=true")  # footer float bounds leave NaN out
+            if self.sandbox:
+                self._lock_down(con)
             for name, data in self._user.items():
                 con.register(name, data)
             self._con = con
         return self._con
+
+    def _lock_down(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The second wall of a sandboxed session: DuckDB itself reaches only the engine's directories.
+
+        Remote data files are read through local copies in the cache directory, so the warehouse (if
+        local) and the cache are all DuckDB ever needs; SQL cannot undo it (``lock_configuration``).
+        """
+        cache = self.cache_directory()
+        spill = cache / "duckdb_tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        dirs = [str(cache)]
+        if "://" not in self.warehouse:
+            dirs.append(self.warehouse)
+        listed = ", ".join("'" + d.rstrip("/").replace("'", "''") + "/'" for d in dirs)
+        con.execute(f"SET temp_directory='{str(spill).replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"SET allowed_directories=[{listed}]")
+        con.execute("SET python_enable_replacements=false")
+        con.execute("SET autoinstall_known_extensions=false")
+        con.execute("SET autoload_known_extensions=false")
+        con.execute("SET enable_external_access=false")
+        con.execute("SET lock_configuration=true")
+
+    def cache_directory(self) -> Path:
+        """Where remote data files are kept (the given ``cache_dir``, else a temporary directory)."""
+        with self._lock:
+            if self._cache_dir is None and self._own_cache is None:
+                import tempfile
+
+                self._own_cache = tempfile.mkdtemp(prefix="lakehouse-cache-")
+            return (self._cache_dir or Path(self._own_cache)).resolve()
 
     def evaluate(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """A constant SQL expression's value, computed by DuckDB (time travel arguments).
@@ -176,6 +215,10 @@ class Runtime:
         >>> rt.evaluate("TIMESTAMP '2026-01-01' + INTERVAL 1 DAY")   # doctest: +SKIP
         datetime.datetime(2026, 1, 2, 0, 0)
         """
+        if self.sandbox:
+            from .sql.sandbox import check_text
+
+            check_text(f"SELECT {sql}")
         with self.hold() as con:
             try:
                 row = con.execute(f"SELECT {sql}", params).fetchall()[0]
@@ -213,6 +256,11 @@ class Runtime:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
             raise TableNotFound(self.unknown_table_message(name).replace("unknown table", "no table")) from e
+        if self.sandbox and not self.catalog.is_inside_warehouse(table.uri):
+            raise SqlError(
+                f"table {name} is stored outside the warehouse, at {table.uri}: this session is sandboxed and "
+                f"reads only the warehouse's tables; query it from a trusted session"
+            )
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)
@@ -274,12 +322,8 @@ class Runtime:
             if cache is None:
                 from .filecache import ImmutableFileCache
 
-                if self._cache_dir is None and self._own_cache is None:
-                    import tempfile
-
-                    self._own_cache = tempfile.mkdtemp(prefix="lakehouse-cache-")
-                directory = self._cache_dir or Path(self._own_cache)
-                cache = ImmutableFileCache(storage.fs, directory)
-                self._connection().register_filesystem(cache)
+                cache = ImmutableFileCache(storage.fs, self.cache_directory())
+                if not self.sandbox:  # a sandboxed DuckDB reads the local copies only
+                    self._connection().register_filesystem(cache)
                 self._filesystems[protocol] = cache
             return cache

@@ -45,6 +45,9 @@ def connect(
     warehouse: str = "./warehouse",
     *,
     catalog: Any = None,
+    sandbox: bool = False,
+    allow_external_locations: bool = False,
+    user: str | None = None,
     storage_options: dict[str, Any] | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> Session:
@@ -55,12 +58,25 @@ def connect(
     (e.g. ``sqlite:////abs/path/catalog.db`` to keep an s3 warehouse's names in SQLite) or a Catalog.
     ``cache_dir``: where remote data files read by queries are kept (they are immutable); by default a
     temporary directory removed when the session closes.
+    ``sandbox``: the session runs untrusted SQL: only the warehouse's tables (and the cache directory)
+    are reachable; statements and functions touching files, other databases, settings or extensions
+    raise SqlError (docs/security.md). The default session trusts its SQL like DuckDB does.
+    ``allow_external_locations``: ``CREATE TABLE ... LOCATION`` may name a place outside the warehouse
+    (never in a sandbox). ``user``: the name commits record in their audit trail (default: the OS user).
 
     >>> db = connect("/tmp/wh")                               # doctest: +SKIP
     >>> db.sql("CREATE TABLE t (id BIGINT)").version          # doctest: +SKIP
     0
     """
-    return Session(warehouse, catalog=catalog, storage_options=storage_options, cache_dir=cache_dir)
+    return Session(
+        warehouse,
+        catalog=catalog,
+        sandbox=sandbox,
+        allow_external_locations=allow_external_locations,
+        user=user,
+        storage_options=storage_options,
+        cache_dir=cache_dir,
+    )
 
 
 def open_catalog(warehouse: str, catalog: Any, storage_options: dict[str, Any]) -> Any:
@@ -92,6 +108,9 @@ class Session:
         warehouse: str,
         *,
         catalog: Any = None,
+        sandbox: bool = False,
+        allow_external_locations: bool = False,
+        user: str | None = None,
         storage_options: dict[str, Any] | None = None,
         cache_dir: str | os.PathLike | None = None,
     ):
@@ -102,7 +121,15 @@ class Session:
             warehouse=warehouse,
             storage_options=options,
             cache_dir=cache_dir,
+            sandbox=sandbox,
+            allow_external_locations=allow_external_locations,
+            user=user,
         )
+
+    @property
+    def sandbox(self) -> bool:
+        """True when this session runs untrusted SQL (``connect(..., sandbox=True)``)."""
+        return self.runtime.sandbox
 
     @property
     def warehouse(self) -> str:
@@ -120,14 +147,26 @@ class Session:
         return f"Session(warehouse={self.warehouse!r})"
 
     def sql(self, text: str, params: Any = None, dialect: str = "duckdb") -> Result:
-        """Run one or more SQL statements; returns the last statement's Result.
+        """Run exactly one SQL statement (several raise SqlError: see ``sql_script``); its Result.
+
+        Pass values as ``?`` parameters, never by building the text around them.
 
         >>> db.sql("SELECT * FROM sales.orders VERSION AS OF 3 WHERE id = ?", params=[42])  # doctest: +SKIP
+        """
+        from .sql.dispatch import run_one
+
+        self.runtime.check_open()
+        return run_one(self.runtime, text, params=params, dialect=dialect)
+
+    def sql_script(self, text: str, dialect: str = "duckdb") -> Result:
+        """Run every statement of ``text`` in order (stopping at the first error); the last Result.
+
+        >>> db.sql_script("CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1)")   # doctest: +SKIP
         """
         from .sql.dispatch import run_script
 
         self.runtime.check_open()
-        return run_script(self.runtime, text, params=params, dialect=dialect)
+        return run_script(self.runtime, text, dialect=dialect)
 
     def table(self, name: str, version: int | None = None, timestamp: Any = None) -> DataFrame:
         """A lazy DataFrame over a table (optionally at a version or timestamp)."""

@@ -82,6 +82,7 @@ def _duckdb_mask(table: pa.Table, where: str) -> pa.Array:
     con = duckdb.connect()  # private and closed explicitly: never left for a forked child's GC
     try:
         con.execute("SET TimeZone='UTC'; SET threads=1; SET preserve_insertion_order=true")
+        con.execute("SET enable_external_access=false")  # a predicate over the rows: no file needed
         con.register("__rows", table)
         try:
             out = con.sql(f"SELECT coalesce(({where}), false) AS m FROM __rows").to_arrow_table()

@@ -316,6 +316,8 @@ class Table:
                     "read_version": ci.read_version,
                     "is_blind_append": ci.is_blind_append,
                     "engine_info": ci.engine_info,
+                    "user_name": ci.extra.get("userName"),
+                    "statement_kind": ci.extra.get("statementKind"),
                     "txn_id": ci.txn_id,
                 }
             )

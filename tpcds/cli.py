@@ -131,6 +131,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=int, help="DuckDB threads for ours and the baseline (default: all cores)"
     )
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run the queries in a sandboxed session (connect(sandbox=True): untrusted SQL)",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -210,7 +215,9 @@ def _plain_dir(args: argparse.Namespace, sf: float) -> Path:
 def _connect(args: argparse.Namespace):
     import engine
 
-    return engine.connect(args.warehouse, storage_options=_storage_options(args))
+    return engine.connect(
+        args.warehouse, storage_options=_storage_options(args), sandbox=getattr(args, "sandbox", False)
+    )
 
 
 def _namespace(args: argparse.Namespace, sf: float) -> str:
@@ -322,7 +329,9 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
 
     con = plain_duckdb_connection(plain, threads=args.threads)
     try:
-        if args.threads:
+        if args.threads and db.sandbox:
+            _print("note: --threads does not apply to a sandboxed session (its settings are locked)")
+        elif args.threads:
             db.sql(f"SET threads = {int(args.threads)}")
         # Both sides open their tables before the clock starts: the baseline's views read each file's
         # footer when created; ours loads each table's snapshot once (first-use module and log-reader costs).

@@ -33,7 +33,17 @@ def write_table(
     The frame keeps reading its pinned snapshots, so overwriting a table the frame reads is safe; when
     it reads the table it writes (not by time travel), the write commits against the snapshot the frame
     pinned and fails with CommitConflict if a conflicting change landed since (make the frame again).
+    The commit records the session's user (``lakehouse.audit``).
     """
+    from lakehouse.audit import audit
+
+    with audit(user=runtime.user, statement="DATAFRAME WRITE"):
+        return _write_table(runtime, plan, name, mode, partition_by=partition_by, schema_mode=schema_mode)
+
+
+def _write_table(
+    runtime: Runtime, plan: Plan, name: str, mode: str, *, partition_by: Sequence[str], schema_mode: str
+) -> int:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: use 'error', 'append' or 'overwrite'")
     name = name if "." in name else f"main.{name}"

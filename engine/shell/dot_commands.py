@@ -22,6 +22,16 @@ class Quit(Exception):
 
 Command = Callable[["Session", list[str], Settings, TextIO], None]
 COMMANDS: dict[str, tuple[str, str, Command]] = {}  # name -> (usage, help, fn)
+FILE_COMMANDS = {
+    "read",
+    "output",
+    "once",
+    "open",
+    "import",
+    "save",
+    "backup",
+    "restore",
+}  # not when sandboxed
 
 
 def dot(name: str, usage: str, help: str):  # noqa: A002
@@ -44,6 +54,9 @@ def run_dot(db: Session, line: str, settings: Settings, out: TextIO) -> None:
     name, args = words[0].lower(), words[1:]
     if name not in COMMANDS:
         print(f"Error: unknown command .{name}; type .help for the list", file=out)
+        return
+    if name in FILE_COMMANDS and db.runtime.sandbox:
+        print(f"Error: .{name} reads or writes files: not allowed in a sandboxed session", file=out)
         return
     try:
         COMMANDS[name][2](db, args, settings, out)
@@ -76,9 +89,11 @@ def _history(db, args, settings, out):
     if not args:
         print("Usage: .history table [limit]", file=out)
         return
-    _show(
-        db, f"DESCRIBE HISTORY {args[0]}" + (f" LIMIT {int(args[1])}" if len(args) > 1 else ""), settings, out
-    )
+    sql = f"DESCRIBE HISTORY {args[0]}" + (f" LIMIT {int(args[1])}" if len(args) > 1 else "")
+    shown = ["version", "timestamp", "operation", "parameters", "user_name", "statement_kind"]
+    table = db.sql(sql).to_arrow()
+    table = table.select([c for c in shown if c in table.column_names])
+    print(render(table, settings.mode, settings.max_rows), file=out)
 
 
 @dot("timer", ".timer on|off", "print how long each statement took")

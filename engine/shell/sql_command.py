@@ -29,6 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dialect", default="duckdb", help="SQL dialect of the input (any sqlglot dialect)")
     p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="untrusted SQL: reach only the warehouse's tables (no files, settings or extensions)",
+    )
+    p.add_argument(
         "--storage-option",
         action="append",
         default=[],
@@ -52,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(mode=args.mode, max_rows=args.max_rows, dialect=args.dialect)
     options = _storage_options(args.storage_option) or None
-    with engine.connect(args.warehouse, catalog=args.catalog, storage_options=options) as db:
+    with engine.connect(
+        args.warehouse, catalog=args.catalog, storage_options=options, sandbox=args.sandbox
+    ) as db:
         scripts = list(args.sql or [])
         for path in args.file or []:
             try:

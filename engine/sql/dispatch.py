@@ -11,7 +11,9 @@ Add a statement by registering a handler in a module listed in ``HANDLER_MODULES
     def delete(ctx: Context) -> Result: ...
 
 Patterns are tried first (in registration order, case-insensitive, anchored at the statement start),
-then tree types (most specific class first). Anything else DuckDB runs as is (``SET``, ``PRAGMA``, ...).
+then tree types (most specific class first). Anything else DuckDB runs as is (``SET``, ``PRAGMA``, ...),
+except in a sandboxed session, where ``sandbox`` refuses it and every construct reaching outside the
+warehouse before any handler runs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlglot import exp
 
 from lakehouse.errors import SqlError
 
+from . import sandbox
 from .bind import SnapshotCache
 from .errors import absolute
 from .parse import Statement, split
@@ -123,11 +126,59 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
     """Run one parsed statement on ``db`` (a Session or its Runtime)."""
     from ..runtime import runtime_of
 
+    runtime = runtime_of(db)
     try:
+        if runtime.sandbox:
+            sandbox.check_leading(st.text)
         handler, match = find_handler(st)
-        return handler(Context(runtime_of(db), st, match))
+        if runtime.sandbox:
+            _check_sandboxed(st, handler, match)
+        return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
     except SqlError as e:
         raise absolute(e, st.line, st.column) from None
+
+
+def _check_sandboxed(st: Statement, handler: Handler, match: re.Match | None) -> None:
+    if handler is passthrough:
+        words = " ".join(st.text.split()[:2]).upper()
+        raise sandbox.refused(f"statement {words!r}", "DuckDB would run it as is")
+    if match is not None:  # matched on its text: check the expressions it carries by their tokens
+        sandbox.check_text(st.text, st.dialect)
+    else:
+        sandbox.check_tree(st.tree)
+
+
+def _audited(runtime: Runtime, st: Statement, run: Callable[[], Result]) -> Result:
+    """Run with the commit audit context: the session's user and the statement's kind."""
+    from lakehouse.audit import audit
+
+    with audit(user=runtime.user, statement=statement_kind(st.text)):
+        return run()
+
+
+def statement_kind(text: str) -> str:
+    """The statement's leading keywords, for the audit trail (``INSERT``, ``CREATE TABLE``, ``MERGE``).
+
+    >>> statement_kind("create or replace table t AS SELECT 1")
+    'CREATE OR REPLACE TABLE'
+    """
+    words = re.findall(r"[A-Za-z_]+", text[:200])
+    kind = []
+    for w in words:
+        up = w.upper()
+        if up not in _KIND_WORDS:
+            break
+        if up not in _FILLERS:
+            kind.append(up)
+    return " ".join(kind) or (words[0].upper() if words else "")
+
+
+_KIND_WORDS = {
+    "INSERT", "INTO", "OVERWRITE", "UPDATE", "DELETE", "FROM", "MERGE", "CREATE", "OR", "REPLACE", "TABLE",
+    "SCHEMA", "IF", "NOT", "EXISTS", "DROP", "ALTER", "OPTIMIZE", "VACUUM", "RESTORE", "TRUNCATE", "CONVERT",
+    "TO", "DELTA", "SELECT", "WITH", "EXPLAIN", "ANALYZE", "DESCRIBE", "HISTORY", "SHOW", "TABLES", "REORG",
+}  # fmt: skip
+_FILLERS = {"INTO", "FROM", "IF", "NOT", "EXISTS", "TO"}
 
 
 def run_script(runtime: Runtime, text: str, *, params: Any = None, dialect: str = "duckdb") -> Result:
@@ -139,6 +190,23 @@ def run_script(runtime: Runtime, text: str, *, params: Any = None, dialect: str 
     for st in statements:
         result = run_statement(runtime, st)
     return result
+
+
+def run_one(runtime: Runtime, text: str, *, params: Any = None, dialect: str = "duckdb") -> Result:
+    """Run exactly one statement: stacked statements are refused, so that a string built around user
+    input cannot smuggle a second one (``run_script`` runs several)."""
+    statements = split(text, dialect, params)
+    if not statements:
+        raise SqlError("no SQL statement to run (the text is empty or only comments)")
+    if len(statements) > 1:
+        second = " ".join(statements[1].text.split())[:60]
+        raise SqlError(
+            f"sql() runs one statement, got {len(statements)} (the second starts {second!r}): use "
+            f"sql_script() to run several, and ? parameters to pass values",
+            line=statements[1].line,
+            column=statements[1].column,
+        )
+    return run_statement(runtime, statements[0])
 
 
 def passthrough(ctx: Context) -> Result:

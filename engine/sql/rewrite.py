@@ -15,6 +15,7 @@ from .execute import param_dict
 from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
+from .sandbox import check_tree
 
 if TYPE_CHECKING:
     from ..runtime import HasRuntime, Runtime
@@ -68,6 +69,8 @@ def plan_query(
     runtime = runtime_of(db)
     cache = cache or SnapshotCache(runtime)
     regs = regs if regs is not None else Registrations()
+    if runtime.sandbox:
+        check_tree(tree)
     if copy:
         tree = tree.copy()
     refs = bind(runtime, tree, cache, params)

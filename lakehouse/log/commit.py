@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..audit import audit_fields
 from ..errors import CommitConflict, TableAlreadyExists
 from ..retry import COMMIT_RACE, RetryPolicy
 from ..storage import Storage
@@ -84,7 +85,7 @@ def commit(
             isolation_level="Serializable",
             is_blind_append=blind_append,
             operation_metrics=metrics or {},
-            extra=extra_info or {},
+            extra={**audit_fields(), **(extra_info or {})},
         )
         payload = encode_commit([info, *actions])
         # None: our commit is there (maybe an earlier request of ours whose answer was lost).

@@ -19,6 +19,7 @@ from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
+from .paths import PathCheck
 
 DV_TYPE = pa.struct(
     [
@@ -171,12 +172,16 @@ def read_state(
         state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
     elif start is not None:
         _apply_checkpoint(storage, state, listing.checkpoints[start], start)
+        check = PathCheck(storage, state.metadata)
+        check.check_table(state.adds, start)
+        check.check_table(state.checkpoint_removes, start, "removed file")
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
     for v in range(first, target + 1):
         path, _ = listing.commits[v]
         actions = read_commit(storage, path, v)
         _apply_commit(state, actions, json_adds, removed)
+        PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
         if v == target:
             ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
             state.commit_info = ci

@@ -23,6 +23,7 @@ from ..deletion_vectors import dv_relative_path
 from ..errors import CommitOutcomeUnknown, TableAlreadyExists, UnsupportedFeature
 from ..log.actions import Add, DeletionVector, now_ms
 from ..log.commit import commit
+from ..log.paths import EXTERNAL_ROOTS, external_roots
 from ..log.replay import list_log
 from ..storage import Storage, open_storage
 
@@ -72,6 +73,8 @@ def clone(
         else:
             adds = _deep_adds(snapshot, src, target, rows, copied)
         metadata = snapshot.metadata.replace(id=str(uuid.uuid4()), created_time=now_ms())
+        if shallow:  # the clone's log names the source's files: allow exactly that root (log/paths.py)
+            metadata = _allow_roots(metadata, [src.root, *external_roots(snapshot.metadata)])
         total = sum(int(r["size"] or 0) for r in rows)
         commit(
             target,
@@ -100,6 +103,12 @@ def clone(
             target.delete(copied)
         raise
     return Table(target)
+
+
+def _allow_roots(metadata, roots: list[str]):
+    config = dict(metadata.configuration)
+    config[EXTERNAL_ROOTS] = json.dumps(sorted(set(roots)))
+    return metadata.replace(configuration=tuple(sorted(config.items())))
 
 
 def absolute_log_path(storage: Storage, path: str) -> str:

@@ -91,6 +91,12 @@ def test_all_sf001_local_every_query_identical_and_rerun_reuses_data(plain001, t
     assert "nothing to do" in out and "nothing to load" in out
     assert "2 queries: 2 passed, 0 failed" in out
 
+    # All 99 again in a sandboxed session (untrusted SQL: no files, settings or extensions reachable).
+    rc = main(["tpcds", "run", "--sf", "0.01", "-w", str(wh), "--plain-dir", str(plain001), "--sandbox"])
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    assert "99 queries: 99 passed, 0 failed" in out
+
 
 def test_generate_then_run_without_sf_finds_the_namespace(plain001, tmp_path, capsys):
     wh = tmp_path / "wh"

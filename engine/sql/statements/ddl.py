@@ -17,6 +17,7 @@ from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
+from .locations import check_location
 
 # ---------------------------------------------------------------------------------------- CREATE
 
@@ -126,6 +127,8 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
     replace = bool(tree.args.get("replace"))
     if exists and not replace:
         raise SqlError(f"table {name!r} already exists (use CREATE TABLE IF NOT EXISTS or CREATE OR REPLACE)")
+    if spec.location is not None:
+        spec.location = check_location(ctx.runtime, spec.location)
     source = tree.args.get("expression")
     if source is None:
         if not isinstance(target, exp.Schema):

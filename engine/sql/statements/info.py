@@ -46,6 +46,9 @@ def describe_history(ctx: Context) -> Result:
             ("metrics", pa.string()),
             ("read_version", pa.int64()),
             ("is_blind_append", pa.bool_()),
+            ("user_name", pa.string()),
+            ("engine_info", pa.string()),
+            ("statement_kind", pa.string()),
         ]
     )
     out = [
@@ -57,6 +60,9 @@ def describe_history(ctx: Context) -> Result:
             "metrics": json.dumps(h["metrics"], default=str),
             "read_version": h.get("read_version"),
             "is_blind_append": h.get("is_blind_append"),
+            "user_name": h.get("user_name"),
+            "engine_info": h.get("engine_info"),
+            "statement_kind": h.get("statement_kind"),
         }
         for h in rows
     ]

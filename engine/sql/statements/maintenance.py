@@ -11,6 +11,7 @@ from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import evaluate
 from ..parse import parse_one
+from ..sandbox import refused
 from ._common import name_of
 from .info import NAME, _table
 
@@ -72,6 +73,8 @@ def vacuum(ctx: Context) -> Result:
 )
 def convert(ctx: Context) -> Result:
     """``CONVERT TO DELTA parquet.`path` [PARTITIONED BY (col type, ...)]``: adopt Parquet files in place."""
+    if ctx.runtime.sandbox:
+        raise refused("CONVERT TO DELTA", "it adopts files by path")
     partition_by = None
     if ctx.match.group("parts"):
         partition_by = {}

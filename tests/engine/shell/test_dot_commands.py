@@ -14,7 +14,9 @@ from engine.shell.runner import Settings
 @pytest.fixture
 def db(tmp_path):
     session = engine.connect(str(tmp_path / "wh"))
-    session.sql("CREATE SCHEMA s; CREATE TABLE s.t (id BIGINT, v VARCHAR); INSERT INTO s.t VALUES (1, 'a')")
+    session.sql_script(
+        "CREATE SCHEMA s; CREATE TABLE s.t (id BIGINT, v VARCHAR); INSERT INTO s.t VALUES (1, 'a')"
+    )
     yield session
     session.close()
 

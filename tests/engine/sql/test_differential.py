@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+import engine
+
 QUERIES = [
     # --- filters on every pruned type
     "SELECT * FROM {events} WHERE id = 5",
@@ -116,9 +118,26 @@ def test_suite_is_large_enough():
     assert len(QUERIES) >= 60
 
 
+@pytest.fixture(scope="module")
+def sandboxed(warehouse):
+    """A second session on the same warehouse that runs its SQL sandboxed (``connect(sandbox=True)``)."""
+    with engine.connect(str(warehouse.root / "wh"), sandbox=True) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def s3_sandboxed(s3_warehouse):
+    with engine.connect(
+        s3_warehouse.db.warehouse, sandbox=True, storage_options=s3_warehouse.db.storage_options
+    ) as db:
+        yield db
+
+
+@pytest.mark.parametrize("mode", ["trusted", "sandboxed"])
 @pytest.mark.parametrize("q", QUERIES, ids=range(len(QUERIES)))
-def test_same_result_as_duckdb_on_parquet(warehouse, normalize, q):
-    got = warehouse.db.sql(lakehouse_sql(q)).to_arrow()
+def test_same_result_as_duckdb_on_parquet(warehouse, sandboxed, normalize, q, mode):
+    db = sandboxed if mode == "sandboxed" else warehouse.db
+    got = db.sql(lakehouse_sql(q)).to_arrow()
     want = warehouse.oracle.sql(oracle_sql(q)).to_arrow_table()
     assert got.schema.types == want.schema.types, (got.schema, want.schema)
     assert normalize(got) == normalize(want)
@@ -155,8 +174,10 @@ S3_QUERIES = [QUERIES[i] for i in (0, 4, 12, 19, 22, 31, 35, 42, 44, 55, 69, 73,
 
 @pytest.mark.s3
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["trusted", "sandboxed"])
 @pytest.mark.parametrize("q", S3_QUERIES, ids=range(len(S3_QUERIES)))
-def test_same_result_on_s3(s3_warehouse, normalize, q):
-    got = s3_warehouse.db.sql(lakehouse_sql(q)).to_arrow()
+def test_same_result_on_s3(s3_warehouse, s3_sandboxed, normalize, q, mode):
+    db = s3_sandboxed if mode == "sandboxed" else s3_warehouse.db
+    got = db.sql(lakehouse_sql(q)).to_arrow()
     want = s3_warehouse.oracle.sql(oracle_sql(q)).to_arrow_table()
     assert normalize(got) == normalize(want)

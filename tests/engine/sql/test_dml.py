@@ -121,8 +121,8 @@ def test_merge_rejects_a_target_row_matched_twice(tmp_path):
     from lakehouse.errors import SqlError
 
     with engine.connect(str(tmp_path / "wh")) as db:
-        db.sql("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a')")
-        db.sql("CREATE TABLE s (id BIGINT, v VARCHAR); INSERT INTO s VALUES (1, 'x'), (1, 'y')")
+        db.sql_script("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a')")
+        db.sql_script("CREATE TABLE s (id BIGINT, v VARCHAR); INSERT INTO s VALUES (1, 'x'), (1, 'y')")
         with pytest.raises(SqlError, match="more than one source row"):
             db.sql("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v")
         assert db.sql("SELECT v FROM t").fetchall() == [("a",)]

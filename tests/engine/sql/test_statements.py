@@ -87,7 +87,7 @@ def test_ctas_create_or_replace_and_if_not_exists(db):
 
 
 def test_alter_table(db):
-    db.sql("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a')")
+    db.sql_script("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a')")
     db.sql("ALTER TABLE t ADD COLUMN score DOUBLE")
     db.sql("INSERT INTO t VALUES (2, 'b', 2.5)")
     assert db.sql("SELECT * FROM t ORDER BY id").fetchall() == [(1, "a", None), (2, "b", 2.5)]
@@ -105,7 +105,7 @@ def test_alter_table(db):
 
 
 def test_drop_table_and_schema(db, tmp_path):
-    db.sql("CREATE SCHEMA s; CREATE TABLE s.a (x INT); CREATE TABLE s.b (x INT)")
+    db.sql_script("CREATE SCHEMA s; CREATE TABLE s.a (x INT); CREATE TABLE s.b (x INT)")
     db.sql("DROP TABLE s.a")
     assert not (tmp_path / "wh" / "s" / "a").exists()  # managed: files go too
     db.sql("DROP TABLE IF EXISTS s.a")
@@ -129,7 +129,7 @@ def test_restore_and_history(db):
 
 
 def test_time_travel_syntaxes(db):
-    db.sql("CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)")
+    db.sql_script("CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)")
     assert db.sql("SELECT count(*) FROM t AT (VERSION => 1)").fetchone() == (1,)
     assert db.sql("SELECT count(*) FROM t VERSION AS OF ?", params=[2]).fetchone() == (2,)
     assert db.sql("SELECT count(*) FROM t VERSION AS OF 1 + 1").fetchone() == (2,)
@@ -138,9 +138,9 @@ def test_time_travel_syntaxes(db):
 
 
 def test_errors_point_at_the_problem(db):
-    db.sql("CREATE SCHEMA sales; CREATE TABLE sales.orders (id BIGINT, amount DOUBLE)")
+    db.sql_script("CREATE SCHEMA sales; CREATE TABLE sales.orders (id BIGINT, amount DOUBLE)")
     with pytest.raises(SqlError, match=r"unknown table 'sales.ordres' \(did you mean sales.orders\?\)") as e:
-        db.sql("SELECT 1;\nSELECT *\n  FROM sales.ordres")
+        db.sql_script("SELECT 1;\nSELECT *\n  FROM sales.ordres")
     assert (e.value.line, e.value.column) == (3, 8)
     with pytest.raises(SqlError, match='column "amout" not found') as e:
         db.sql("SELECT amout FROM sales.orders")
@@ -156,7 +156,7 @@ def test_errors_point_at_the_problem(db):
 
 
 def test_result_api(db):
-    db.sql("CREATE TABLE t (id BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, NULL)")
+    db.sql_script("CREATE TABLE t (id BIGINT, s VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, NULL)")
     r = db.sql("SELECT * FROM t ORDER BY id")
     assert r.columns == ["id", "s"]
     assert r.fetchone() == (1, "a")
@@ -169,7 +169,7 @@ def test_result_api(db):
 
 
 def test_register_arrow_data_and_resolve_snapshot(db):
-    db.sql("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    db.sql_script("CREATE TABLE t (id BIGINT, v VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, 'b')")
     db.register("updates", pa.table({"id": [2, 3], "v": ["B", "C"]}))
     db.sql(
         "MERGE INTO t USING updates u ON t.id = u.id WHEN MATCHED THEN UPDATE SET v = u.v "
