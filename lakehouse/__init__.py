@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .data_file import DataFile
 from .errors import (
     CommitConflict,
     CommitOutcomeUnknown,
@@ -24,7 +25,7 @@ from .errors import (
 )
 from .reader import Reader, Split
 from .scan import Scan
-from .snapshot import DataFile, Snapshot
+from .snapshot import Snapshot
 from .table import Table
 from .transaction import Transaction
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
@@ -12,7 +13,30 @@ from .predicate import parse_where
 from .reader import read_file
 
 if TYPE_CHECKING:
-    from .transaction import Transaction
+    import duckdb
+
+    from .data_file import DataFile
+    from .snapshot import Snapshot
+
+
+class Transaction(Protocol):
+    """What DELETE and UPDATE need of a transaction; ``lakehouse.Transaction`` implements it.
+
+    A protocol rather than the class: the transaction runs these row operations.
+    """
+
+    def view(self) -> Snapshot: ...
+    def read(self, where: str) -> None: ...
+    def read_all(self) -> None: ...
+    def mark_read(self, f: DataFile) -> None: ...
+    def remove_files(self, files: Iterable[DataFile], *, read: bool = False) -> None: ...
+    def write_rows(
+        self,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        validate: bool = True,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> Any: ...
 
 
 def delete_rows(tx: Transaction, where: str | None) -> int:

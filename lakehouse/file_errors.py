@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
 from .errors import CorruptDataFile, LakehouseError, VersionNotFound
 
 if TYPE_CHECKING:
-    from .snapshot import Snapshot
+    from .storage import Storage
+
+
+class VersionRef(Protocol):
+    """What these errors need of a table version; ``lakehouse.Snapshot`` implements it.
+
+    A protocol rather than the class: the snapshot reports its read failures through this module.
+    """
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def storage(self) -> Storage: ...
+    @property
+    def version(self) -> int: ...
 
 
 @contextlib.contextmanager
-def naming_data_file(snapshot: Snapshot, uri: str) -> Iterator[None]:
+def naming_data_file(snapshot: VersionRef, uri: str) -> Iterator[None]:
     """Re-raise a failure to read data file ``uri`` of ``snapshot`` as ``data_file_error`` says."""
     try:
         yield
@@ -38,7 +52,7 @@ def is_corruption(e: BaseException) -> bool:
     return type(e) is OSError and e.errno is None  # thrift, page header, decompression failures
 
 
-def data_file_error(snapshot: Snapshot, uri: str, e: BaseException) -> LakehouseError | OSError | None:
+def data_file_error(snapshot: VersionRef, uri: str, e: BaseException) -> LakehouseError | OSError | None:
     """The error to raise instead of ``e`` from reading data file ``uri``; None to keep ``e``."""
     table = snapshot.uri
     if isinstance(e, FileNotFoundError):
@@ -59,7 +73,7 @@ def corrupt_file(table: str, uri: str, version: int, detail: str) -> CorruptData
     )
 
 
-def missing_file(snapshot: Snapshot, uri: str) -> LakehouseError | FileNotFoundError:
+def missing_file(snapshot: VersionRef, uri: str) -> LakehouseError | FileNotFoundError:
     """VersionNotFound when an old version lost a file (vacuumed), else FileNotFoundError naming it."""
     from .log.replay import list_log
     from .log.retention import check_version_retained

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from .errors import SqlError, did_you_mean
-from .reader import Reader, Split, read_file, resolve_columns
+from .reader import Reader, Split, TableVersion, read_file, resolve_columns
 from .schema import find_field
 
 if TYPE_CHECKING:
     import pandas
     import polars
 
-    from .snapshot import DataFile, Snapshot
+    from .data_file import DataFile
+    from .stats import FileStats
 
-__all__ = ["Scan", "read_file", "resolve_columns"]
+__all__ = ["Scan", "ScanSource", "read_file", "resolve_columns"]
+
+
+class ScanSource(TableVersion, Protocol):
+    """What a scan needs of a table version; ``lakehouse.Snapshot`` implements it.
+
+    A protocol rather than the class: the snapshot builds scans, so the scan must not depend on it.
+    """
+
+    @property
+    def num_files(self) -> int: ...
+    @property
+    def file_stats(self) -> FileStats: ...
+    def files_at(self, indices: Sequence[int]) -> Sequence[DataFile]: ...
+    def column_stats(
+        self, name: str
+    ) -> tuple[tuple[pa.Array, pa.Array, pa.Array, pa.Array], pa.DataType] | None: ...
 
 
 class Scan:
@@ -29,7 +46,7 @@ class Scan:
     >>> scan.files_total, scan.files_skipped                            # doctest: +SKIP
     """
 
-    def __init__(self, snapshot: Snapshot, columns: Sequence[str] | None = None, where: Any = None):
+    def __init__(self, snapshot: ScanSource, columns: Sequence[str] | None = None, where: Any = None):
         self.snapshot = snapshot
         schema = snapshot.schema
         self.columns: list[str] = (

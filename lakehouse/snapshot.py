@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import partitions
+from .data_file import DataFile
 from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable
@@ -24,37 +24,6 @@ from .storage import Storage
 
 if TYPE_CHECKING:
     from .scan import Scan
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One active data file with its statistics (logical column names)."""
-
-    path: str  # relative to the table root (decoded), or an absolute URI
-    uri: str
-    size: int
-    partition_values: dict[str, str | None]
-    modification_time: int
-    stats: dict | None
-    deletion_vector: DeletionVector | None
-    log_path: str  # exactly as written in the log
-
-    @property
-    def num_records(self) -> int | None:
-        n = (self.stats or {}).get("numRecords")
-        return int(n) if n is not None else None
-
-    @property
-    def min_values(self) -> dict:
-        return (self.stats or {}).get("minValues") or {}
-
-    @property
-    def max_values(self) -> dict:
-        return (self.stats or {}).get("maxValues") or {}
-
-    @property
-    def null_count(self) -> dict:
-        return (self.stats or {}).get("nullCount") or {}
 
 
 class _Files(Sequence):

@@ -113,7 +113,7 @@ class Table:
         """
         from .maintenance.convert import convert
 
-        return convert(uri, partition_by=partition_by, storage_options=storage_options)
+        return Table(convert(uri, partition_by=partition_by, storage_options=storage_options))
 
     def clone(
         self,
@@ -131,7 +131,7 @@ class Table:
         """
         from .maintenance.clone import clone
 
-        return clone(
+        target = clone(
             self,
             target_uri,
             shallow=shallow,
@@ -139,6 +139,7 @@ class Table:
             timestamp=timestamp,
             storage_options=storage_options,
         )
+        return Table(target)
 
     @staticmethod
     def exists(uri: str, storage_options: dict[str, Any] | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -9,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import constraints
+from .data_file import DataFile
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
@@ -17,14 +19,28 @@ from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .metadata import change_metadata
 from .protocol import check_writable
 from .schema import fit_to_schema, merge_schemas
-from .snapshot import DataFile, Snapshot
+from .snapshot import Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
 
 if TYPE_CHECKING:
     import duckdb
 
     from .scan import Scan
-    from .table import Table
+    from .storage import Storage
+
+
+class TableHandle(typing.Protocol):
+    """What a transaction needs of its table; ``lakehouse.Table`` implements it.
+
+    A protocol rather than the class: the table opens transactions.
+    """
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def storage(self) -> Storage: ...
+    def _after_commit(self, version: int, props: dict[str, str]) -> None: ...
+
 
 SchemaMode = Literal["strict", "merge"]
 
@@ -37,7 +53,7 @@ class Transaction:
     ...     tx.append(new_rows)
     """
 
-    def __init__(self, table: Table, snapshot: Snapshot):
+    def __init__(self, table: TableHandle, snapshot: Snapshot):
         check_writable(snapshot.protocol, snapshot.properties, table.uri)
         self.table = table
         self.snapshot = snapshot

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..table import Table
+    from .maintained import MaintainedTable
 
 
 class Maintenance:
     """``table.maintenance``: operations that change layout or storage, not content."""
 
-    def __init__(self, table: Table):
+    def __init__(self, table: MaintainedTable):
         self.table = table
 
     def checkpoint(self, version: int | None = None) -> int:

@@ -11,7 +11,7 @@ from ..log.actions import Add
 from ..write import ROW_GROUP_ROWS, write_data_files
 
 if TYPE_CHECKING:
-    from ..snapshot import DataFile
+    from ..data_file import DataFile
     from ..transaction import Transaction
 
 MIN_GROUP_ROWS = 1024

@@ -29,25 +29,25 @@ from ..storage import Storage, open_storage
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
-    from ..table import Table
+    from .maintained import MaintainedTable
 
 _COPY_CHUNK = 8 << 20
 
 
 def clone(
-    source: Table,
+    source: MaintainedTable,
     target_uri: str,
     *,
     shallow: bool = True,
     version: int | None = None,
     timestamp: Any = None,
     storage_options: dict | None = None,
-) -> Table:
-    """Create a table at ``target_uri`` with the content of ``source`` at ``version`` (latest).
+) -> Storage:
+    """Create a table at ``target_uri`` with the content of ``source`` at ``version`` (latest);
+    returns the new table's storage (``Table.clone`` opens it).
 
     >>> t2 = clone(t, "/data/t_dev", shallow=True)        # doctest: +SKIP
     """
-    from ..table import Table
 
     snapshot = source.snapshot(version=version, timestamp=timestamp)
     src = source.storage
@@ -102,7 +102,7 @@ def clone(
         if not isinstance(e, CommitOutcomeUnknown):  # a commit that may have landed keeps its files
             target.delete(copied)
         raise
-    return Table(target)
+    return target
 
 
 def _allow_roots(metadata, roots: list[str]):

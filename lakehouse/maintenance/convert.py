@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -30,9 +30,6 @@ from ..metadata import new_metadata
 from ..schema import normalize_schema
 from ..stats import StatsCollector
 from ..storage import FileInfo, Storage, open_storage
-
-if TYPE_CHECKING:
-    from ..table import Table
 
 PartitionSpec = Sequence[str] | Mapping[str, pa.DataType | str] | None
 
@@ -53,7 +50,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
-def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: dict | None = None) -> Table:
+def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: dict | None = None) -> Storage:
     """Make the Parquet files under ``uri`` a Delta table (version 0); files are not touched.
 
     ``partition_by``: None infers ``col=value/`` directories and their types; a list names the
@@ -62,8 +59,6 @@ def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: di
     >>> Table.convert("/data/events", partition_by={"day": "date"})     # doctest: +SKIP
     Table('/data/events')
     """
-    from ..table import Table
-
     storage = open_storage(uri, storage_options)
     if list_log(storage).latest is not None or storage.list(LOG_DIR):
         raise TableAlreadyExists(
@@ -117,7 +112,7 @@ def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: di
         )
     except TableAlreadyExists:
         raise TableAlreadyExists(f"a table was created at {storage.root} while converting it") from None
-    return Table(storage)
+    return storage
 
 
 def _hidden(path: str) -> bool:

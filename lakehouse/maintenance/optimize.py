@@ -22,13 +22,14 @@ from ._write import rows_per_group, write_layout_files
 from .zorder import MAX_RANGES, check_columns, cluster
 
 if TYPE_CHECKING:
-    from ..snapshot import DataFile, Snapshot
-    from ..table import Table
+    from ..data_file import DataFile
+    from ..snapshot import Snapshot
     from ..transaction import Transaction
+    from .maintained import MaintainedTable
 
 
 def optimize(
-    table: Table,
+    table: MaintainedTable,
     *,
     target_file_size: int | None = None,
     where: str | None = None,

@@ -37,7 +37,7 @@ from ..log.retention import HORIZON_FILE, check_version_retained, read_horizon, 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
     from ..storage import Storage
-    from ..table import Table
+    from .maintained import MaintainedTable
 
 DEFAULT_RETENTION_HOURS = 168.0
 _HOUR_MS = 3_600_000
@@ -49,7 +49,7 @@ class RetentionTooShort(LakehouseError, ValueError):
 
 
 def vacuum(
-    table: Table, *, retention_hours: float | None = None, dry_run: bool = True, force: bool = False
+    table: MaintainedTable, *, retention_hours: float | None = None, dry_run: bool = True, force: bool = False
 ) -> list[str]:
     """Delete (or with ``dry_run`` list) unneeded data files; returns their URIs, sorted.
 
