@@ -18,11 +18,13 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from lakehouse import CommitOutcomeUnknown, Snapshot, Table
+from lakehouse.audit import audit
 from lakehouse.protocol import check_writable
 from lakehouse.schema import normalize_schema
 from lakehouse.storage import normalize_uri
 from lakehouse.write import DEFAULT_TARGET_FILE_SIZE
 
+from ..runtime import runtime_of
 from . import output as out
 from .commit import cleanup, commit_output, new_location, table_exists
 from .errors import JobFailed
@@ -295,18 +297,20 @@ class Job:
                 "executor": executor.name,
             }
             ours = {r.attempt_id for r in writers} | {"driver-conform", "driver-relocate"}
+            kind = "MAP_BATCHES" if self.map_only else "MAPREDUCE"
             try:
-                version, files = commit_output(
-                    self.catalog,
-                    self.output,
-                    self.mode,
-                    spec,
-                    table,
-                    outputs,
-                    staging_storage,
-                    params,
-                    read=scan if self.input_version is None else None,  # time travel reads history
-                )
+                with audit(user=runtime_of(self.session).user, statement=kind):  # who, in commitInfo
+                    version, files = commit_output(
+                        self.catalog,
+                        self.output,
+                        self.mode,
+                        spec,
+                        table,
+                        outputs,
+                        staging_storage,
+                        params,
+                        read=scan if self.input_version is None else None,  # time travel reads history
+                    )
             except CommitOutcomeUnknown:
                 committed = ours  # the commit may have landed: its files must stay
                 raise

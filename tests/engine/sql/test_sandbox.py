@@ -306,6 +306,9 @@ def test_commits_record_who_what_and_which_engine(place):
         db.table("t").filter("id > 2").write_table("copy")
         copied = db.catalog.load_table("main.copy").history()[0]
         assert (copied["user_name"], copied["statement_kind"]) == ("alice", "DATAFRAME WRITE")
+        db.map_batches("t", lambda b: b, output="job_copy", executor="serial")
+        job = db.catalog.load_table("main.job_copy").history()[0]
+        assert (job["user_name"], job["statement_kind"]) == ("alice", "MAP_BATCHES")
     assert [(h["user_name"], h["statement_kind"]) for h in hist] == [("alice", "DELETE"), ("alice", "INSERT")]
     assert all(h["engine_info"].startswith("lakehouse/") for h in hist)
     with engine.connect(str(wh)) as db:
