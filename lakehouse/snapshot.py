@@ -168,8 +168,27 @@ class Snapshot:
 
     def file_facts(self, indices: Sequence[int]) -> FileFacts:
         """Paths, sizes, row counts, deletion vector sizes and partition values of the given files."""
-        take = pa.array(list(indices), pa.int64())
-        adds = self.adds.take(take).select(["path", "size", "deletionVector", "partitionValues"])
+        every = self._every_file_facts
+        idx = tuple(indices)
+
+        def pick(values: tuple) -> tuple:
+            return tuple(values[i] for i in idx)
+
+        return FileFacts(
+            indices=idx,
+            paths=pick(every.paths),
+            uris=pick(every.uris),
+            log_paths=pick(every.log_paths),
+            size=pick(every.size),
+            num_records=pick(every.num_records),
+            dv_cardinality=pick(every.dv_cardinality),
+            partition_values=pick(every.partition_values),
+        )
+
+    @cached_property
+    def _every_file_facts(self) -> FileFacts:
+        """The facts of every active file, decoded once per snapshot (queries ask for them per table)."""
+        adds = self.adds.select(["path", "size", "deletionVector", "partitionValues"])
         log_paths = adds.column("path").to_pylist()
         paths = [unquote(p) for p in log_paths]
         dvs = adds.column("deletionVector")
@@ -179,12 +198,12 @@ class Snapshot:
             else [d["cardinality"] if d else None for d in dvs.to_pylist()]
         )
         return FileFacts(
-            indices=tuple(indices),
+            indices=tuple(range(len(paths))),
             paths=tuple(paths),
             uris=tuple(self._storage.uri(p) for p in paths),
             log_paths=tuple(log_paths),
             size=tuple(int(n or 0) for n in adds.column("size").to_pylist()),
-            num_records=tuple(self.file_stats.num_records().take(take).to_pylist()),
+            num_records=tuple(self.file_stats.num_records().to_pylist()),
             dv_cardinality=tuple(cards),
             partition_values=tuple(dict(pv or []) for pv in adds.column("partitionValues").to_pylist()),
         )
