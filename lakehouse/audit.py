@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import getpass
 import os
 from collections.abc import Iterator
 
@@ -46,6 +45,8 @@ def audit_fields() -> dict[str, str]:
 def os_user() -> str:
     """The OS user running this process (its uid when the system has no name for it)."""
     try:
+        import getpass  # lazily: it imports termios
+
         return getpass.getuser()
     except Exception:  # containers without a passwd entry
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"

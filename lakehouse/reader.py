@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
@@ -189,6 +188,8 @@ class Reader:
         todo = [f for f, yes in zip(files, need) if yes]
         footers: dict[int, list[tuple[int, int]]] = {}
         if todo:
+            from concurrent.futures import ThreadPoolExecutor  # lazily: importing it costs ~7 ms
+
             with ThreadPoolExecutor(min(_IO_THREADS, len(todo))) as pool:
                 footers = dict(zip(todo, pool.map(self._row_groups, todo)))
         out: list[Split] = []
@@ -218,6 +219,8 @@ class Reader:
         if self.row_filter is not None:
             counts: list[int | None] = [None] * len(out)
             if count:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(_IO_THREADS) as pool:
                     counts = list(pool.map(self._count, out))
             out = [replace(s, count=c) for s, c in zip(out, counts)]

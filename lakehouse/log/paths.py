@@ -129,12 +129,11 @@ class PathCheck:
         """The paths and deletion vectors of a checkpoint's add or remove rows (columnar)."""
         if files is None or not files.num_rows:
             return
-        paths = files.column("path")
-        suspect = pc.match_substring_regex(paths, r"^/|://|\.\.|%")
-        dvs = files.column("deletionVector")
-        kinds = pc.struct_field(dvs, "storageType")
-        dv_suspect = pc.fill_null(pc.not_equal(kinds, "i"), False)
-        rows = pc.or_(pc.fill_null(suspect, False), dv_suspect)
+        # No Python scalar goes into these kernels: converting one imports pandas (~0.4 s cold).
+        suspect = pc.match_substring_regex(files.column("path"), r"^/|://|\.\.|%")
+        kinds = pc.struct_field(files.column("deletionVector"), "storageType")
+        dv_suspect = pc.and_not_kleene(pc.is_valid(kinds), pc.match_substring_regex(kinds, "^i$"))
+        rows = pc.or_kleene(suspect, dv_suspect)
         if not pc.any(rows).as_py():
             return
         for row in files.filter(rows).select(["path", "deletionVector"]).to_pylist():
