@@ -304,7 +304,10 @@ class Runtime:
             return None, None
         cache = self._file_cache(storage)
         cache.mark(uris)
-        return cache.local_paths(uris), cache
+        first = uris[0] if uris else ""
+        return storage.guarded(
+            f"download of {len(uris)} data file(s), e.g.", first, lambda: cache.local_paths(uris)
+        ), cache
 
     def file_columns(self, uris: Iterable[str]) -> dict[str, Columns]:
         """Per file, its top-level columns and their DuckDB types (cached: data files are immutable)."""

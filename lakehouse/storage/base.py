@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import fsspec
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class Storage(ABC):
         return posixpath.join(self.fs_root, path) if path else self.fs_root
 
     _full = full_path
+
+    def guarded(self, operation: str, path: str, call: Callable[[], T]) -> T:
+        """Run ``call`` (I/O on this store through ``self.fs``, e.g. a cache download); a store that kept
+        failing is reported as ``StorageUnavailable`` naming ``operation`` and ``path`` (object stores)."""
+        return call()
 
     def uri(self, path: str) -> str:
         """Absolute URI of ``path`` (relative paths resolve against the root)."""

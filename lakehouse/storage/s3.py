@@ -56,6 +56,9 @@ class S3Storage(Storage):
         botocore = int(retries.get("max_attempts") or retries.get("total_max_attempts") or 5)
         return botocore * s3fs_rounds
 
+    def guarded(self, operation: str, path: str, call: Callable[[], T]) -> T:
+        return self._guard(operation, path, call)
+
     def _guard(self, operation: str, path: str, call: Callable[[], T], rounds: int = 0) -> T:
         rounds = rounds or int(getattr(self.fs, "retries", 1) or 1)
         try:

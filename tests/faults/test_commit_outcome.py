@@ -118,3 +118,25 @@ def test_create_table_as_select_keeps_a_table_whose_commit_may_have_landed(proxy
             db.sql("CREATE TABLE s.c AS SELECT range AS id FROM range(5)")
         proxy.clear()
         assert sorted(db.sql("SELECT id FROM s.c").to_arrow().column("id").to_pylist()) == [0, 1, 2, 3, 4]
+
+
+def test_503_storm_while_sql_downloads_data_files_is_a_lakehouse_error(proxy):
+    """The SQL path copies remote data files into its cache through fsspec: a 503 storm there must end
+    as StorageUnavailable naming the download, not a bare OSError (seen in the MERGE fault run)."""
+    import uuid
+
+    import engine
+
+    warehouse = f"s3://lake/dl-{uuid.uuid4().hex[:10]}"
+    with engine.connect(warehouse, storage_options=proxy.storage_options()) as db:
+        db.sql("CREATE TABLE t AS SELECT range AS id FROM range(5)")
+    with engine.connect(warehouse, storage_options=proxy.storage_options()) as db:  # empty file cache
+        proxy.set_rules(
+            {"method": "GET", "path": r"\.parquet$", "action": "503"},
+            {"method": "HEAD", "path": r"\.parquet$", "action": "503"},
+        )
+        with pytest.raises(StorageUnavailable) as info:
+            db.sql("SELECT count(*) FROM t")
+        assert "download of 1 data file(s)" in str(info.value) and info.value.path.endswith(".parquet")
+        proxy.clear()
+        assert db.sql("SELECT count(*) AS n FROM t").to_arrow().column("n").to_pylist() == [5]
