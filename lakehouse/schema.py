@@ -123,7 +123,9 @@ def arrow_field_to_delta(f: pa.Field) -> dict:
     meta = {}
     for k, v in (f.metadata or {}).items():
         key, val = k.decode(), v.decode()
-        if key.startswith("delta."):
+        if key == "comment":  # a column's COMMENT (Spark's key): always a string
+            meta[key] = val
+        elif key.startswith("delta."):
             try:
                 meta[key] = json.loads(val)
             except ValueError:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 HANDLER_MODULES = (
     "engine.sql.statements.query",
     "engine.sql.statements.info",
+    "engine.sql.statements.meta",  # DESCRIBE DETAIL / EXTENDED, SHOW TBLPROPERTIES / CREATE TABLE ...
+    "engine.sql.statements.comments",  # COMMENT ON TABLE / COLUMN
     "engine.sql.statements.ddl",
     "engine.sql.statements.insert",
     "engine.sql.statements.dml",
@@ -177,6 +179,7 @@ _KIND_WORDS = {
     "INSERT", "INTO", "OVERWRITE", "UPDATE", "DELETE", "FROM", "MERGE", "CREATE", "OR", "REPLACE", "TABLE",
     "SCHEMA", "IF", "NOT", "EXISTS", "DROP", "ALTER", "OPTIMIZE", "VACUUM", "RESTORE", "TRUNCATE", "CONVERT",
     "TO", "DELTA", "SELECT", "WITH", "EXPLAIN", "ANALYZE", "DESCRIBE", "HISTORY", "SHOW", "TABLES", "REORG",
+    "DETAIL", "EXTENDED", "TBLPROPERTIES", "PARTITIONS", "COLUMNS", "COMMENT", "ON", "COLUMN", "UNSET",
 }  # fmt: skip
 _FILLERS = {"INTO", "FROM", "IF", "NOT", "EXISTS", "TO"}
 

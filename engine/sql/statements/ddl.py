@@ -17,6 +17,7 @@ from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
+from .comments import comment_text, commented_schema, set_comment
 from .locations import check_location
 
 # ---------------------------------------------------------------------------------------- CREATE
@@ -54,6 +55,8 @@ class _Spec:
         self.properties: dict[str, str] = {}
         self.location: str | None = None
         self.extra_columns: list[tuple[str, exp.DataType]] = []
+        self.comment: str | None = None  # the table's COMMENT (Delta: metaData.description)
+        self.column_comments: dict[str, str | None] = {}
 
 
 def _properties(tree: exp.Create) -> _Spec:
@@ -72,10 +75,14 @@ def _properties(tree: exp.Create) -> _Spec:
                 raise SqlError(f"tables are Delta tables: USING {fmt} is not supported (use USING DELTA)")
         elif isinstance(p, exp.LocationProperty):
             spec.location = p.this.name
-        elif isinstance(p, exp.Property):
-            spec.properties[p.name] = p.args["value"].name
-        elif isinstance(p, exp.SchemaCommentProperty | exp.EngineProperty):
+        elif isinstance(p, exp.SchemaCommentProperty):
+            spec.comment = comment_text(p.this)
+        elif isinstance(p, exp.EngineProperty):
             continue
+        elif isinstance(p, exp.TemporaryProperty):
+            raise SqlError("CREATE TEMP TABLE is not supported: create a table and drop it afterwards")
+        elif isinstance(p, exp.Property) and p.args.get("value") is not None:
+            spec.properties[p.name] = p.args["value"].name
         else:
             raise SqlError(f"unsupported table option {p.sql(dialect='duckdb')!r}")
     return spec
@@ -104,7 +111,7 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
             elif isinstance(k, exp.CheckColumnConstraint):
                 spec.properties[f"delta.constraints.{d.name}_check"] = k.this.sql(dialect="duckdb")
             elif isinstance(k, exp.CommentColumnConstraint):
-                continue
+                spec.column_comments[d.name] = comment_text(k.this)
             else:
                 raise SqlError(
                     f"column constraint {c.sql(dialect='duckdb')!r} on {d.name!r} is not supported "
@@ -113,7 +120,8 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
     known = {n.lower() for n, _ in types}
     types += [(n, t) for n, t in spec.extra_columns if n.lower() not in known]
     schema = arrow_types(ctx.runtime, types)
-    return pa.schema([f.with_nullable(f.name not in not_null) for f in schema])
+    schema = pa.schema([f.with_nullable(f.name not in not_null) for f in schema])
+    return commented_schema(schema, spec.column_comments)
 
 
 def _create_table(ctx: Context, tree: exp.Create) -> Result:
@@ -136,6 +144,16 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
         schema = _columns(ctx, target.expressions, spec)
         if exists:
             return _replace(ctx, name, schema, spec, None)
+        if spec.comment is not None:  # the description is metadata: a second commit sets it
+            tx = catalog.create_table_and_commit(
+                name,
+                schema,
+                _describe(spec),
+                spec.partition_by,
+                spec.properties or None,
+                location=spec.location,
+            )
+            return Result.written(tx.version, 0, ctx.text)
         table = catalog.create_table(
             name, schema, spec.partition_by, spec.properties or None, location=spec.location
         )
@@ -149,6 +167,7 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
             return _replace(ctx, name, schema, spec, rows)
 
         def write(tx: Transaction) -> None:
+            _describe(spec)(tx)
             tx.append(rows)
             tx.record("CREATE TABLE AS SELECT", {"partitionBy": json.dumps(spec.partition_by)})
 
@@ -167,11 +186,23 @@ def _replace(ctx: Context, name: str, schema: pa.Schema, spec: _Spec, rows) -> R
     tx.change_metadata(
         schema=normalize_schema(schema), partition_by=spec.partition_by, properties=spec.properties
     )
+    _describe(spec)(tx)
     if rows is not None:
         tx.append(rows)
     tx.record("CREATE OR REPLACE TABLE", {"partitionBy": json.dumps(spec.partition_by)})
     version = tx.commit()
     return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
+
+
+def _describe(spec: _Spec):
+    """A transaction step giving the table the CREATE statement's COMMENT as its description."""
+
+    def step(tx: Transaction) -> None:
+        metadata = tx.view().metadata
+        if metadata.description != spec.comment:
+            tx.set_metadata(metadata.replace(description=spec.comment))
+
+    return step
 
 
 # ---------------------------------------------------------------------------------------- DROP
@@ -197,10 +228,12 @@ def drop(ctx: Context) -> Result:
         return Result.status(f"dropped schema {ns}", ctx.text)
     if kind != "TABLE":
         raise SqlError(f"DROP {kind} is not supported: only DROP TABLE and DROP SCHEMA")
+    dropped, missing = [], []
     for node in nodes:
         name = name_of(node)
         if not catalog.table_exists(name):
             if if_exists:
+                missing.append(name)
                 continue
             from ..bind import unknown_table
 
@@ -209,7 +242,16 @@ def drop(ctx: Context) -> Result:
         managed = catalog.is_inside_warehouse(location)
         # Like Spark: dropping a managed table deletes its files; an external one keeps them.
         catalog.drop_table(name, purge=managed or bool(tree.args.get("purge")))
-    return Result.status(f"dropped table {', '.join(name_of(n) for n in nodes)}", ctx.text)
+        dropped.append(name)
+    return Result.status(_dropped_message(dropped, missing), ctx.text)
+
+
+def _dropped_message(dropped: list[str], missing: list[str]) -> str:
+    """What DROP TABLE [IF EXISTS] did: only the tables it really dropped are called dropped."""
+    parts = [f"dropped table {', '.join(dropped)}"] if dropped else []
+    if missing:
+        parts.append(f"table {', '.join(missing)} does not exist, nothing dropped")
+    return "; ".join(parts)
 
 
 def _close(name: str, candidates: list[str]) -> str:
@@ -250,6 +292,8 @@ def alter(ctx: Context) -> Result:
                 new = exp.Table(this=new.this, db=exp.to_identifier(name.split(".")[0]))
             ctx.runtime.catalog.rename_table(name, name_of(new))
             return Result.status(f"renamed {name} to {name_of(new)}", ctx.text)
+        elif isinstance(a, exp.AlterColumn) and _only_comment(a):
+            version = set_comment(ctx, name, a.name, comment_text(a.args["comment"]))
         elif isinstance(a, exp.AlterSet):
             props = {}
             for p in a.expressions:
@@ -264,6 +308,10 @@ def alter(ctx: Context) -> Result:
     if new_columns:
         version = _add_columns(ctx, name, new_columns)
     return Result.written(version, 0, ctx.text)
+
+
+def _only_comment(a: exp.AlterColumn) -> bool:
+    return {k for k, v in a.args.items() if v is not None and k != "this"} == {"comment"}
 
 
 def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:

@@ -1,4 +1,4 @@
-"""DESCRIBE [HISTORY], SHOW TABLES / SCHEMAS, RESTORE TABLE ... TO VERSION|TIMESTAMP AS OF."""
+"""DESCRIBE [HISTORY], SHOW TABLES / SCHEMAS, RESTORE [TABLE] t [TO] VERSION|TIMESTAMP AS OF."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def show_schemas(ctx: Context) -> Result:
 @statement(
     pattern=r"RESTORE\s+(?:TABLE\s+)?"
     + NAME
-    + r"\s+TO\s+(?P<kind>VERSION|TIMESTAMP)\s+AS\s+OF\s+(?P<value>.+?)"
+    + r"\s+(?:TO\s+)?(?P<kind>VERSION|TIMESTAMP)\s+AS\s+OF\s+(?P<value>.+?)"
 )
 def restore(ctx: Context) -> Result:
     name, table, _ = _table(ctx)
