@@ -13,6 +13,8 @@ from sqlglot.tokens import TokenType
 
 from lakehouse.errors import SqlError
 
+from .named_params import number_named, numbered_placeholders
+
 
 @dataclass
 class Statement:
@@ -29,7 +31,8 @@ class Statement:
     def tree(self) -> exp.Expression:
         """The sqlglot tree (parsed on first use); SqlError with the position on bad syntax."""
         if self._tree is None:
-            self._tree = parse_one(self.text, self.dialect, line=self.line, column=self.column)
+            tree = parse_one(self.text, self.dialect, line=self.line, column=self.column)
+            self._tree = numbered_placeholders(tree) if self.dialect != "duckdb" else tree
         return self._tree
 
 
@@ -67,18 +70,20 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     out = []
     for _begin, end, toks in pieces:
         first = toks[0].start
-        text = _number_placeholders(script, first, end, _expand_commands(script, toks, dialect))
+        expanded = _expand_commands(script, toks, dialect)
+        if isinstance(params, dict):  # $name / :name markers become $1, $2, ...
+            text, values = number_named(script, first, end, expanded, params, dialect)
+        else:
+            text, values = _number_placeholders(script, first, end, expanded), _params(params)
         line = script.count("\n", 0, first) + 1
         column = first - (script.rfind("\n", 0, first) + 1) + 1
-        out.append(Statement(text.strip(), dialect, _params(params), line, column))
+        out.append(Statement(text.strip(), dialect, values, line, column))
     return out
 
 
 def _params(params: Any) -> list[Any] | None:
     if params is None:
         return None
-    if isinstance(params, dict):
-        raise SqlError("named parameters are not supported: pass a list and use ? or $1, $2, ...")
     return list(params)
 
 

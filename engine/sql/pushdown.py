@@ -145,7 +145,10 @@ def _prepare(conj: exp.Expression, params: list | None) -> exp.Expression | None
         value = _param(p, params)
         if value is _UNKNOWN:
             return None
-        p.replace(value)
+        if p is out:  # the whole expression is one parameter (UPDATE ... SET x = ?): no parent to replace in
+            out = value
+        else:
+            p.replace(value)
     if out.find(exp.Parameter):
         return None
     return out
