@@ -13,6 +13,7 @@ from sqlglot.tokens import TokenType
 
 from lakehouse.errors import SqlError
 
+from . import at_versions
 from .named_params import number_named, numbered_placeholders
 
 
@@ -53,6 +54,10 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     """
     try:
         tokens = _dialect(dialect).tokenize(script)
+        if "@" in script:  # t@v3 time travel: spelled out as VERSION AS OF 3
+            rewritten = at_versions.rewrite(script, _expand_commands(script, tokens, dialect))
+            if rewritten != script:
+                script, tokens = rewritten, _dialect(dialect).tokenize(rewritten)
     except TokenError as e:
         raise SqlError(f"cannot read SQL: {e}") from None
     pieces: list[tuple[int, int, list]] = []
@@ -93,15 +98,19 @@ def _expand_commands(script: str, toks: list, dialect: str) -> list:
     for i, tok in enumerate(toks):
         prev = toks[i - 1] if i else None
         if tok.token_type == TokenType.STRING and prev is not None and prev.token_type == TokenType.COMMAND:
-            raw = script[tok.start : tok.end + 1]
+            # sqlglot gives the remainder's token the position of its last character only
+            begin = script.find(tok.text, prev.end + 1)
+            if begin < 0:
+                out.append(tok)
+                continue
             try:
-                inner = _dialect(dialect).tokenize(raw)
+                inner = _dialect(dialect).tokenize(tok.text)
             except TokenError:
                 out.append(tok)
                 continue
             for t in inner:
-                t.start += tok.start
-                t.end += tok.start
+                t.start += begin
+                t.end += begin
             out.extend(_expand_commands(script, inner, dialect))
         else:
             out.append(tok)
