@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import typing
 from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -341,6 +343,9 @@ class Transaction:
     def commit(self) -> int:
         if self.version is not None:
             return self.version
+        if _DRY_RUN.get():  # EXPLAIN of a write: everything but the commit, then nothing is left behind
+            self.abort()
+            raise DryRun(self)
         if len(self._ops) == 1:
             operation, params = self._ops[0]
         elif not self._ops:
@@ -417,6 +422,32 @@ class Transaction:
             self.commit()
         elif self.version is None:
             self.abort()
+
+
+class DryRun(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``Transaction.commit`` inside ``dry_run()``: the transaction that would have been
+    committed (its ``actions()``, ``metrics``, ``read_set``); its data files are already deleted."""
+
+    def __init__(self, transaction: Transaction):
+        super().__init__("dry run: nothing committed")
+        self.transaction = transaction
+
+
+_DRY_RUN: ContextVar[bool] = ContextVar("lakehouse_dry_run", default=False)
+
+
+@contextlib.contextmanager
+def dry_run() -> Iterator[None]:
+    """Within this block (this thread / task), every commit raises ``DryRun`` instead of committing.
+
+    >>> with dry_run():                       # doctest: +SKIP
+    ...     table.delete("id = 1")            # raises DryRun(tx): tx.metrics["numDeletedRows"]
+    """
+    token = _DRY_RUN.set(True)
+    try:
+        yield
+    finally:
+        _DRY_RUN.reset(token)
 
 
 def _now() -> int:

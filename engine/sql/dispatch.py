@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..runtime import HasRuntime, Runtime
 
 HANDLER_MODULES = (
+    "engine.sql.statements.explain_dml",  # EXPLAIN UPDATE/DELETE/MERGE: before query's EXPLAIN <query>
     "engine.sql.statements.query",
     "engine.sql.statements.info",
     "engine.sql.statements.meta",  # DESCRIBE DETAIL / EXTENDED, SHOW TBLPROPERTIES / CREATE TABLE ...
