@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,17 @@ from lakehouse.errors import SqlError
 
 from . import at_versions
 from .named_params import number_named, numbered_placeholders
+
+
+class _QuietSqlglot(logging.Filter):
+    """sqlglot warns on stderr when it falls back to a Command tree or cannot transpile a construct;
+    our handlers deal with both (or DuckDB reports the error), so users never see these warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
+logging.getLogger("sqlglot").addFilter(_QuietSqlglot())
 
 
 @dataclass

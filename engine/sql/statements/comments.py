@@ -101,3 +101,16 @@ def comment_on_column(ctx: Context) -> Result:
     column = parts[-1].strip('"`')
     text = comment_text(parse_one(value, ctx.dialect))
     return Result.written(set_comment(ctx, name, column, text), 0, ctx.text)
+
+
+@statement(
+    pattern=r"ALTER\s+TABLE\s+"
+    + NAME
+    + r"\s+(?:ALTER|CHANGE)(?:\s+COLUMN)?\s+(?P<column>\"[^\"]+\"|`[^`]+`|\w+)\s+COMMENT\s+(?P<value>'(?:[^'\\]|''|\\.)*')"
+)
+def change_column_comment(ctx: Context) -> Result:
+    """Databricks' ``ALTER TABLE t CHANGE [COLUMN] c COMMENT '...'`` (and ``ALTER [COLUMN]``)."""
+    name = _table(ctx)[0]
+    column = ctx.match.group("column").strip('"`')
+    text = comment_text(parse_one(ctx.match.group("value"), ctx.dialect))
+    return Result.written(set_comment(ctx, name, column, text), 0, ctx.text)

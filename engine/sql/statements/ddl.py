@@ -17,7 +17,7 @@ from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
-from .comments import comment_text, commented_schema, set_comment
+from .comments import comment_text, commented_schema
 from .locations import check_location
 
 # ---------------------------------------------------------------------------------------- CREATE
@@ -292,8 +292,6 @@ def alter(ctx: Context) -> Result:
                 new = exp.Table(this=new.this, db=exp.to_identifier(name.split(".")[0]))
             ctx.runtime.catalog.rename_table(name, name_of(new))
             return Result.status(f"renamed {name} to {name_of(new)}", ctx.text)
-        elif isinstance(a, exp.AlterColumn) and _only_comment(a):
-            version = set_comment(ctx, name, a.name, comment_text(a.args["comment"]))
         elif isinstance(a, exp.AlterSet):
             props = {}
             for p in a.expressions:
@@ -308,10 +306,6 @@ def alter(ctx: Context) -> Result:
     if new_columns:
         version = _add_columns(ctx, name, new_columns)
     return Result.written(version, 0, ctx.text)
-
-
-def _only_comment(a: exp.AlterColumn) -> bool:
-    return {k for k, v in a.args.items() if v is not None and k != "this"} == {"comment"}
 
 
 def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:

@@ -135,6 +135,8 @@ def test_comments_are_delta_description_and_field_metadata_read_by_delta_rs(tmp_
     assert fields["id"]["comment"] == "x" and fields["v"]["comment"] == "vee"
     db.sql("COMMENT ON TABLE c IS 'new'", dialect=dialect)
     db.sql("ALTER TABLE c ALTER COLUMN id COMMENT '123'", dialect=dialect)
+    db.sql("ALTER TABLE c CHANGE COLUMN v COMMENT 'changed'", dialect=dialect)
+    assert db.sql("DESCRIBE EXTENDED c").to_pylist()[1]["comment"] == "changed"
     dt = deltalake.DeltaTable(uri)
     assert dt.metadata().description == "new"
     assert {f.name: f.metadata for f in dt.schema().fields}["id"]["comment"] == "123"  # stays a string
@@ -211,5 +213,16 @@ def test_no_sqlglot_warnings_in_normal_use(db, capfd):
         "COMMENT ON TABLE t IS 'c'",
     ]:
         for dialect in DIALECTS:
+            db.sql(text, dialect=dialect)
+    assert capfd.readouterr().err == ""
+
+
+def test_sqlglot_fallback_warnings_never_reach_stderr(db, capfd):
+    for text, dialect in [
+        ("ALTER TABLE t ALTER COLUMN x SET NOT NULL", "duckdb"),  # sqlglot: "Unsupported ALTER COLUMN syntax"
+        ("MSCK REPAIR TABLE t", "databricks"),  # sqlglot: "Falling back to parsing as a 'Command'"
+        ("ALTER TABLE t DROP PARTITION (p = 'a')", "databricks"),
+    ]:
+        with pytest.raises(SqlError):
             db.sql(text, dialect=dialect)
     assert capfd.readouterr().err == ""
