@@ -35,11 +35,15 @@ def rewrite(script: str, tokens: list) -> str:
         if not (tok.token_type == TokenType.PARAMETER and tok.text == "@") or not 0 < i < len(tokens) - 1:
             continue
         prev, nxt = tokens[i - 1], tokens[i + 1]
-        if prev.end + 1 != tok.start or nxt.start != tok.end + 1 or not _after_table_name(tokens, i - 1):
+        if prev.end + 1 != tok.start or not _after_table_name(tokens, i - 1):
             continue
         m = _VERSION.match(nxt.text) if nxt.token_type in (_NAME | {TokenType.NUMBER}) else None
         if m is None:
-            continue
+            raise SqlError(
+                f"cannot read {script[prev.start : nxt.end + 1]!r}: after {prev.text}@ write a version "
+                f"(@v3 or @3) or a timestamp as yyyyMMddHHmmssSSS (@20240101000000000)",
+                fragment=script[tok.start : nxt.end + 1],
+            )
         parts.append(script[pos : tok.start])
         parts.append(" " + _clause(m.group(1), nxt.text))
         pos = nxt.end + 1

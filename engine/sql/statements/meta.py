@@ -7,6 +7,7 @@ They are matched on their text (sqlglot has no tree for most of them and would w
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pyarrow as pa
 
@@ -77,14 +78,17 @@ def _json_list(text: str | None) -> list[str]:
     return [c[0] if isinstance(c, list) else str(c) for c in json.loads(text)]
 
 
-@statement(pattern=r"SHOW\s+TBLPROPERTIES\s+" + NAME + r"(?:\s*\(\s*(?P<key>'[^']*'|[\w.]+)\s*\))?")
+@statement(pattern=r"SHOW\s+TBLPROPERTIES\s+" + NAME + r"(?:\s*\((?P<key>[^)]*)\))?")
 def show_tblproperties(ctx: Context) -> Result:
     """``key``, ``value`` rows; with a key, its row (Databricks says when the table lacks it)."""
     name, _, snapshot = _table(ctx)
     props = snapshot.properties
     key = ctx.match.group("key")
     if key is not None:
-        key = key.strip("'")
+        key = key.strip()
+        if not re.fullmatch(r"'[^']*'|\"[^\"]*\"|`[^`]*`|[\w.]+", key):
+            raise SqlError(f"SHOW TBLPROPERTIES takes one key, e.g. ('delta.appendOnly'), got ({key})")
+        key = key.strip("'\"`")
         value = props.get(key, f"Table {name} does not have property: {key}")
         rows = [{"key": key, "value": value}]
     else:
@@ -125,8 +129,6 @@ def show_columns(ctx: Context) -> Result:
 
 
 def _with_namespace(ctx: Context, ns: str):
-    import re
-
     table = ctx.match.group("name")
     if "." in table.replace('"', "").replace("`", ""):
         raise SqlError(f"SHOW COLUMNS: give the namespace once, not both in {table!r} and IN {ns!r}")
@@ -190,8 +192,6 @@ def show_create_table(ctx: Context) -> Result:
 )
 def unset_tblproperties(ctx: Context) -> Result:
     """Remove table properties; a key the table lacks is an error unless ``IF EXISTS``."""
-    import re
-
     name = _table(ctx)[0]
     keys = [k.strip("'\"` ") for k in re.split(r"\s*,\s*", ctx.match.group("keys").strip()) if k.strip()]
     if not keys:

@@ -67,3 +67,19 @@ def test_at_version_in_explain_and_ctas(db):
     assert "version 1" in text or "VERSION" in text.upper()
     db.sql("CREATE TABLE s.old AS SELECT * FROM s.t@v2")
     assert _ids(db, "SELECT id FROM s.old") == [1, 2]
+
+
+@pytest.mark.parametrize("text", ["SELECT * FROM s.t@v", "SELECT * FROM s.t@vx", "SELECT * FROM s.t@-1"])
+def test_bad_at_suffix_says_what_to_write(db, text):
+    with pytest.raises(SqlError, match=r"@v3 or @3"):
+        db.sql(text)
+
+
+def test_at_version_as_merge_source_and_insert_source(db):
+    db.sql("CREATE TABLE s.copy (id INT, v VARCHAR)")
+    db.sql("INSERT INTO s.copy SELECT * FROM s.t@v1")
+    db.sql(
+        "MERGE INTO s.copy c USING s.t@v2 src ON c.id = src.id "
+        "WHEN NOT MATCHED THEN INSERT VALUES (src.id, src.v)"
+    )
+    assert _ids(db, "SELECT id FROM s.copy") == [1, 2]

@@ -226,3 +226,26 @@ def test_sqlglot_fallback_warnings_never_reach_stderr(db, capfd):
         with pytest.raises(SqlError):
             db.sql(text, dialect=dialect)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_show_create_table_round_trips_nested_and_odd_types(tmp_path, dialect):
+    db = engine.connect(str(tmp_path / "wh"))
+    db.sql(
+        'CREATE TABLE c (id BIGINT, s STRUCT(a INT, "b c" VARCHAR), l INT[], m MAP(VARCHAR, DOUBLE), '
+        "dec DECIMAL(12,3), ts TIMESTAMP, tz TIMESTAMPTZ, d DATE, b BLOB, f FLOAT, sm SMALLINT, bo BOOLEAN) "
+        "TBLPROPERTIES ('delta.columnMapping.mode' = 'name')"
+    )
+    before = db.sql("DESCRIBE c").to_pylist()
+    text = db.sql("SHOW CREATE TABLE c", dialect=dialect).fetchone()[0]
+    db.sql("DROP TABLE c")
+    db.sql(text, dialect=dialect)
+    assert db.sql("DESCRIBE c").to_pylist() == before
+    assert db.sql("SHOW CREATE TABLE c", dialect=dialect).fetchone()[0] == text
+    assert db.sql("SHOW TBLPROPERTIES c ('delta.columnMapping.mode')").fetchone()[1] == "name"
+    db.close()
+
+
+def test_show_tblproperties_takes_one_key(db):
+    with pytest.raises(SqlError, match="one key"):
+        db.sql("SHOW TBLPROPERTIES t ('a', 'b')")

@@ -110,3 +110,12 @@ def test_parameter_mistakes_are_named(db):
     # a string parameter that looks like SQL stays a value
     db.sql("UPDATE t SET s = ? WHERE id = ?", params=["x'; DROP TABLE t; --", 1])
     assert db.sql("SELECT s FROM t WHERE id = 1").to_pylist() == [{"s": "x'; DROP TABLE t; --"}]
+
+
+def test_named_markers_inside_strings_and_json_paths_are_not_parameters(db):
+    got = db.sql("SELECT '$a' AS lit, $a AS val, '$a' || $b AS cat", params={"a": 1, "b": "x"}).to_pylist()
+    assert got == [{"lit": "$a", "val": 1, "cat": "$ax"}]
+    got = db.sql(
+        "SELECT s FROM t WHERE id = :id AND '{\"k\": 1}':k = 1", params={"id": 1}, dialect="databricks"
+    ).to_pylist()
+    assert got == [{"s": "a"}]
