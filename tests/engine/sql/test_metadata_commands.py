@@ -249,3 +249,62 @@ def test_show_create_table_round_trips_nested_and_odd_types(tmp_path, dialect):
 def test_show_tblproperties_takes_one_key(db):
     with pytest.raises(SqlError, match="one key"):
         db.sql("SHOW TBLPROPERTIES t ('a', 'b')")
+
+
+def test_describe_detail_agrees_with_delta_rs(db):
+    deltalake = pytest.importorskip("deltalake")
+    db.sql("DELETE FROM t WHERE id = 1")
+    db.sql("ALTER TABLE t SET TBLPROPERTIES ('delta.checkpointInterval' = '7')")
+    row = db.sql("DESCRIBE DETAIL t").to_pylist()[0]
+    dt = deltalake.DeltaTable(db.catalog.load_table("t").uri)
+    assert row["id"] == dt.metadata().id
+    assert row["description"] == dt.metadata().description
+    assert row["partitionColumns"] == dt.metadata().partition_columns
+    assert dict(row["properties"]) == dt.metadata().configuration
+    assert row["numFiles"] == len(dt.file_uris())
+    proto = dt.protocol()
+    assert (row["minReaderVersion"], row["minWriterVersion"]) == (
+        proto.min_reader_version,
+        proto.min_writer_version,
+    )
+    import pyarrow as pa
+
+    size = pa.table(dt.get_add_actions(flatten=True)).column("size_bytes").to_pylist()
+    assert row["sizeInBytes"] == sum(size)
+
+
+def test_comments_survive_concurrent_appends_in_both_orders(tmp_path):
+    import threading
+
+    wh = str(tmp_path / "wh")
+    with engine.connect(wh) as db:
+        db.sql("CREATE TABLE t (id INT, v VARCHAR COMMENT 'c')")
+    errors: list[Exception] = []
+
+    def appender():
+        with engine.connect(wh) as s:
+            for i in range(10):
+                try:
+                    s.sql("INSERT INTO t VALUES (?, 'x')", params=[i])
+                except Exception as e:  # pragma: no cover - reported below
+                    errors.append(e)
+
+    def commenter():
+        with engine.connect(wh) as s:
+            for i in range(10):
+                try:
+                    s.sql(f"COMMENT ON COLUMN t.v IS 'c{i}'")
+                    s.sql(f"COMMENT ON TABLE t IS 't{i}'")
+                except Exception as e:  # pragma: no cover - reported below
+                    errors.append(e)
+
+    threads = [threading.Thread(target=appender), threading.Thread(target=commenter)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with engine.connect(wh) as db:
+        assert db.sql("SELECT count(DISTINCT id) FROM t").fetchone() == (10,)
+        assert db.sql("DESCRIBE DETAIL t").to_pylist()[0]["description"] == "t9"
+        assert db.sql("DESCRIBE EXTENDED t").to_pylist()[1]["comment"] == "c9"
