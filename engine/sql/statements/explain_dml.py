@@ -21,7 +21,7 @@ _ROW_METRICS = (
 )  # fmt: skip
 
 
-@statement(pattern=r"EXPLAIN\s+(?P<query>(?:UPDATE|DELETE|MERGE|INSERT)\b.+)")
+@statement(pattern=r"EXPLAIN(?:\s+ANALYZE)?\s+(?P<query>(?:UPDATE|DELETE|MERGE|INSERT)\b.+)")
 def explain_write(ctx: Context) -> Result:
     text = ctx.match.group("query")
     inner = Statement(text, ctx.dialect, ctx.params, ctx.statement.line, ctx.statement.column)

@@ -64,9 +64,11 @@ def test_explain_write_commits_nothing_and_predicts_the_counts(db, dialect, text
     assert int(metrics.get(metric, 0)) == count
 
 
-def test_explain_update_skips_other_partitions(db):
-    msg = db.sql("EXPLAIN UPDATE t SET x = 0 WHERE p = 'p1'").message
+@pytest.mark.parametrize("keyword", ["EXPLAIN", "EXPLAIN ANALYZE"])
+def test_explain_update_skips_other_partitions(db, keyword):
+    msg = db.sql(f"{keyword} UPDATE t SET x = 0 WHERE p = 'p1'").message
     assert "read 1, skipped 3" in msg and "would remove 1 file(s)" in msg
+    assert db.catalog.load_table("t").version == 1
 
 
 def test_explain_write_error_leaves_nothing(db):
