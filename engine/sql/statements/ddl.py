@@ -148,7 +148,7 @@ def _create_table(ctx: Context, tree: exp.Create) -> Result:
             tx = catalog.create_table_and_commit(
                 name,
                 schema,
-                _describe(spec),
+                _describe(spec, record=True),
                 spec.partition_by,
                 spec.properties or None,
                 location=spec.location,
@@ -194,13 +194,15 @@ def _replace(ctx: Context, name: str, schema: pa.Schema, spec: _Spec, rows) -> R
     return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
 
 
-def _describe(spec: _Spec):
+def _describe(spec: _Spec, *, record: bool = False):
     """A transaction step giving the table the CREATE statement's COMMENT as its description."""
 
     def step(tx: Transaction) -> None:
         metadata = tx.view().metadata
         if metadata.description != spec.comment:
             tx.set_metadata(metadata.replace(description=spec.comment))
+        if record:
+            tx.record("SET TABLE COMMENT", {"comment": json.dumps(spec.comment)})
 
     return step
 

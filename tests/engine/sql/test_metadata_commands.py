@@ -131,6 +131,8 @@ def test_comments_are_delta_description_and_field_metadata_read_by_delta_rs(tmp_
     uri = db.catalog.load_table("c").uri
     dt = deltalake.DeltaTable(uri)
     assert dt.metadata().description == "y"
+    ops = [h["operation"] for h in db.catalog.load_table("c").history()]
+    assert ops == ["CHANGE COLUMN", "SET TABLE COMMENT", "CREATE TABLE"]
     fields = {f.name: f.metadata for f in dt.schema().fields}
     assert fields["id"]["comment"] == "x" and fields["v"]["comment"] == "vee"
     db.sql("COMMENT ON TABLE c IS 'new'", dialect=dialect)
