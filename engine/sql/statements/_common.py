@@ -64,6 +64,14 @@ def resolve_target(ctx: Context, node: exp.Table):
     from ..bind import unknown_table
 
     name = name_of(node)
+    clause = node.args.get("version") or node.args.get("when") if isinstance(node, exp.Table) else None
+    if clause is not None:  # t@v1 / t VERSION AS OF 1 as a write target: refused, never ignored
+        when = clause.sql(dialect="duckdb").removeprefix("FOR ")
+        raise SqlError(
+            f"cannot write to {name} {when}: an old version is read-only; write to {name} itself, or "
+            f"RESTORE TABLE {name} TO {when} first",
+            fragment=when,
+        )
     try:
         table, snapshot = ctx.cache.get(name)
     except TableNotFound:

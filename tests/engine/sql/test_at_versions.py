@@ -83,3 +83,22 @@ def test_at_version_as_merge_source_and_insert_source(db):
         "WHEN NOT MATCHED THEN INSERT VALUES (src.id, src.v)"
     )
     assert _ids(db, "SELECT id FROM s.copy") == [1, 2]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "UPDATE s.t@v1 SET v = 'z'",
+        "DELETE FROM s.t@v1 WHERE id = 2",
+        "UPDATE s.t VERSION AS OF 1 SET v = 'z'",
+        "DELETE FROM s.t VERSION AS OF 1",
+        "MERGE INTO s.t@v1 USING (SELECT 2 AS id) x ON s.t.id = x.id WHEN MATCHED THEN DELETE",
+        "INSERT INTO s.t@v1 VALUES (9, 'z')",
+    ],
+)
+def test_writing_to_an_old_version_is_refused_not_ignored(db, dialect, text):
+    version = db.catalog.load_table("s.t").version
+    with pytest.raises(SqlError, match="(?i)version"):
+        db.sql(text, dialect=dialect)
+    assert db.catalog.load_table("s.t").version == version
