@@ -44,8 +44,7 @@ class Statement:
     def tree(self) -> exp.Expression:
         """The sqlglot tree (parsed on first use); SqlError with the position on bad syntax."""
         if self._tree is None:
-            tree = parse_one(self.text, self.dialect, line=self.line, column=self.column)
-            self._tree = numbered_placeholders(tree) if self.dialect != "duckdb" else tree
+            self._tree = parse_one(self.text, self.dialect, line=self.line, column=self.column)
         return self._tree
 
 
@@ -157,7 +156,7 @@ def parse_one(text: str, dialect: str = "duckdb", *, line: int = 1, column: int 
     trees = [t for t in trees if t is not None]
     if len(trees) != 1:
         raise SqlError(f"expected one statement, got {len(trees)}: {text[:80]!r}")
-    return trees[0]
+    return numbered_placeholders(trees[0]) if dialect != "duckdb" else trees[0]
 
 
 def _syntax_error(err: dict, line: int, column: int) -> SqlError:

@@ -119,3 +119,12 @@ def test_named_markers_inside_strings_and_json_paths_are_not_parameters(db):
         "SELECT s FROM t WHERE id = :id AND '{\"k\": 1}':k = 1", params={"id": 1}, dialect="databricks"
     ).to_pylist()
     assert got == [{"s": "a"}]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_parameters_in_time_travel_and_restore(db, dialect):
+    db.sql("DELETE FROM t WHERE id = ?", params=[1], dialect=dialect)
+    old = db.sql("SELECT count(*) AS n FROM t VERSION AS OF ?", params=[1], dialect=dialect).to_pylist()
+    assert old == [{"n": 3}]
+    db.sql("RESTORE TABLE t TO VERSION AS OF ?", params=[1], dialect=dialect)
+    assert _rows(db) == ROWS
