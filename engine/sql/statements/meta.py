@@ -61,7 +61,7 @@ def describe_detail(ctx: Context) -> Result:
         "partitionColumns": list(snapshot.partition_columns),
         "clusteringColumns": _json_list(clustering),
         "numFiles": snapshot.num_files,
-        "sizeInBytes": int(pa.compute.sum(snapshot.adds.column("size")).as_py() or 0),
+        "sizeInBytes": sum(snapshot.file_facts(range(snapshot.num_files)).size),
         "properties": sorted(props.items()),
         "minReaderVersion": proto.min_reader_version,
         "minWriterVersion": proto.min_writer_version,
@@ -71,11 +71,14 @@ def describe_detail(ctx: Context) -> Result:
 
 
 def _json_list(text: str | None) -> list[str]:
+    """Databricks' ``clusteringColumns`` property (``[["a"],["b","c"]]``: column paths) as names."""
     import json
 
-    if not text:
-        return []
-    return [c[0] if isinstance(c, list) else str(c) for c in json.loads(text)]
+    try:
+        paths = json.loads(text) if text else []
+    except ValueError:
+        return [text]
+    return [".".join(c) if isinstance(c, list) else str(c) for c in paths]
 
 
 @statement(pattern=r"SHOW\s+TBLPROPERTIES\s+" + NAME + r"(?:\s*\((?P<key>[^)]*)\))?")
@@ -106,7 +109,8 @@ def show_partitions(ctx: Context) -> Result:
         raise SqlError(f"SHOW PARTITIONS: table {name} is not partitioned (DESCRIBE DETAIL {name} shows it)")
     physical = snapshot.physical_names
     fields = [snapshot.schema.field(c) for c in columns]
-    seen = {tuple(f.partition_values.get(physical.get(c, c)) for c in columns) for f in snapshot.files}
+    facts = snapshot.file_facts(range(snapshot.num_files))
+    seen = {tuple(pv.get(physical.get(c, c)) for c in columns) for pv in facts.partition_values}
     ordered = sorted(seen, key=lambda t: tuple((v is None, v or "") for v in t))
     arrays = [
         pa.array([parse_partition(t[i], f.type) for t in ordered], f.type) for i, f in enumerate(fields)
