@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import pyarrow as pa
+from sqlglot import exp
 
 from lakehouse import Transaction
 from lakehouse.errors import SqlError, did_you_mean
@@ -100,9 +101,15 @@ def show_tblproperties(ctx: Context) -> Result:
     return Result.from_rows(rows, schema, statement=ctx.text)
 
 
-@statement(pattern=r"SHOW\s+PARTITIONS\s+" + NAME)
+@statement(pattern=r"SHOW\s+PARTITIONS\s+" + NAME + r"(?:\s+PARTITION\s*(?P<spec>\(.*\)))?")
 def show_partitions(ctx: Context) -> Result:
-    """One row per distinct partition of the current version, a column per partition column."""
+    """One row per distinct partition of the current version, a column per partition column, in value
+    order; ``PARTITION (p = 'a', ...)`` keeps the matching ones."""
+    from ..execute import query
+    from ..parse import parse_one
+    from ..types import quote
+    from .info import _one
+
     name, _, snapshot = _table(ctx)
     columns = list(snapshot.partition_columns)
     if not columns:
@@ -110,12 +117,34 @@ def show_partitions(ctx: Context) -> Result:
     physical = snapshot.physical_names
     fields = [snapshot.schema.field(c) for c in columns]
     facts = snapshot.file_facts(range(snapshot.num_files))
-    seen = {tuple(pv.get(physical.get(c, c)) for c in columns) for pv in facts.partition_values}
-    ordered = sorted(seen, key=lambda t: tuple((v is None, v or "") for v in t))
-    arrays = [
-        pa.array([parse_partition(t[i], f.type) for t in ordered], f.type) for i, f in enumerate(fields)
-    ]
-    return Result(pa.table(arrays, names=columns), statement=ctx.text)
+    seen = sorted(
+        {tuple(pv.get(physical.get(c, c)) for c in columns) for pv in facts.partition_values}, key=str
+    )
+    arrays = [pa.array([parse_partition(t[i], f.type) for t in seen], f.type) for i, f in enumerate(fields)]
+    where = ""
+    if ctx.match.group("spec"):
+        spec = parse_one(ctx.match.group("spec"), ctx.dialect)
+        conds = spec.expressions if isinstance(spec, exp.Tuple) else [spec.unnest()]
+        known = {c.lower() for c in columns}
+        for c in conds:
+            if (
+                not isinstance(c, exp.EQ)
+                or not isinstance(c.this, exp.Column)
+                or c.this.name.lower() not in known
+            ):
+                raise SqlError(
+                    f"SHOW PARTITIONS ... PARTITION takes partition_column = value pairs, got "
+                    f"{c.sql(dialect='duckdb')!r}; partition columns: {', '.join(columns)}"
+                )
+        where = " WHERE " + " AND ".join(c.sql(dialect="duckdb") for c in conds)
+    order = ", ".join(quote(c) for c in columns)
+    table = query(
+        ctx.runtime,
+        f"SELECT * FROM __partitions{where} ORDER BY {order} NULLS LAST",
+        regs=_one("__partitions", pa.table(arrays, names=columns)),
+        text=ctx.text,
+    )
+    return Result(table, statement=ctx.text)
 
 
 @statement(

@@ -347,3 +347,19 @@ def test_show_create_table_keeps_an_external_location(tmp_path):
         db.sql("CREATE TABLE m (id INT)")
         assert f"LOCATION '{ext}'" in db.sql("SHOW CREATE TABLE e").fetchone()[0]
         assert "LOCATION" not in db.sql("SHOW CREATE TABLE m").fetchone()[0]  # managed: the warehouse decides
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_show_partitions_in_value_order_with_a_partition_filter(tmp_path, dialect):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        db.sql("CREATE TABLE n (id INT, k INT, s VARCHAR) PARTITIONED BY (k, s)")
+        db.sql("INSERT INTO n VALUES (1, 10, 'a'), (2, 9, 'a'), (3, NULL, 'b'), (4, 10, 'b''c')")
+        rows = db.sql("SHOW PARTITIONS n", dialect=dialect).to_pylist()
+        want = db.sql("SELECT DISTINCT k, s FROM n ORDER BY k NULLS LAST, s NULLS LAST").to_pylist()
+        assert rows == want  # 9 before 10: values, not strings
+        got = db.sql("SHOW PARTITIONS n PARTITION (k = 10)", dialect=dialect).to_pylist()
+        assert got == [{"k": 10, "s": "a"}, {"k": 10, "s": "b'c"}]
+        got = db.sql("SHOW PARTITIONS n PARTITION (k = 10, s = 'a')", dialect=dialect).to_pylist()
+        assert got == [{"k": 10, "s": "a"}]
+        with pytest.raises(SqlError, match="partition columns: k, s"):
+            db.sql("SHOW PARTITIONS n PARTITION (id = 1)", dialect=dialect)
