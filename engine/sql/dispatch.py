@@ -44,6 +44,7 @@ HANDLER_MODULES = (
     "engine.sql.statements.insert",
     "engine.sql.statements.dml",
     "engine.sql.statements.merge",
+    "engine.sql.statements.relations",
     "engine.sql.statements.maintenance",  # OPTIMIZE / VACUUM / ... (optional module)
 )
 
@@ -215,9 +216,29 @@ def passthrough(ctx: Context) -> Result:
     from .execute import param_dict, query
 
     tree = ctx.tree
+    _refuse_catalog_writes(ctx.text)
     if isinstance(tree, exp.Command) or ctx.dialect == "duckdb":
         sql = ctx.text
     else:
         sql = tree.sql(dialect="duckdb")
     table = query(ctx.runtime, sql, param_dict(ctx.params, tree), text=ctx.text)
     return Result(table, statement=ctx.text)
+
+
+# Statements that would create or change a table in DuckDB's own catalog if they reached it unbound.
+_CATALOG_WRITE = re.compile(
+    r"\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY|PERSISTENT)\s+)?(?:TABLE|VIEW)|"
+    r"INSERT|UPDATE|DELETE|MERGE|ALTER|DROP\s+(?:TABLE|VIEW)|TRUNCATE|COPY|USE)\b",
+    re.I,
+)
+
+
+def _refuse_catalog_writes(text: str) -> None:
+    m = _CATALOG_WRITE.match(text)
+    if m is not None:
+        words = " ".join(m.group(0).split()).upper()
+        raise SqlError(
+            f"cannot run this {words} statement: its syntax is not understood as a lakehouse statement, "
+            f"and DuckDB would run it on its own in-memory catalog instead of the lakehouse tables; "
+            f"check the syntax against docs/sql.md"
+        )
