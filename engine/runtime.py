@@ -96,6 +96,8 @@ class Runtime:
         self.allow_external_locations = bool(allow_external_locations) and not self.sandbox
         self.user = user or os_user()
         self.warehouse = warehouse
+        self.namespace = "main"  # where one-part names live (USE ns; engine.sql.namespace)
+        self.temp_views: dict[str, Any] = {}  # CREATE TEMP VIEW: name -> catalog.View, this session only
         self.storage_options: dict[str, Any] = dict(storage_options or {})
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -251,7 +253,9 @@ class Runtime:
 
         Raises TableNotFound (with close matches) or VersionNotFound.
         """
-        name = name if "." in name else f"main.{name}"
+        if "." not in name:  # the session namespace, then main
+            own = f"{self.namespace}.{name}"
+            name = own if self.namespace == "main" or self.catalog.table_exists(own) else f"main.{name}"
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:

@@ -28,9 +28,9 @@ from sqlglot import exp
 
 from lakehouse.errors import SqlError
 
-from . import sandbox
+from . import namespace, sandbox
 from .bind import SnapshotCache
-from .errors import absolute
+from .errors import absolute, unknown_to_lakehouse
 from .parse import Statement, split
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ HANDLER_MODULES = (
     "engine.sql.statements.dml",
     "engine.sql.statements.merge",
     "engine.sql.statements.relations",
+    "engine.sql.statements.views",
     "engine.sql.statements.maintenance",  # OPTIMIZE / VACUUM / ... (optional module)
 )
 
@@ -134,9 +135,10 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
         handler, match = find_handler(st)
         if runtime.sandbox:
             _check_sandboxed(st, handler, match)
-        return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+        with namespace.using(runtime.namespace):
+            return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
     except SqlError as e:
-        raise absolute(e, st.line, st.column) from None
+        raise absolute(unknown_to_lakehouse(runtime, e), st.line, st.column) from None
 
 
 def _check_sandboxed(st: Statement, handler: Handler, match: re.Match | None) -> None:

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
 
+from . import info_schema, namespace
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
@@ -73,8 +74,10 @@ def plan_query(
         check_tree(tree)
     if copy:
         tree = tree.copy()
-    refs = bind(runtime, tree, cache, params)
-    if not refs and original is not None:
+    listed = info_schema.substitute(runtime, tree, regs)
+    with namespace.using(runtime.namespace):
+        refs = bind(runtime, tree, cache, params)
+    if not refs and not cache.views and not listed and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
