@@ -8,6 +8,7 @@ column names (the subset BI tools and the shell's completion read). ``table_cata
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 CATALOG_NAME = "lakehouse"
 _VIEWS = ("tables", "columns", "schemata")
+Probe = Callable[[exp.Query], pa.Schema]  # the columns a query returns (rewrite plans and runs it)
 
 
 def _info_node(node: exp.Table) -> str | None:
@@ -34,7 +36,7 @@ def _info_node(node: exp.Table) -> str | None:
     return name if name in _VIEWS else None
 
 
-def substitute(runtime: Runtime, tree: exp.Expression, regs: Registrations) -> bool:
+def substitute(runtime: Runtime, tree: exp.Expression, regs: Registrations, probe: Probe) -> bool:
     """Replace information_schema views in ``tree`` by registered catalog listings; True if any."""
     built: dict[str, str] = {}
     found = False
@@ -43,7 +45,7 @@ def substitute(runtime: Runtime, tree: exp.Expression, regs: Registrations) -> b
         if which is None:
             continue
         if which not in built:
-            built[which] = regs.add(f"info_{which}", _BUILDERS[which](runtime))
+            built[which] = regs.add(f"info_{which}", _BUILDERS[which](runtime, probe))
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         local = exp.Table(this=exp.to_identifier(built[which]), alias=alias.copy())
         local.meta[LOCAL] = True
@@ -66,22 +68,20 @@ def relations(runtime: Runtime) -> list[tuple[str, str, str, str | None]]:
     return sorted(out)
 
 
-def columns_of(runtime: Runtime, schema: str, name: str, kind: str) -> list[pa.Field]:
+def columns_of(runtime: Runtime, schema: str, name: str, kind: str, probe: Probe) -> list[pa.Field]:
     """The columns of a table or view (a view's by planning ``SELECT * ... LIMIT 0``; [] if broken)."""
     try:
         if kind == "BASE TABLE":
             return list(runtime.resolve_snapshot(f"{schema}.{name}")[1].schema)
-        from . import run_query
-
         node = exp.Table(
             this=exp.to_identifier(name), db=None if kind != "VIEW" else exp.to_identifier(schema)
         )
-        return list(run_query(runtime, exp.select("*").from_(node).limit(0)).to_arrow().schema)
+        return list(probe(exp.select("*").from_(node).limit(0)))
     except LakehouseError:  # a view over a dropped table, a table dropped meanwhile
         return []
 
 
-def _tables(runtime: Runtime) -> pa.Table:
+def _tables(runtime: Runtime, probe: Probe) -> pa.Table:
     rows = relations(runtime)
     return pa.table(
         {
@@ -97,7 +97,7 @@ def _tables(runtime: Runtime) -> pa.Table:
     )
 
 
-def _columns(runtime: Runtime) -> pa.Table:
+def _columns(runtime: Runtime, probe: Probe) -> pa.Table:
     out: dict[str, list] = {
         k: []
         for k in (
@@ -106,7 +106,7 @@ def _columns(runtime: Runtime) -> pa.Table:
         )
     }  # fmt: skip
     for schema, name, kind, _ in relations(runtime):
-        for i, f in enumerate(columns_of(runtime, schema, name, kind), 1):
+        for i, f in enumerate(columns_of(runtime, schema, name, kind, probe), 1):
             row = (
                 CATALOG_NAME,
                 schema,
@@ -123,7 +123,7 @@ def _columns(runtime: Runtime) -> pa.Table:
     return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in out.items()})
 
 
-def _schemata(runtime: Runtime) -> pa.Table:
+def _schemata(runtime: Runtime, probe: Probe) -> pa.Table:
     names = runtime.catalog.list_namespaces()
     return pa.table(
         {
@@ -133,11 +133,11 @@ def _schemata(runtime: Runtime) -> pa.Table:
     )
 
 
-def show_all_tables(runtime: Runtime) -> pa.Table:
+def show_all_tables(runtime: Runtime, probe: Probe) -> pa.Table:
     """DuckDB's ``SHOW ALL TABLES`` layout: database, schema, name, column_names, column_types, temporary."""
     rows = []
     for schema, name, kind, _ in relations(runtime):
-        cols = columns_of(runtime, schema, name, kind)
+        cols = columns_of(runtime, schema, name, kind, probe)
         rows.append(
             {
                 "database": CATALOG_NAME,

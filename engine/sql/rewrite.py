@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
@@ -74,7 +75,7 @@ def plan_query(
         check_tree(tree)
     if copy:
         tree = tree.copy()
-    listed = info_schema.substitute(runtime, tree, regs)
+    listed = info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
     with namespace.using(runtime.namespace):
         refs = bind(runtime, tree, cache, params)
     if not refs and not cache.views and not listed and original is not None:
@@ -127,3 +128,11 @@ def _prune(ref: TableRef, pred: exp.Expression | None) -> tuple[list[int], str |
     except LakehouseError:  # a predicate the scan cannot use: read everything, DuckDB still filters
         return list(range(snapshot.num_files)), None
     return scan.file_indices, scan.where
+
+
+def probe_schema(runtime: Runtime, tree: exp.Query) -> pa.Schema:
+    """The columns ``tree`` returns (planned and run; give it a LIMIT 0)."""
+    from .execute import query
+
+    plan = plan_query(runtime, tree)
+    return query(runtime, plan.sql, plan.params, text=tree.sql(dialect="duckdb"), regs=plan.regs).schema

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from catalog import View
 
     from ..runtime import Runtime
-    from .bind import SnapshotCache, TableRef
 
 MAX_DEPTH = 32
 
@@ -63,12 +62,13 @@ def expand(
     runtime: Runtime,
     node: exp.Table,
     view: View,
-    cache: SnapshotCache,
+    cache: Any,
     params: list | None,
     expanding: tuple[str, ...],
-    bind: Callable[..., list[TableRef]],
-) -> list[TableRef]:
-    """Replace ``node`` by ``(view query) AS alias`` and bind the tables the view reads."""
+    bind: Callable[..., list],
+) -> list:
+    """Replace ``node`` by ``(view query) AS alias`` and bind the tables the view reads with ``bind``
+    (``bind.bind``, passed in: this module sits below it); the TableRefs found."""
     if view.name in expanding:
         path = " -> ".join((*expanding, view.name))
         raise SqlError(f"view {view.name} refers to itself ({path}): redefine one of these views")

@@ -176,5 +176,6 @@ def use(ctx: Context) -> Result:
 @statement(pattern=r"SHOW\s+ALL\s+TABLES")
 def show_all_tables(ctx: Context) -> Result:
     from ..info_schema import show_all_tables as listing
+    from ..rewrite import probe_schema
 
-    return Result(listing(ctx.runtime), statement=ctx.text)
+    return Result(listing(ctx.runtime, lambda q: probe_schema(ctx.runtime, q)), statement=ctx.text)
