@@ -156,6 +156,7 @@ def bind(
     from .views import expand
 
     refs = []
+    _named_by_function(tree)
     for node in list(tree.find_all(exp.Table)):
         if not is_catalog_ref(runtime, node):
             continue
@@ -165,6 +166,20 @@ def bind(
         else:
             refs.extend(expand(runtime, node, found, cache, params, expanding, bind))
     return refs
+
+
+def _named_by_function(tree: exp.Expression) -> None:
+    """``FROM query_table('t')`` reads table ``t``: make it a table reference, bound like any other."""
+    for node in list(tree.find_all(exp.Table)):
+        fn = node.this
+        if not (isinstance(fn, exp.Anonymous) and str(fn.name).lower() == "query_table"):
+            continue
+        args = fn.expressions
+        if len(args) == 1 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            named = exp.to_table(args[0].name)
+            if node.args.get("alias") is not None:
+                named.set("alias", node.args["alias"].copy())
+            node.replace(named)
 
 
 def resolve(runtime: Runtime, node: exp.Table, cache: SnapshotCache, params: list | None = None):

@@ -76,5 +76,12 @@ def unknown_to_lakehouse(runtime, e: SqlError) -> SqlError:
     name = getattr(e, "unknown_name", None)
     if name is None:
         return e
-    qualified = name if "." in name else f"main.{name}"
-    return SqlError(runtime.unknown_table_message(qualified), line=e.line, column=e.column)
+    qualified = name if "." in name else f"{runtime.namespace}.{name}"
+    if qualified in runtime.table_names():
+        message = (
+            f"{name!r} is a lakehouse table, but this statement hands the name to DuckDB, which does not "
+            f"know it: name the table in a FROM clause (SELECT ... FROM {name})"
+        )
+    else:
+        message = runtime.unknown_table_message(qualified)
+    return SqlError(message, line=e.line, column=e.column)
