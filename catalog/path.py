@@ -140,6 +140,8 @@ class PathCatalog(Catalog):
             )
         if not self.namespace_exists(ident.namespace):
             raise self._namespace_not_found(ident.namespace)
+        if self._views.get(ident) is not None:
+            raise TableAlreadyExists(f"`{ident.qualified}` is a view: drop it first (DROP VIEW)")
         try:
             return Table.create(
                 loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options

@@ -14,7 +14,7 @@ from lakehouse.errors import NamespaceNotFound, SqlError, TableAlreadyExists, Ta
 
 from ...result import Result
 from .. import namespace
-from ..bind import SnapshotCache, bind
+from ..bind import SnapshotCache, bind, is_catalog_ref, lookup_names
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..rewrite import plan_query
@@ -48,6 +48,9 @@ def _check_query(ctx: Context, body: exp.Expression, name: str) -> None:
         raise SqlError(f"CREATE VIEW {name} needs AS SELECT ...")
     if body.find(exp.Placeholder):
         raise SqlError(f"view {name} cannot hold parameters (? or $n): write the values into its query")
+    for node in body.find_all(exp.Table):
+        if is_catalog_ref(ctx.runtime, node) and name in lookup_names(node):
+            raise SqlError(f"view {name} refers to itself ({name} -> {name}): a view cannot read itself")
     bind(ctx.runtime, body.copy(), SnapshotCache(ctx.runtime), None, expanding=(name,))
     probe = exp.select("*").from_(exp.Subquery(this=body.copy(), alias="__lh_view")).limit(0)
     plan = plan_query(ctx.runtime, probe, None, cache=ctx.cache, copy=False)
