@@ -242,5 +242,5 @@ def _refuse_catalog_writes(text: str) -> None:
         raise SqlError(
             f"cannot run this {words} statement: its syntax is not understood as a lakehouse statement, "
             f"and DuckDB would run it on its own in-memory catalog instead of the lakehouse tables; "
-            f"check the syntax against docs/sql.md"
+            f"check the syntax against docs/sql-names.md"
         )
