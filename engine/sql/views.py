@@ -80,6 +80,10 @@ def expand(
     node.replace(sub)
     cache.views.append(view.name)
     try:
+        if runtime.sandbox:  # a view stored by a trusted session may read files: checked here too
+            from .sandbox import check_tree
+
+            check_tree(body)
         with namespace.using(view.namespace):
             return bind(runtime, body, cache, params, expanding=(*expanding, view.name))
     except SqlError as e:

@@ -18,7 +18,7 @@ from ..bind import SnapshotCache, bind, is_catalog_ref, lookup_names
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..rewrite import plan_query
-from ..views import temp_view
+from ..views import find_view, temp_view
 from ._common import name_of, namespace_of
 
 
@@ -130,6 +130,22 @@ def create_temp_table(ctx: Context, tree: exp.Create) -> Result:
     rows = query(runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
     runtime.register(name, rows)
     return Result.written(None, rows.num_rows, ctx.text)
+
+
+def describe_view(ctx: Context, text: str) -> Result:
+    """``DESCRIBE v`` of a view or TEMP view: its columns (as ``DESCRIBE t``); else the unknown-table error."""
+    from ..bind import unknown_table
+
+    node = exp.to_table(text, dialect=ctx.dialect)
+    name = name_of(node)
+    temp = node.args.get("db") is None and node.name.lower() in ctx.runtime.temp_views
+    if not temp and find_view(ctx.runtime, name) is None:
+        raise unknown_table(ctx.runtime, None, name)
+    plan = plan_query(ctx.runtime, exp.select("*").from_(node), None, cache=ctx.cache, copy=False)
+    table = query(ctx.runtime, f"DESCRIBE {plan.sql}", None, text=ctx.text, regs=plan.regs)
+    rows = table.select(["column_name", "column_type", "null"])
+    rows = rows.append_column("partition", pa.array([False] * rows.num_rows, pa.bool_()))
+    return Result(rows, statement=ctx.text)
 
 
 def drop_temp_table(ctx: Context, node: exp.Table) -> bool:

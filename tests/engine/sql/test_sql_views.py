@@ -224,3 +224,30 @@ def test_information_schema_and_show_all_tables(wh):
         ("sales", "orders", ["id", "amount"], False),
         ("temp", "tv", ["s"], True),
     ]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_describe_a_view(wh, dialect):
+    db = _connect(wh)
+    db.sql("CREATE TABLE t AS SELECT 1 AS x, 'a' AS s")
+    db.sql("CREATE VIEW v AS SELECT s, x * 2 AS y FROM t")
+    db.sql("CREATE TEMP VIEW tv AS SELECT x FROM t")
+    got = db.sql("DESCRIBE v", dialect=dialect).to_arrow().to_pylist()
+    assert [(r["column_name"], r["column_type"]) for r in got] == [("s", "VARCHAR"), ("y", "INTEGER")]
+    assert db.sql("DESCRIBE tv", dialect=dialect).to_arrow().column("column_name").to_pylist() == ["x"]
+
+
+def test_sandboxed_session_checks_the_views_it_reads(tmp_path):
+    warehouse = str(tmp_path / "wh")
+    with engine.connect(warehouse) as trusted:
+        (tmp_path / "secret.csv").write_text("a\n1\n")
+        trusted.sql("CREATE TABLE t AS SELECT 1 AS x")
+        trusted.sql(f"CREATE VIEW leak AS SELECT * FROM read_csv('{tmp_path / 'secret.csv'}')")
+        trusted.sql("CREATE VIEW fine AS SELECT x FROM t")
+    with engine.connect(warehouse, sandbox=True) as s:
+        with pytest.raises(SqlError, match=r"view main.leak cannot be read: .*read_csv\(\) is not allowed"):
+            s.sql("SELECT * FROM leak")
+        with pytest.raises(SqlError, match="sandboxed"):
+            s.sql(f"CREATE VIEW leak2 AS SELECT * FROM read_csv('{tmp_path / 'secret.csv'}')")
+        assert _rows(s, "SELECT * FROM fine") == [(1,)]
+        assert s.catalog.list_views() == ["main.fine", "main.leak"]
