@@ -229,7 +229,8 @@ def passthrough(ctx: Context) -> Result:
 
 # Statements that would create or change a table in DuckDB's own catalog if they reached it unbound.
 _CATALOG_WRITE = re.compile(
-    r"\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY|PERSISTENT)\s+)?(?:TABLE|VIEW)|"
+    r"\s*(?:CREATE(?:\s+(?:OR\s+REPLACE|TEMP|TEMPORARY|PERSISTENT|RECURSIVE|MATERIALIZED|GLOBAL|LOCAL|"
+    r"UNLOGGED|EXTERNAL|TRANSIENT))*\s+(?:TABLE|VIEW)|"
     r"INSERT|UPDATE|DELETE|MERGE|ALTER|DROP\s+(?:TABLE|VIEW)|TRUNCATE|COPY|USE)\b",
     re.I,
 )

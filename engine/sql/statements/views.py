@@ -59,6 +59,11 @@ def _check_query(ctx: Context, body: exp.Expression, name: str) -> None:
 
 def create_view(ctx: Context, tree: exp.Create) -> Result:
     body = tree.args.get("expression")
+    target = tree.this
+    if isinstance(target, exp.Schema) and target.expressions and body is not None:  # v (a, b) AS ...
+        names = [exp.to_identifier(c.name) for c in target.expressions]
+        alias = exp.TableAlias(this=exp.to_identifier("__lh_view"), columns=names)
+        body = exp.select("*").from_(exp.Subquery(this=body, alias=alias))
     sql = body.sql(dialect=ctx.dialect) if body is not None else ""
     replace = bool(tree.args.get("replace"))
     if is_temp(tree):

@@ -234,6 +234,8 @@ def test_describe_a_view(wh, dialect):
     db.sql("CREATE TEMP VIEW tv AS SELECT x FROM t")
     got = db.sql("DESCRIBE v", dialect=dialect).to_arrow().to_pylist()
     assert [(r["column_name"], r["column_type"]) for r in got] == [("s", "VARCHAR"), ("y", "INTEGER")]
+    db.sql("CREATE VIEW named (a, b) AS SELECT x, s FROM t", dialect=dialect)
+    assert _rows(db, "SELECT b, a FROM named") == [("a", 1)]
     assert db.sql("DESCRIBE tv", dialect=dialect).to_arrow().column("column_name").to_pylist() == ["x"]
 
 
