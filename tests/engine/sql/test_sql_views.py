@@ -142,8 +142,11 @@ def test_temp_views_and_tables_live_in_the_session(wh, dialect):
     assert other.catalog.list_tables() == ["main.t"]
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("use", ["USE sales", "USE SCHEMA sales"])
+@pytest.mark.parametrize(
+    ("use", "dialect"),
+    [("USE sales", "duckdb"), ("USE SCHEMA sales", "duckdb"), ("USE SCHEMA sales", "databricks"),
+     ("USE DATABASE sales", "databricks")],
+)  # fmt: skip
 def test_use_namespace(wh, dialect, use):
     db = _connect(wh)
     db.sql("CREATE TABLE shared AS SELECT 'main' AS src")
@@ -253,3 +256,11 @@ def test_sandboxed_session_checks_the_views_it_reads(tmp_path):
             s.sql(f"CREATE VIEW leak2 AS SELECT * FROM read_csv('{tmp_path / 'secret.csv'}')")
         assert _rows(s, "SELECT * FROM fine") == [(1,)]
         assert s.catalog.list_views() == ["main.fine", "main.leak"]
+
+
+@pytest.mark.parametrize("text", ["USE CATALOG other", "USE memory.main"])
+def test_use_refuses_catalogs_and_two_part_names(tmp_path, text):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        with pytest.raises(SqlError, match="USE CATALOG is not supported|one identifier"):
+            db.sql(text)
+        assert db.runtime.namespace == "main"
