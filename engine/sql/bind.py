@@ -195,8 +195,10 @@ def resolve(runtime: Runtime, node: exp.Table, cache: SnapshotCache, params: lis
     if temp is not None:
         return no_time_travel(node, temp)
     version, timestamp = _time_travel(runtime, node, params)
-    for name in names:
+    for i, name in enumerate(names):
         try:
+            if i < len(names) - 1 and not runtime.catalog.table_exists(name):
+                raise TableNotFound(name)  # cheaper than a failed load: the fallback is the common case
             table, snapshot = cache.get(name, version, timestamp)
         except TableNotFound:
             view = find_view(runtime, name)
