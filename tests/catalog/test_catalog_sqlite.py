@@ -217,3 +217,28 @@ def test_version_1_database_migrates_to_views(tmp_path):
     con = sqlite3.connect(db)
     assert dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())["schema_version"] == "2"
     con.close()
+
+
+def test_racing_create_table_and_create_view_of_one_name(tmp_path):
+    """A table and a view never share a name, whichever of two racing creates runs first."""
+    cat = load_catalog(f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=str(tmp_path))
+    for round_ in range(6):
+        name = f"x{round_}"
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(fn, name=name, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                fn(name)
+            except LakehouseError as e:
+                errors.append(e)
+
+        makers = [lambda n: cat.create_table(n, SCHEMA), lambda n: cat.create_view(n, "SELECT 1")]
+        threads = [threading.Thread(target=run, args=(f,)) for f in (makers if round_ % 2 else makers[::-1])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 1, errors
+        assert cat.table_exists(name) != cat.view_exists(name)
