@@ -1,5 +1,9 @@
 """Bind: find the catalog tables a query reads and resolve each to a snapshot (time travel included).
 
+One-part names resolve in the session namespace, then ``main`` (``namespace``); a name that is a view
+(TEMP views first) is replaced by the view's query and bound in turn (``views.expand``);
+``query_table('t')`` is a table reference.
+
 CTE names, table functions (``read_parquet(...)``), file names DuckDB scans directly (``'x.parquet'``),
 names registered with ``Session.register`` (``Runtime.register``) and DuckDB's own schemas pass through
 untouched.
