@@ -245,5 +245,8 @@ def unknown_table(runtime: Runtime, node: exp.Expression | None, name: str) -> S
 
     message = runtime.unknown_table_message(name)
     if find_view(runtime, name) is not None:
-        message = f"{short!r} is a view, not a table: views are read-only; write to the tables it reads"
+        message = (
+            f"{short!r} is a view, not a table: views are read-only (change the tables it reads; "
+            f"DROP VIEW {short} removes it)"
+        )
     return positioned(message, line, col, short)

@@ -106,7 +106,13 @@ def test_cycles_time_travel_writes_and_name_clashes_are_refused(wh):
         db.sql("SELECT * FROM v VERSION AS OF 0")
     with pytest.raises(SqlError, match="time travel on view main.v is not supported"):
         db.sql("SELECT * FROM v TIMESTAMP AS OF '2020-01-01'", dialect="databricks")
-    for text in ("INSERT INTO v VALUES (2)", "DELETE FROM v", "UPDATE v SET a = 2", "TRUNCATE v"):
+    for text in (
+        "INSERT INTO v VALUES (2)",
+        "DELETE FROM v",
+        "UPDATE v SET a = 2",
+        "TRUNCATE v",
+        "DROP TABLE v",
+    ):
         with pytest.raises(SqlError, match="'v' is a view, not a table"):
             db.sql(text)
     with pytest.raises(SqlError, match="is a table"):
