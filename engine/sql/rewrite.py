@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
 
-from . import info_schema, namespace
+from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
@@ -81,6 +81,8 @@ def plan_query(
     if not refs and not cache.views and not listed and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
+    if cache.views:  # filters written on a view prune the tables inside it
+        predicates = view_pushdown.merge(predicates, view_pushdown.view_predicates(tree, refs, params))
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
     replacements: dict[str, str] = {}
     scans = []

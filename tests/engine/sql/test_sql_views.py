@@ -270,3 +270,48 @@ def test_use_refuses_catalogs_and_two_part_names(tmp_path, text):
         with pytest.raises(SqlError, match="USE CATALOG is not supported|one identifier"):
             db.sql(text)
         assert db.runtime.namespace == "main"
+
+
+VIEWS = {
+    "hi": "SELECT * FROM t WHERE x > 3",
+    "grp": "SELECT p, count(*) AS n, max(x) AS mx FROM t GROUP BY p",
+    "lim": "SELECT * FROM t ORDER BY id LIMIT 7",
+    "win": "SELECT *, row_number() OVER (PARTITION BY p ORDER BY id DESC) AS rn FROM t",
+    "ren": "SELECT id AS k, p AS part, x FROM hi WHERE id % 2 = 0",
+    "uni": "SELECT id, p FROM t WHERE p = 0 UNION ALL SELECT id + 100, p + 1 FROM t",
+}
+QUERIES = [
+    "SELECT count(*), sum(x) FROM hi WHERE p = 2",
+    "SELECT * FROM grp WHERE p = 1",
+    "SELECT count(*) FROM lim WHERE p = 0",
+    "SELECT * FROM win WHERE p = 3 AND rn = 1",
+    "SELECT k, x FROM ren WHERE part = 1 AND k > 12 ORDER BY k",
+    "SELECT h.id, g.n FROM hi AS h LEFT JOIN grp AS g ON h.p = g.p AND g.p = 2 WHERE h.p IN (1, 2) ORDER BY 1",
+    "SELECT p, count(*) FROM uni WHERE p = 1 GROUP BY p",
+    "SELECT count(*) FROM hi WHERE p = 2 OR id < 3",
+    "SELECT count(*) FROM (SELECT * FROM hi WHERE p = 3) AS s WHERE id > 33",
+    "SELECT * FROM ren WHERE x IS NULL OR part = 0 ORDER BY k",
+]
+
+
+def test_filters_on_views_prune_the_tables_inside_and_agree_with_duckdb(tmp_path):
+    import duckdb
+
+    db = engine.connect(str(tmp_path / "wh"))
+    db.sql("CREATE TABLE t (id BIGINT, p INT, x DOUBLE) PARTITIONED BY (p)")
+    for p in range(4):
+        db.sql(f"INSERT INTO t SELECT range, {p}, CASE WHEN range % 7 = 0 THEN NULL ELSE range * 1.5 END "
+               f"FROM range({p * 10}, {p * 10 + 10})")  # fmt: skip
+    oracle = duckdb.connect()
+    oracle.register("t", db.sql("SELECT * FROM t").to_arrow())
+    for name, body in VIEWS.items():
+        db.sql(f"CREATE VIEW {name} AS {body}")
+        oracle.sql(f"CREATE VIEW {name} AS {body}")
+    for q in QUERIES:
+        got = sorted(map(repr, db.sql(q).fetchall()))
+        assert got == sorted(map(repr, oracle.sql(q).fetchall())), q
+    plan = db.sql("EXPLAIN SELECT count(*) FROM ren WHERE part = 1").message
+    assert "files total 4, scanned 1, skipped 3" in plan
+    plan = db.sql("EXPLAIN SELECT count(*) FROM lim WHERE p = 0").message  # never past a LIMIT
+    assert "files total 4, scanned 4, skipped 0" in plan
+    db.close()
