@@ -315,3 +315,17 @@ def test_filters_on_views_prune_the_tables_inside_and_agree_with_duckdb(tmp_path
     plan = db.sql("EXPLAIN SELECT count(*) FROM lim WHERE p = 0").message  # never past a LIMIT
     assert "files total 4, scanned 4, skipped 0" in plan
     db.close()
+
+
+def test_dataframes_read_views_and_the_session_namespace(tmp_path):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        db.sql("CREATE SCHEMA s")
+        db.sql("CREATE TABLE s.t AS SELECT range AS x FROM range(3)")
+        db.sql("CREATE VIEW s.v AS SELECT x * 10 AS y FROM s.t")
+        db.sql("CREATE TEMP VIEW tv AS SELECT max(x) AS m FROM s.t")
+        assert db.table("s.v").to_arrow().column("y").to_pylist() == [0, 10, 20]
+        assert db.table("tv").to_arrow().column("m").to_pylist() == [2]
+        db.sql("USE s")
+        assert db.table("t").count() == 3 and db.table("v").count() == 3
+        db.sql("INSERT INTO t VALUES (3)")
+        assert db.table("v").count() == 4
