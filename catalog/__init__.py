@@ -25,6 +25,7 @@ from .loader import load_catalog
 from .names import DEFAULT_NAMESPACE, TableIdent, parse_namespace, parse_table_name
 from .path import PathCatalog
 from .sqlite import SqliteCatalog
+from .views import View, ViewNotFound
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -36,6 +37,8 @@ __all__ = [
     "PathCatalog",
     "SqliteCatalog",
     "TableIdent",
+    "View",
+    "ViewNotFound",
     "WarehouseMismatch",
     "load_catalog",
     "parse_namespace",

@@ -18,7 +18,7 @@ from .errors import CatalogDatabaseError
 T = TypeVar("T")
 Undo = list[Callable[[], None]]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: namespaces and tables; 2: + catalog_views (created on the first open by 2)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS catalog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS catalog_namespaces ("
@@ -27,6 +27,10 @@ _SCHEMA = (
     " namespace TEXT NOT NULL, name TEXT NOT NULL, location TEXT NOT NULL, created_ms INTEGER NOT NULL,"
     " PRIMARY KEY (namespace, name))",
     "CREATE INDEX IF NOT EXISTS catalog_tables_location ON catalog_tables (location)",
+    "CREATE TABLE IF NOT EXISTS catalog_views ("
+    " namespace TEXT NOT NULL, name TEXT NOT NULL, sql TEXT NOT NULL, dialect TEXT NOT NULL,"
+    " default_namespace TEXT NOT NULL, comment TEXT, created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (namespace, name))",
 )
 
 
@@ -64,7 +68,8 @@ class SqliteDatabase:
                 f"({SCHEMA_VERSION}); upgrade lakehouse to open it",
                 feature=f"catalog schema v{version}",
             )
-        # Later releases migrate older versions here, one step at a time.
+        # Older versions migrate here, one step at a time; every step is in _SCHEMA (IF NOT EXISTS):
+        # 1 -> 2 adds catalog_views. A version-1 release refuses a version-2 file (it cannot see views).
         con.execute(
             "INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),

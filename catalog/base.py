@@ -22,6 +22,7 @@ from lakehouse.storage import normalize_uri
 
 from .errors import LocationOutsideWarehouse
 from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_table_name
+from .views import View
 
 
 class Catalog(ABC):
@@ -153,6 +154,57 @@ class Catalog(ABC):
     @abstractmethod
     def table_location(self, name: Name) -> str:
         """The table's root URI (what deltalake.DeltaTable or Table.open take)."""
+
+    # ------------------------------------------------------------------------------ views
+
+    @abstractmethod
+    def create_view(
+        self,
+        name: Name,
+        sql: str,
+        *,
+        dialect: str = "duckdb",
+        namespace: str | None = None,
+        comment: str | None = None,
+        replace: bool = False,
+    ) -> View:
+        """Store a view (``catalog.views``): its SQL text in ``dialect``, ``namespace`` the one one-part
+        names in the text resolve in (default: the view's own). TableAlreadyExists if a table has the name,
+        or a view does and ``replace`` is false; NamespaceNotFound. Every session and process sees it.
+
+        >>> cat.create_view("sales.big", "SELECT * FROM orders WHERE amount > 100")   # doctest: +SKIP
+        """
+
+    @abstractmethod
+    def load_view(self, name: Name) -> View:
+        """The view under ``name``; ViewNotFound (a TableNotFound) if there is none."""
+
+    @abstractmethod
+    def list_views(self, namespace: Name | None = None) -> list[str]:
+        """Qualified view names, sorted; all namespaces when ``namespace`` is None."""
+
+    @abstractmethod
+    def drop_view(self, name: Name) -> None:
+        """Remove a view; ViewNotFound if there is none. Tables it reads are untouched."""
+
+    def view_exists(self, name: Name) -> bool:
+        """True if ``name`` is a view in this catalog."""
+        try:
+            self.load_view(name)
+        except TableNotFound:
+            return False
+        return True
+
+    def _new_view(
+        self, name: Name, sql: str, dialect: str, namespace: str | None, comment: str | None
+    ) -> View:
+        import time
+
+        ident = parse_table_name(name)
+        if not sql or not sql.strip():
+            raise ValueError(f"view `{ident.qualified}` needs a query text")
+        ns = parse_namespace(namespace) if namespace is not None else ident.namespace
+        return View(ident.qualified, sql, dialect, ns, comment, int(time.time() * 1000))
 
     # ------------------------------------------------------------------------------ shared
 

@@ -35,6 +35,7 @@ from lakehouse.storage import open_storage
 from .base import Catalog, merge_properties, normalize_location, string_properties
 from .errors import NamespaceAlreadyExists
 from .names import DEFAULT_NAMESPACE, Name, TableIdent, is_identifier, parse_namespace, parse_table_name
+from .views import View, ViewFiles, name_taken_by_table, view_exists_error, view_not_found
 
 MARKER = "_namespace.json"
 
@@ -50,6 +51,7 @@ class PathCatalog(Catalog):
     def __init__(self, warehouse: str, storage_options: Mapping[str, Any] | None = None):
         super().__init__(warehouse, storage_options)
         self._root = open_storage(self.warehouse, self.storage_options)
+        self._views = ViewFiles(self._root)
 
     @property
     def _local(self) -> bool:
@@ -98,6 +100,8 @@ class PathCatalog(Catalog):
             raise self._needs_purge(f"drop namespace `{ns}` with its tables")
         for t in tables:
             self._purge(self.default_location(TableIdent(ns, t)))
+        for v in self._views.names(ns):  # views go with their namespace
+            self._views.delete(v)
         self._root.delete([f"{ns}/{MARKER}"])
         if self._local:
             try:
@@ -136,6 +140,8 @@ class PathCatalog(Catalog):
             )
         if not self.namespace_exists(ident.namespace):
             raise self._namespace_not_found(ident.namespace)
+        if self._views.get(ident) is not None:
+            raise TableAlreadyExists(f"`{ident.qualified}` is a view: drop it first (DROP VIEW)")
         try:
             return Table.create(
                 loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
@@ -225,6 +231,43 @@ class PathCatalog(Catalog):
         if not self._table_exists_at(loc):
             raise self._table_not_found(ident)
         return loc
+
+    # ------------------------------------------------------------------------------ views
+
+    def create_view(
+        self,
+        name: Name,
+        sql: str,
+        *,
+        dialect: str = "duckdb",
+        namespace: str | None = None,
+        comment: str | None = None,
+        replace: bool = False,
+    ) -> View:
+        view = self._new_view(name, sql, dialect, namespace, comment)
+        ns = view.name.split(".", 1)[0]
+        if not self.namespace_exists(ns):
+            raise self._namespace_not_found(ns)
+        if self.table_exists(view.name):
+            raise name_taken_by_table(view.name)
+        if not self._views.put(view, replace=replace):
+            raise view_exists_error(view.name)
+        return view
+
+    def load_view(self, name: Name) -> View:
+        view = self._views.get(name)
+        if view is None:
+            raise view_not_found(parse_table_name(name).qualified, self.list_views())
+        return view
+
+    def list_views(self, namespace: Name | None = None) -> list[str]:
+        if namespace is None:
+            return [v for ns in self.list_namespaces() for v in self._views.names(ns)]
+        return self._views.names(self._require_namespace(namespace))
+
+    def drop_view(self, name: Name) -> None:
+        if not self._views.delete(name):
+            raise view_not_found(parse_table_name(name).qualified, self.list_views())
 
     # ------------------------------------------------------------------------------ helpers
 

@@ -30,10 +30,12 @@ from lakehouse.errors import (
     UnsupportedFeature,
 )
 
+from . import _sqlite_views
 from ._sqlite_db import SCHEMA_VERSION, SqliteDatabase, Undo
 from .base import Catalog, merge_properties, normalize_location, string_properties
 from .errors import LocationOutsideWarehouse, NamespaceAlreadyExists, WarehouseMismatch
 from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_table_name
+from .views import View, name_taken_by_table, view_not_found
 
 
 class SqliteCatalog(Catalog):
@@ -117,6 +119,7 @@ class SqliteCatalog(Catalog):
                 for (table, _), loc in zip(rows, locations):
                     self._check_purge(TableIdent(ns, table), loc, force)
             con.execute("DELETE FROM catalog_tables WHERE namespace = ?", (ns,))
+            con.execute("DELETE FROM catalog_views WHERE namespace = ?", (ns,))
             con.execute("DELETE FROM catalog_namespaces WHERE name = ?", (ns,))
             return locations if purge else []
 
@@ -166,6 +169,8 @@ class SqliteCatalog(Catalog):
                 raise TableAlreadyExists(
                     f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})"
                 )
+            if _sqlite_views.get(con, ident) is not None:
+                raise TableAlreadyExists(f"`{ident.qualified}` is a view: drop it first (DROP VIEW)")
             # A managed table gets a fresh directory per incarnation: leftovers of a dropped table (a
             # late commit, a purge cut short, a create killed half-way) can never block the name or be
             # mistaken for the new table, and a writer still holding the old table cannot commit into it.
@@ -366,6 +371,47 @@ class SqliteCatalog(Catalog):
             if (ns, table) != tuple(ident) and self._resolve(stored).startswith(location + "/"):
                 return f"{ns}.{table}"
         return None
+
+    # ------------------------------------------------------------------------------ views
+
+    def create_view(
+        self,
+        name: Name,
+        sql: str,
+        *,
+        dialect: str = "duckdb",
+        namespace: str | None = None,
+        comment: str | None = None,
+        replace: bool = False,
+    ) -> View:
+        view = self._new_view(name, sql, dialect, namespace, comment)
+
+        def op(con: sqlite3.Connection, undo: Undo) -> View:
+            ident = parse_table_name(view.name)
+            if _namespace_row(con, ident.namespace) is None:
+                raise self._namespace_not_found(ident.namespace)
+            if _table_row(con, ident) is not None:
+                raise name_taken_by_table(ident.qualified)
+            _sqlite_views.put(con, view, replace=replace)
+            return view
+
+        return self._db.write(op)
+
+    def load_view(self, name: Name) -> View:
+        ident = parse_table_name(name)
+        view = self._db.read(lambda c: _sqlite_views.get(c, ident))
+        if view is None:
+            raise view_not_found(ident.qualified, self.list_views())
+        return view
+
+    def list_views(self, namespace: Name | None = None) -> list[str]:
+        ns = None if namespace is None else self._require_namespace(namespace)
+        return self._db.read(lambda c: _sqlite_views.names(c, ns))
+
+    def drop_view(self, name: Name) -> None:
+        ident = parse_table_name(name)
+        if not self._db.write(lambda c, undo: _sqlite_views.delete(c, ident)):
+            raise view_not_found(ident.qualified, self.list_views())
 
     # ------------------------------------------------------------------------------ database
 

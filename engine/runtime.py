@@ -96,6 +96,8 @@ class Runtime:
         self.allow_external_locations = bool(allow_external_locations) and not self.sandbox
         self.user = user or os_user()
         self.warehouse = warehouse
+        self.namespace = "main"  # where one-part names live (USE ns; engine.sql.namespace)
+        self.temp_views: dict[str, Any] = {}  # CREATE TEMP VIEW: name -> catalog.View, this session only
         self.storage_options: dict[str, Any] = dict(storage_options or {})
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -251,7 +253,7 @@ class Runtime:
 
         Raises TableNotFound (with close matches) or VersionNotFound.
         """
-        name = name if "." in name else f"main.{name}"
+        name = self.qualified_name(name)
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
@@ -265,6 +267,13 @@ class Runtime:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)
         return table, self._snapshots.snapshot(table, v, asked=version is not None)
+
+    def qualified_name(self, name: str) -> str:
+        """``ns.t`` for a table name: one part is the session namespace's table if it has one, else main's."""
+        if "." in name:
+            return name
+        own = f"{self.namespace}.{name}"
+        return own if self.namespace == "main" or self.catalog.table_exists(own) else f"main.{name}"
 
     def table_names(self) -> list[str]:
         """Every table of the catalog as ``namespace.table`` (what it could list; for suggestions)."""

@@ -50,6 +50,7 @@ def connect(
     user: str | None = None,
     storage_options: dict[str, Any] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    namespace: str = "main",
 ) -> Session:
     """Open a session on a warehouse.
 
@@ -63,6 +64,7 @@ def connect(
     raise SqlError (docs/security.md). The default session trusts its SQL like DuckDB does.
     ``allow_external_locations``: ``CREATE TABLE ... LOCATION`` may name a place outside the warehouse
     (never in a sandbox). ``user``: the name commits record in their audit trail (default: the OS user).
+    ``namespace``: where one-part table names live (then ``main``), as after ``USE namespace``.
 
     >>> db = connect("/tmp/wh")                               # doctest: +SKIP
     >>> db.sql("CREATE TABLE t (id BIGINT)").version          # doctest: +SKIP
@@ -76,6 +78,7 @@ def connect(
         user=user,
         storage_options=storage_options,
         cache_dir=cache_dir,
+        namespace=namespace,
     )
 
 
@@ -113,6 +116,7 @@ class Session:
         user: str | None = None,
         storage_options: dict[str, Any] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        namespace: str = "main",
     ):
         warehouse = normalize_uri(warehouse)
         options = dict(storage_options or {})
@@ -125,6 +129,14 @@ class Session:
             allow_external_locations=allow_external_locations,
             user=user,
         )
+        if namespace != "main":
+            from .sql.namespace import use
+
+            try:
+                use(self.runtime, namespace)
+            except BaseException:
+                self.runtime.close()
+                raise
 
     @property
     def sandbox(self) -> bool:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 from sqlglot import exp
 
+from lakehouse.errors import TableNotFound
+
 from . import _plan as P
 from . import _run
 from ._bind import bind, lookup
@@ -72,8 +74,14 @@ class DataFrame:
             raise ValueError("give version= or timestamp=, not both")
         runtime = runtime_of(db)
         runtime.check_open()
-        table, snapshot = runtime.resolve_snapshot(name, version=version, timestamp=timestamp)
-        full = name if "." in name else f"main.{name}"
+        full = runtime.qualified_name(name)
+        try:
+            table, snapshot = runtime.resolve_snapshot(full, version=version, timestamp=timestamp)
+        except TableNotFound:  # a view (or TEMP view) is its query, read at the latest versions
+            source = _view_name(runtime, name) if version is None and timestamp is None else None
+            if source is None:
+                raise
+            return cls.from_sql(runtime, exp.select("*").from_(exp.to_table(source)).sql(dialect="duckdb"))
         node = pinned_table(full, table, snapshot, as_of=version is not None or timestamp is not None)
         return cls(runtime, P.source_query(P.TableSource(node, tuple(snapshot.schema.names))))
 
@@ -463,3 +471,13 @@ def _and_where(a: str | None, b: str | None) -> str | None:
 
 
 __all__ = ["DataFrame", "GroupBy"]
+
+
+def _view_name(runtime: Runtime, name: str) -> str | None:
+    """The view (TEMP first, then the session namespace, then main) ``name`` means, if any."""
+    from ..sql.views import find_view
+
+    if "." not in name and name.lower() in runtime.temp_views:
+        return name
+    candidates = [name] if "." in name else [f"{runtime.namespace}.{name}", f"main.{name}"]
+    return next((c for c in candidates if find_view(runtime, c) is not None), None)

@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-rows", type=int, default=40, help="rows shown per result in table mode (default: 40)"
     )
+    p.add_argument("--namespace", default="main", help="where one-part table names live (as after USE)")
     p.add_argument("--dialect", default="duckdb", help="SQL dialect of the input (any sqlglot dialect)")
     p.add_argument(
         "--sandbox",
@@ -58,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(mode=args.mode, max_rows=args.max_rows, dialect=args.dialect)
     options = _storage_options(args.storage_option) or None
     with engine.connect(
-        args.warehouse, catalog=args.catalog, storage_options=options, sandbox=args.sandbox
+        args.warehouse,
+        catalog=args.catalog,
+        storage_options=options,
+        sandbox=args.sandbox,
+        namespace=args.namespace,
     ) as db:
         scripts = list(args.sql or [])
         for path in args.file or []:

@@ -14,9 +14,9 @@ get the same pruning and time travel)::
     record_reads(tx: Transaction, plan: Plan)         # a write that read its own target: not blind
     read_snapshot(plan: Plan, table: Table) -> Snapshot | None   # the snapshot such a write commits on
 
-Table references in ``tree`` are ``exp.Table`` nodes: plain names (``ns.table``, one part = ``main``)
-resolve through the catalog, optionally with ``exp.Version`` time travel (``VERSION AS OF``); nodes made
-by ``pinned_table`` read exactly the given snapshot (``Runtime.resolve_snapshot(name, version=,
+Table references in ``tree`` are ``exp.Table`` nodes: plain names (``ns.table``; one part: the session
+namespace, then ``main``) resolve through the catalog (views are expanded into their queries,
+``views``), optionally with ``exp.Version`` time travel (``VERSION AS OF``); nodes made by ``pinned_table`` read exactly the given snapshot (``Runtime.resolve_snapshot(name, version=,
 timestamp=) -> (Table, Snapshot)`` gives one). Parameters are ``$1``, ``$2``... placeholders
 (``exp.Placeholder(this="1")``) with ``params`` a list. ``db`` is a Session or its
 ``engine.runtime.Runtime`` (``db.runtime``): this package runs on the runtime, never calls the Session.

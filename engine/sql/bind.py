@@ -1,5 +1,9 @@
 """Bind: find the catalog tables a query reads and resolve each to a snapshot (time travel included).
 
+One-part names resolve in the session namespace, then ``main`` (``namespace``); a name that is a view
+(TEMP views first) is replaced by the view's query and bound in turn (``views.expand``);
+``query_table('t')`` is a table reference.
+
 CTE names, table functions (``read_parquet(...)``), file names DuckDB scans directly (``'x.parquet'``),
 names registered with ``Session.register`` (``Runtime.register``) and DuckDB's own schemas pass through
 untouched.
@@ -14,6 +18,7 @@ from sqlglot import exp
 
 from lakehouse.errors import SqlError, TableNotFound
 
+from . import namespace
 from .errors import positioned
 from .execute import evaluate
 
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 PIN = "lakehouse_pin"  # exp.Table.meta key holding a Pin
+LOCAL = "lakehouse_local"  # exp.Table.meta key: names an Arrow table the statement registers
 _SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "temp", "system"}
 _FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson", ".tsv", ".gz", ".zst", ".arrow")
 
@@ -80,6 +86,7 @@ class SnapshotCache:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._cache: dict[tuple, tuple[Table, Snapshot]] = {}
+        self.views: list[str] = []  # views expanded in the statement (the tree is no longer its text)
 
     def get(self, name: str, version: int | None = None, timestamp: Any = None) -> tuple[Table, Snapshot]:
         key = (name, version, str(timestamp) if timestamp is not None else None)
@@ -89,21 +96,31 @@ class SnapshotCache:
 
 
 def table_name(node: exp.Table) -> str:
-    """``ns.table`` for a table node (one-part names live in ``main``)."""
+    """``ns.table`` for a table node (one-part names live in the session namespace, ``main`` by default)."""
     if node.args.get("catalog") is not None:
         raise SqlError(
             f"three-part table name {node.sql()!r} is not supported: use namespace.table",
             fragment=node.sql(),
         )
     db = node.args.get("db")
-    ns = db.name if db is not None else "main"
+    ns = db.name if db is not None else namespace.current()
     return f"{ns}.{node.name}"
+
+
+def lookup_names(node: exp.Table) -> list[str]:
+    """Qualified names a read of ``node`` may mean: ``ns.t``, or the session namespace then ``main``."""
+    if node.args.get("db") is None:
+        table_name(node)  # the three-part check
+        return namespace.lookup_names(node.name)
+    return [table_name(node)]
 
 
 def is_catalog_ref(runtime: Runtime, node: exp.Table) -> bool:
     """True if ``node`` names a catalog table rather than a CTE, function, file or DuckDB object."""
     if PIN in node.meta:
         return True
+    if LOCAL in node.meta:
+        return False
     if not isinstance(node.this, exp.Identifier):
         return False
     name = node.name
@@ -132,29 +149,68 @@ def _cte_visible(node: exp.Expression, name: str) -> bool:
 
 
 def bind(
-    runtime: Runtime, tree: exp.Expression, cache: SnapshotCache, params: list | None = None
+    runtime: Runtime,
+    tree: exp.Expression,
+    cache: SnapshotCache,
+    params: list | None = None,
+    *,
+    expanding: tuple[str, ...] = (),
 ) -> list[TableRef]:
-    """Resolve every catalog table reference in ``tree``."""
+    """Resolve every catalog table reference in ``tree``; views are expanded in place (``views``)."""
+    from .views import expand
+
     refs = []
+    _named_by_function(tree)
     for node in list(tree.find_all(exp.Table)):
         if not is_catalog_ref(runtime, node):
             continue
-        refs.append(resolve(runtime, node, cache, params))
+        found = resolve(runtime, node, cache, params)
+        if isinstance(found, TableRef):
+            refs.append(found)
+        else:
+            refs.extend(expand(runtime, node, found, cache, params, expanding, bind))
     return refs
 
 
-def resolve(runtime: Runtime, node: exp.Table, cache: SnapshotCache, params: list | None = None) -> TableRef:
-    """The snapshot a table node reads: latest, ``VERSION AS OF n`` or ``TIMESTAMP AS OF ts``."""
+def _named_by_function(tree: exp.Expression) -> None:
+    """``FROM query_table('t')`` reads table ``t``: make it a table reference, bound like any other."""
+    for node in list(tree.find_all(exp.Table)):
+        fn = node.this
+        if not (isinstance(fn, exp.Anonymous) and str(fn.name).lower() == "query_table"):
+            continue
+        args = fn.expressions
+        if len(args) == 1 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            named = exp.to_table(args[0].name)
+            if node.args.get("alias") is not None:
+                named.set("alias", node.args["alias"].copy())
+            node.replace(named)
+
+
+def resolve(runtime: Runtime, node: exp.Table, cache: SnapshotCache, params: list | None = None):
+    """The snapshot a table node reads (latest, ``VERSION AS OF n`` or ``TIMESTAMP AS OF ts``) as a
+    TableRef, or the view it names (a ``catalog.View``)."""
+    from .views import find_view, no_time_travel
+
     pin = node.meta.get(PIN)
     if pin is not None:
         return TableRef(node, pin.name, pin.table, pin.snapshot, node.alias_or_name, pin.rowid)
-    name = table_name(node)
+    names = lookup_names(node)
+    temp = runtime.temp_views.get(node.name.lower()) if node.args.get("db") is None else None
+    if temp is not None:
+        return no_time_travel(node, temp)
     version, timestamp = _time_travel(runtime, node, params)
-    try:
-        table, snapshot = cache.get(name, version, timestamp)
-    except TableNotFound:
-        raise unknown_table(runtime, node, name) from None
-    return TableRef(node, name, table, snapshot, node.alias_or_name)
+    for i, name in enumerate(names):
+        try:
+            if i < len(names) - 1 and not runtime.catalog.table_exists(name):
+                raise TableNotFound(name)  # cheaper than a failed load: the fallback is the common case
+            table, snapshot = cache.get(name, version, timestamp)
+        except TableNotFound:
+            view = find_view(runtime, name)
+            if view is not None:
+                return no_time_travel(node, view)
+            continue
+        return TableRef(node, name, table, snapshot, node.alias_or_name)
+    raise unknown_table(runtime, node, names[0])
 
 
 def _time_travel(runtime: Runtime, node: exp.Table, params: list | None) -> tuple[int | None, Any]:
@@ -185,4 +241,12 @@ def unknown_table(runtime: Runtime, node: exp.Expression | None, name: str) -> S
             line, col = first.meta.get("line"), first.meta.get("col")
             if col is not None:
                 col = col - len(first.name) + 1 - (2 if first.quoted else 0)
-    return positioned(runtime.unknown_table_message(name), line, col, short)
+    from .views import find_view
+
+    message = runtime.unknown_table_message(name)
+    if find_view(runtime, name) is not None:
+        message = (
+            f"{short!r} is a view, not a table: views are read-only (change the tables it reads; "
+            f"DROP VIEW {short} removes it)"
+        )
+    return positioned(message, line, col, short)

@@ -28,9 +28,9 @@ from sqlglot import exp
 
 from lakehouse.errors import SqlError
 
-from . import sandbox
+from . import namespace, sandbox
 from .bind import SnapshotCache
-from .errors import absolute
+from .errors import absolute, unknown_to_lakehouse
 from .parse import Statement, split
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ HANDLER_MODULES = (
     "engine.sql.statements.insert",
     "engine.sql.statements.dml",
     "engine.sql.statements.merge",
+    "engine.sql.statements.relations",
+    "engine.sql.statements.views",
     "engine.sql.statements.maintenance",  # OPTIMIZE / VACUUM / ... (optional module)
 )
 
@@ -136,9 +138,10 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
         handler, match = find_handler(st)
         if runtime.sandbox:
             _check_sandboxed(st, handler, match)
-        return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+        with namespace.using(runtime.namespace):
+            return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
     except SqlError as e:
-        raise absolute(e, st.line, st.column) from None
+        raise absolute(unknown_to_lakehouse(runtime, e), st.line, st.column) from None
 
 
 def _check_sandboxed(st: Statement, handler: Handler, match: re.Match | None) -> None:
@@ -219,9 +222,30 @@ def passthrough(ctx: Context) -> Result:
     from .execute import param_dict, query
 
     tree = ctx.tree
+    _refuse_catalog_writes(ctx.text)
     if isinstance(tree, exp.Command) or ctx.dialect == "duckdb":
         sql = ctx.text
     else:
         sql = tree.sql(dialect="duckdb")
     table = query(ctx.runtime, sql, param_dict(ctx.params, tree), text=ctx.text)
     return Result(table, statement=ctx.text)
+
+
+# Statements that would create or change a table in DuckDB's own catalog if they reached it unbound.
+_CATALOG_WRITE = re.compile(
+    r"\s*(?:CREATE(?:\s+(?:OR\s+REPLACE|TEMP|TEMPORARY|PERSISTENT|RECURSIVE|MATERIALIZED|GLOBAL|LOCAL|"
+    r"UNLOGGED|EXTERNAL|TRANSIENT))*\s+(?:TABLE|VIEW)|"
+    r"INSERT|UPDATE|DELETE|MERGE|ALTER|DROP\s+(?:TABLE|VIEW)|TRUNCATE|COPY|USE)\b",
+    re.I,
+)
+
+
+def _refuse_catalog_writes(text: str) -> None:
+    m = _CATALOG_WRITE.match(text)
+    if m is not None:
+        words = " ".join(m.group(0).split()).upper()
+        raise SqlError(
+            f"cannot run this {words} statement: its syntax is not understood as a lakehouse statement, "
+            f"and DuckDB would run it on its own in-memory catalog instead of the lakehouse tables; "
+            f"check the syntax against docs/sql-names.md"
+        )

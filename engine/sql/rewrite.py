@@ -6,10 +6,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
 
+from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
@@ -73,10 +75,14 @@ def plan_query(
         check_tree(tree)
     if copy:
         tree = tree.copy()
-    refs = bind(runtime, tree, cache, params)
-    if not refs and original is not None:
+    listed = info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
+    with namespace.using(runtime.namespace):
+        refs = bind(runtime, tree, cache, params)
+    if not refs and not cache.views and not listed and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
+    if cache.views:  # filters written on a view prune the tables inside it
+        predicates = view_pushdown.merge(predicates, view_pushdown.view_predicates(tree, refs, params))
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
     replacements: dict[str, str] = {}
     scans = []
@@ -124,3 +130,11 @@ def _prune(ref: TableRef, pred: exp.Expression | None) -> tuple[list[int], str |
     except LakehouseError:  # a predicate the scan cannot use: read everything, DuckDB still filters
         return list(range(snapshot.num_files)), None
     return scan.file_indices, scan.where
+
+
+def probe_schema(runtime: Runtime, tree: exp.Query) -> pa.Schema:
+    """The columns ``tree`` returns (planned and run; give it a LIMIT 0)."""
+    from .execute import query
+
+    plan = plan_query(runtime, tree)
+    return query(runtime, plan.sql, plan.params, text=tree.sql(dialect="duckdb"), regs=plan.regs).schema

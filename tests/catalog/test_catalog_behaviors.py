@@ -449,3 +449,35 @@ def test_bad_names_are_rejected_and_create_nothing(env):
     assert env.files() == before
     assert cat.list_tables() == ["sales.orders"]
     assert cat.list_namespaces() == ["main", "sales"]
+
+
+# ---------------------------------------------------------------------------------------- views
+
+
+def test_views_stored_listed_replaced_dropped(env):
+    cat = env.open()
+    cat.create_namespace("sales")
+    cat.create_table("sales.orders", SCHEMA)
+    view = cat.create_view("Sales.Big", "SELECT * FROM orders", namespace="sales", comment="big ones")
+    assert (view.name, view.namespace, view.comment, view.dialect) == (
+        "sales.big",
+        "sales",
+        "big ones",
+        "duckdb",
+    )
+    other = env.open()  # another handle (another process in real life) sees it
+    assert other.load_view("sales.big") == view
+    assert other.list_views() == ["sales.big"] and other.list_views("main") == []
+    assert "sales.big" not in other.list_tables()
+    with pytest.raises(TableAlreadyExists, match="already exists"):
+        cat.create_view("sales.big", "SELECT 1")
+    with pytest.raises(TableAlreadyExists, match="is a table"):
+        cat.create_view("sales.orders", "SELECT 1")
+    with pytest.raises(NamespaceNotFound):
+        cat.create_view("nope.v", "SELECT 1")
+    cat.create_view("sales.big", "SELECT 2", dialect="databricks", replace=True)
+    assert other.load_view("sales.big").sql == "SELECT 2"
+    cat.drop_view("sales.big")
+    assert not other.view_exists("sales.big")
+    with pytest.raises(TableNotFound, match="sales.big"):
+        other.drop_view("sales.big")

@@ -47,7 +47,7 @@ def test_database_created_on_first_use(tmp_path):
     try:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         meta = dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())
-        assert meta["schema_version"] == "1"
+        assert meta["schema_version"] == "2"
         assert con.execute("SELECT name FROM catalog_namespaces").fetchall() == [("main",)]
     finally:
         con.close()
@@ -197,3 +197,48 @@ def test_database_replaced_by_another_sqlite_file(tmp_path):
     shutil.copy(other, tmp_path / "catalog.db")
     with pytest.raises(CatalogDatabaseError, match=r"catalog.db lost its catalog tables .*no such table"):
         cat.load_table("t")
+
+
+def test_version_1_database_migrates_to_views(tmp_path):
+    """A catalog.db written by a release without views (schema version 1) opens, keeps its tables, and
+    gains catalog_views (version 2)."""
+    db = tmp_path / "catalog.db"
+    cat = load_catalog(f"sqlite:///{db}", warehouse=str(tmp_path))
+    cat.create_table("t", SCHEMA)
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE catalog_views")  # exactly the version-1 layout
+    con.execute("UPDATE catalog_meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    cat = load_catalog(f"sqlite:///{db}")
+    assert cat.list_tables() == ["main.t"] and cat.list_views() == []
+    cat.create_view("v", "SELECT * FROM t")
+    assert load_catalog(f"sqlite:///{db}").load_view("main.v").sql == "SELECT * FROM t"
+    con = sqlite3.connect(db)
+    assert dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())["schema_version"] == "2"
+    con.close()
+
+
+def test_racing_create_table_and_create_view_of_one_name(tmp_path):
+    """A table and a view never share a name, whichever of two racing creates runs first."""
+    cat = load_catalog(f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=str(tmp_path))
+    for round_ in range(6):
+        name = f"x{round_}"
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(fn, name=name, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                fn(name)
+            except LakehouseError as e:
+                errors.append(e)
+
+        makers = [lambda n: cat.create_table(n, SCHEMA), lambda n: cat.create_view(n, "SELECT 1")]
+        threads = [threading.Thread(target=run, args=(f,)) for f in (makers if round_ % 2 else makers[::-1])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 1, errors
+        assert cat.table_exists(name) != cat.view_exists(name)

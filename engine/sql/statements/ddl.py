@@ -16,6 +16,7 @@ from ..bind import SnapshotCache
 from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
+from . import views
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
 from .comments import comment_text, commented_schema
 from .locations import check_location
@@ -29,10 +30,12 @@ def create(ctx: Context) -> Result:
     kind = str(tree.args.get("kind") or "").upper()
     if kind in ("SCHEMA", "DATABASE"):
         return _create_schema(ctx, tree)
+    if kind == "TABLE" and views.is_temp(tree):
+        return views.create_temp_table(ctx, tree)
     if kind == "TABLE":
         return _create_table(ctx, tree)
     if kind == "VIEW":
-        raise SqlError("CREATE VIEW is not supported: use a WITH clause (CTE) in the query instead")
+        return views.create_view(ctx, tree)
     return passthrough(ctx)  # macros, sequences, types: DuckDB session objects
 
 
@@ -228,10 +231,14 @@ def drop(ctx: Context) -> Result:
                 return Result.status(f"schema {ns} does not exist", ctx.text)
             raise SqlError(f"schema {ns!r} does not exist{_close(ns, catalog.list_namespaces())}") from None
         return Result.status(f"dropped schema {ns}", ctx.text)
+    if kind == "VIEW":
+        return views.drop_view(ctx, tree)
     if kind != "TABLE":
-        raise SqlError(f"DROP {kind} is not supported: only DROP TABLE and DROP SCHEMA")
+        raise SqlError(f"DROP {kind} is not supported: only DROP TABLE, DROP VIEW and DROP SCHEMA")
     dropped, missing = [], []
     for node in nodes:
+        if views.drop_temp_table(ctx, node):
+            continue
         name = name_of(node)
         if not catalog.table_exists(name):
             if if_exists:

@@ -71,7 +71,12 @@ def describe_history(ctx: Context) -> Result:
 
 @statement(pattern=r"(?:DESCRIBE|DESC)(?:\s+TABLE)?\s+" + NAME)
 def describe_table(ctx: Context) -> Result:
-    name, _, snapshot = _table(ctx)
+    try:
+        name, _, snapshot = _table(ctx)
+    except SqlError:
+        from .views import describe_view
+
+        return describe_view(ctx, ctx.match.group("name"))
     parts = set(snapshot.partition_columns)
     schema = pa.schema(
         [
