@@ -294,6 +294,20 @@ class Table:
 
         return self._run(op, retry=True)[0]
 
+    def rename_column(self, name: str, new_name: str) -> int:
+        """Rename a column (``s.a`` for a struct field): a metadata-only commit; enables column
+        mapping (name mode) on the table if needed. Returns the new version."""
+        from .schema_changes import rename_column
+
+        return self._run(lambda tx: rename_column(tx, name, new_name), retry=True)[0]
+
+    def drop_column(self, name: str, *, if_exists: bool = False) -> int:
+        """Drop a column (``s.a`` for a struct field) without rewriting data files; enables column
+        mapping (name mode) on the table if needed. Returns the new version."""
+        from .schema_changes import drop_column
+
+        return self._run(lambda tx: drop_column(tx, name, if_exists=if_exists), retry=True)[0]
+
     # ------------------------------------------------------------------------------ history
 
     def history(self, limit: int | None = None) -> list[dict]:

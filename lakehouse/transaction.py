@@ -16,6 +16,7 @@ from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
+from .mapped_schema import layout_of
 from .metadata import change_metadata
 from .protocol import check_writable
 from .schema import fit_to_schema, merge_schemas
@@ -248,7 +249,7 @@ class Transaction:
                 self.table.storage,
                 self._fitted(data, con, validate),
                 partition_by=view.partition_columns,
-                physical_names=None,
+                layout=layout_of(view.full_schema, view.properties),
                 target_file_size=target,
             )
         self.add_files(adds)

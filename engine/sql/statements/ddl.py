@@ -17,6 +17,7 @@ from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
+from .columns_ddl import alter_columns
 from .locations import check_location
 
 # ---------------------------------------------------------------------------------------- CREATE
@@ -256,10 +257,13 @@ def alter(ctx: Context) -> Result:
                 for q in p.expressions if isinstance(p, exp.Properties) else [p]:
                     props[q.name] = q.args["value"].name
             version = table.set_properties(props)
+        elif (v := alter_columns(table, a)) is not None:
+            version = v
         else:
             raise SqlError(
                 f"unsupported ALTER TABLE action {a.sql(dialect='duckdb')!r}: supported are ADD COLUMN, "
-                f"ADD CONSTRAINT ... CHECK, DROP CONSTRAINT, RENAME TO, SET TBLPROPERTIES"
+                f"ADD CONSTRAINT ... CHECK, DROP CONSTRAINT, RENAME TO, RENAME COLUMN, DROP COLUMN, "
+                f"SET TBLPROPERTIES"
             )
     if new_columns:
         version = _add_columns(ctx, name, new_columns)
