@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
+from . import column_values
 from .column_mapping import mapping_mode
 
 
@@ -15,7 +16,7 @@ def used(schema: pa.Schema, properties: Mapping[str, str]) -> set[str]:
     >>> sorted(used(pa.schema([("a", pa.int64())]), {"delta.columnMapping.mode": "name"}))
     ['columnMapping']
     """
-    out = set()
+    out = column_values.features(schema)
     if mapping_mode(properties) != "none":
         out.add("columnMapping")
     return out

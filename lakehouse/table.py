@@ -25,11 +25,12 @@ from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .metadata import new_metadata
-from .retry import ONCE, RERUN
+from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
 from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .timetravel import check_version, timestamp_ms
 from .transaction import SchemaMode, Transaction
+from .write import as_arrow
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
 
@@ -209,19 +210,37 @@ class Table:
         """Start a transaction on the latest snapshot; commit by leaving the ``with`` block."""
         return Transaction(self, self.snapshot(version))
 
-    def _run(self, op: Callable[[Transaction], Any], *, retry: bool) -> tuple[int, Any]:
-        """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable)."""
+    def _run(
+        self,
+        op: Callable[[Transaction], Any],
+        *,
+        retry: bool,
+        retry_if: Callable[[Transaction], bool] | None = None,
+    ) -> tuple[int, Any]:
+        """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable), or
+        only when ``retry_if(tx)`` says so of the transaction that lost."""
+        last: list[Transaction] = []
 
         def attempt() -> tuple[int, Any]:
             with self.transaction() as tx:  # aborts (unless the outcome is unknown) on any error
+                last[:] = [tx]
                 result = op(tx)
             return tx.version, result
 
-        return (RERUN if retry else ONCE).call(attempt)
+        if retry_if is None:
+            return (RERUN if retry else ONCE).call(attempt)
+        return IDENTITY_RERUN.call(
+            attempt, retry_if=lambda e: retryable_conflict(e) and bool(last) and retry_if(last[0])
+        )
 
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> int:
-        """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version."""
-        return self._run(lambda tx: tx.append(data, schema_mode=schema_mode), retry=False)[0]
+        """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version.
+
+        An append that handed out identity values re-runs when a concurrent commit took them first.
+        """
+        arrow = as_arrow(data)
+        rerun = (lambda tx: tx.handed_out_ids) if isinstance(arrow, pa.Table) else None
+        return self._run(lambda tx: tx.append(arrow, schema_mode=schema_mode), retry=False, retry_if=rerun)[0]
 
     def overwrite(self, data: Any, where: str | None = None, *, schema_mode: SchemaMode = "strict") -> int:
         """Replace all rows (or those matching ``where``) with ``data``; returns the new version."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import constraints
+from . import column_values, constraints
 from .data_file import DataFile
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
@@ -71,6 +71,7 @@ class Transaction:
         self._view: Snapshot | None = None
         self._extra_actions: list[Action] = []
         self._may_have_landed = False
+        self.handed_out_ids = False  # identity values: a concurrent commit may have taken them
 
     # ------------------------------------------------------------------------------------- state
 
@@ -220,10 +221,19 @@ class Transaction:
         data: pa.Table | pa.RecordBatchReader,
         con: duckdb.DuckDBPyConnection | None,
         validate: bool = True,
+        rewrite: bool = False,
     ) -> Iterator[pa.Table]:
         view = self.view()
+        schema = view.full_schema
+        special = validate and bool(column_values.omittable(schema))
         for chunk in iter_tables(data):
-            fitted = fit_to_schema(chunk, view.full_schema)
+            if special:  # generated / identity / default columns: computed, checked, new marks
+                chunk, marked = column_values.complete(chunk, schema, con, rewrite=rewrite)
+                if marked is not None:
+                    schema = marked
+                    self.handed_out_ids = True
+                    self.change_metadata(schema=marked)
+            fitted = fit_to_schema(chunk, schema)
             if validate:
                 constraints.enforce(fitted, view.schema, view.properties, con)
             self._count("numOutputRows", fitted.num_rows)
@@ -235,19 +245,27 @@ class Transaction:
         *,
         validate: bool = True,
         con: duckdb.DuckDBPyConnection | None = None,
+        rewrite: bool = False,
     ) -> list[Add]:
-        """Validate, write data files and stage their add actions."""
+        """Validate, write data files and stage their add actions.
+
+        ``rewrite``: the rows are already in the table (UPDATE / MERGE rewriting a file): identity
+        values are kept and generated columns recomputed (``lakehouse.column_values``).
+        """
         view = self.view()
         target = int(view.properties.get("delta.targetFileSize", DEFAULT_TARGET_FILE_SIZE))
-        if con is None and validate and constraints.check_constraints(view.properties):
+        needs_con = constraints.check_constraints(view.properties) or column_values.omittable(
+            view.full_schema
+        )
+        if con is None and validate and needs_con:
             from . import _duck
 
             with _duck.connection() as own:
-                return self.write_rows(data, validate=validate, con=own)
+                return self.write_rows(data, validate=validate, con=own, rewrite=rewrite)
         with dropped_table_is_not_found(self.table.storage, "this transaction wrote data files"):
             adds = write_data_files(
                 self.table.storage,
-                self._fitted(data, con, validate),
+                self._fitted(data, con, validate, rewrite),
                 partition_by=view.partition_columns,
                 layout=layout_of(view.full_schema, view.properties),
                 target_file_size=target,

@@ -17,6 +17,7 @@ from ..dispatch import Context, passthrough, statement
 from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
+from .column_options import check_options, column_option
 from .columns_ddl import alter_columns
 from .locations import check_location
 
@@ -55,6 +56,7 @@ class _Spec:
         self.properties: dict[str, str] = {}
         self.location: str | None = None
         self.extra_columns: list[tuple[str, exp.DataType]] = []
+        self.field_metadata: dict[str, dict[str, str]] = {}  # GENERATED / IDENTITY / DEFAULT
 
 
 def _properties(tree: exp.Create) -> _Spec:
@@ -106,6 +108,8 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
                 spec.properties[f"delta.constraints.{d.name}_check"] = k.this.sql(dialect="duckdb")
             elif isinstance(k, exp.CommentColumnConstraint):
                 continue
+            elif (option := column_option(d.name, k)) is not None:
+                spec.field_metadata.setdefault(d.name, {}).update(option)
             else:
                 raise SqlError(
                     f"column constraint {c.sql(dialect='duckdb')!r} on {d.name!r} is not supported "
@@ -114,7 +118,15 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
     known = {n.lower() for n, _ in types}
     types += [(n, t) for n, t in spec.extra_columns if n.lower() not in known]
     schema = arrow_types(ctx.runtime, types)
-    return pa.schema([f.with_nullable(f.name not in not_null) for f in schema])
+    schema = pa.schema(
+        [
+            f.with_nullable(f.name not in not_null).with_metadata(spec.field_metadata.get(f.name))
+            for f in schema
+        ]
+    )
+    if spec.field_metadata:
+        check_options(schema)
+    return schema
 
 
 def _create_table(ctx: Context, tree: exp.Create) -> Result:

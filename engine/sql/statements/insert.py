@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse import Transaction
+from lakehouse.column_values import computed, omittable
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
@@ -61,7 +62,8 @@ def insert(ctx: Context) -> Result:
         tx = Transaction(table, snapshot)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
         with registered(ctx.runtime, plan.regs) as con:
-            sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")))
+            filled = (omittable(snapshot.full_schema), computed(snapshot.full_schema))
+            sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")), filled)
             rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
             try:
                 if overwrite or replace is not None:
@@ -77,15 +79,19 @@ def insert(ctx: Context) -> Result:
     return with_retries(run)
 
 
-def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
-    """The source query cast to the table's columns, in the table's column order."""
+def _insert_select(con, plan, schema, columns, static, by_name: bool, filled=(set(), set())) -> str:
+    """The source query cast to the table's columns, in the table's column order.
+
+    ``filled``: (columns the writer fills when left out, columns a positional INSERT may skip):
+    generated, identity and default columns (``lakehouse.column_values``).
+    """
     probe = (
         con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0", params=plan.params)
         if plan.params
         else con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0")
     )
     src_cols = list(probe.columns)
-    targets = _targets(schema, columns, src_cols, static, by_name)
+    targets = _targets(schema, columns, src_cols, static, by_name, filled[1])
     select = []
     for f in schema:
         typ = duckdb_type(f.type)
@@ -93,7 +99,7 @@ def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
             select.append(f"CAST(({static[f.name]}) AS {typ}) AS {quote(f.name)}")
         elif f.name in targets:
             select.append(f"CAST(__lh_src.{quote(targets[f.name])} AS {typ}) AS {quote(f.name)}")
-        else:
+        elif f.name not in filled[0]:
             select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
     alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
     return f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
@@ -136,7 +142,7 @@ def _resolve(schema, c: str) -> str:
     )
 
 
-def _targets(schema, columns, src_cols, static, by_name) -> dict[str, str]:
+def _targets(schema, columns, src_cols, static, by_name, skippable=frozenset()) -> dict[str, str]:
     """Table column -> source column (its name BY NAME, else ``c<position>``)."""
     if by_name:
         return {_resolve(schema, c): c for c in src_cols}
@@ -144,6 +150,9 @@ def _targets(schema, columns, src_cols, static, by_name) -> dict[str, str]:
         wanted = [_resolve(schema, c) for c in columns]
     else:
         wanted = [n for n in schema.names if n not in static]
+        short = [n for n in wanted if n not in skippable]
+        if skippable and len(short) == len(src_cols):  # computed columns left out
+            wanted = short
     if len(wanted) != len(src_cols):
         raise SqlError(
             f"the table has {len(wanted)} column(s) to fill ({', '.join(wanted)}) but the query gives "
