@@ -17,6 +17,8 @@ def used(schema: pa.Schema, properties: Mapping[str, str]) -> set[str]:
     ['columnMapping']
     """
     out = column_values.features(schema)
+    if str(properties.get("delta.enableInCommitTimestamps", "false")).lower() == "true":
+        out.add("inCommitTimestamp")
     if mapping_mode(properties) != "none":
         out.add("columnMapping")
     return out

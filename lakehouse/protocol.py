@@ -11,7 +11,7 @@ READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkp
 WRITER_FEATURES = {
     "appendOnly", "invariants", "checkConstraints", "timestampNtz", "deletionVectors",
     "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "columnMapping",
-    "generatedColumns", "identityColumns", "allowColumnDefaults",
+    "generatedColumns", "identityColumns", "allowColumnDefaults", "inCommitTimestamp",
 }  # fmt: skip
 
 

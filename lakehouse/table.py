@@ -18,6 +18,7 @@ from .errors import (
     TableNotFound,
     VersionNotFound,
 )
+from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
 from .log.files import LAST_CHECKPOINT, commit_path
@@ -86,6 +87,7 @@ class Table:
                 "description": description,
                 "isManaged": "false",
             },
+            ict_after=0 if in_commit.enabled(metadata.config) else None,
         )
         return cls(storage)
 
@@ -178,7 +180,7 @@ class Table:
     def _commit_timestamp(self, version: int, listing) -> int:
         path, _ = listing.commits[version]
         ci = next((a for a in read_commit(self.storage, path, version) if isinstance(a, CommitInfo)), None)
-        return ci.timestamp if ci and ci.timestamp else commit_mtime(self.storage, listing, version)
+        return in_commit.commit_time(ci) or commit_mtime(self.storage, listing, version)
 
     def _version_at(self, timestamp: Any, listing) -> int:
         ts_ms = timestamp_ms(timestamp)
@@ -259,8 +261,14 @@ class Table:
             interval = int(props.get("delta.checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL))
             if interval > 0 and version > 0 and version % interval == 0:
                 self.maintenance.checkpoint(version)
+                from .log.actions import now_ms
+                from .log.cleanup import cleanup_expired_logs
+
+                cleanup_expired_logs(self.storage, props, now_ms())  # as Delta writers do after a checkpoint
         except (OSError, LakehouseError, ValueError) as e:  # the commit itself has landed
-            warnings.warn(f"checkpoint of {self.uri} at version {version} failed: {e}", stacklevel=3)
+            warnings.warn(
+                f"checkpoint or log cleanup of {self.uri} at version {version} failed: {e}", stacklevel=3
+            )
 
     # ------------------------------------------------------------------------------ metadata
 

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from . import column_values, constraints
 from .data_file import DataFile
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
+from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
@@ -19,6 +20,7 @@ from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .mapped_schema import layout_of
 from .metadata import change_metadata
 from .protocol import check_writable
+from .retry import ONCE
 from .schema import fit_to_schema, merge_schemas
 from .snapshot import Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
@@ -366,6 +368,7 @@ class Transaction:
             operation, params = "WRITE", {"mode": "Append"}
         else:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
+        commit_options = self._in_commit_timestamps()
         actions = self.actions()
         now = _now()
         actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
@@ -380,6 +383,7 @@ class Transaction:
                     metrics=self.metrics,
                     read_set=self.read_set,
                     matcher=self._matcher,
+                    **commit_options,
                 )
         except Exception as e:
             if isinstance(e, CommitOutcomeUnknown):
@@ -392,6 +396,23 @@ class Transaction:
             raise
         self.table._after_commit(self.version, self.view().properties)
         return self.version
+
+    def _in_commit_timestamps(self) -> dict:
+        """commit() options for in-commit timestamps: the previous commit's, to stamp after it; the
+        commit enabling them records its version and timestamp and must land as exactly that version."""
+        if not in_commit.enabled(self._metadata.config):
+            return {}
+        previous = self.snapshot._state.timestamp_ms or None
+        if in_commit.enabled(self.snapshot.properties):
+            return {"ict_after": previous}
+        stamp = in_commit.next_timestamp(_now(), previous)
+        config = {
+            **self._metadata.config,
+            in_commit.ENABLEMENT_VERSION: str(self.read_version + 1),
+            in_commit.ENABLEMENT_TIMESTAMP: str(stamp),
+        }
+        self.set_metadata(self._metadata.replace(configuration=tuple(sorted(config.items()))))
+        return {"extra_info": {in_commit.FIELD: stamp}, "retry": ONCE}
 
     def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:
         """The winner's files that may hold rows matching our read predicates."""
