@@ -31,6 +31,7 @@ from .errors import ConstraintViolation, SchemaMismatch, SqlError
 
 if TYPE_CHECKING:
     import duckdb
+    from sqlglot import exp
 
 GENERATED = "delta.generationExpression"
 IDENTITY_START = "delta.identity.start"
@@ -80,6 +81,14 @@ def duckdb_expression(spark_sql: str) -> str:
         return sqlglot.transpile(spark_sql, read="spark", write="duckdb")[0]
     except sqlglot.errors.ParseError as e:
         raise SqlError(f"cannot parse the generation expression {spark_sql!r}: {e}") from None
+
+
+def column_default(f: pa.Field) -> exp.Expression:
+    """A column's DEFAULT as a DuckDB SQL expression (NULL if it has none)."""
+    from sqlglot import exp, parse_one
+
+    text = _meta(f, DEFAULT)
+    return exp.Null() if text is None else parse_one(duckdb_expression(text), read="duckdb")
 
 
 def identity_metadata(start: int, step: int, always: bool) -> dict[str, str]:
@@ -208,4 +217,13 @@ def _generated(
     return _put(data, f, pc.if_else(given.is_null(), value, given), present)
 
 
-__all__ = ["complete", "computed", "duckdb_expression", "features", "identity_metadata", "kind", "omittable"]
+__all__ = [
+    "column_default",
+    "complete",
+    "computed",
+    "duckdb_expression",
+    "features",
+    "identity_metadata",
+    "kind",
+    "omittable",
+]

@@ -172,3 +172,26 @@ def test_sql_rename_drop_and_dml(tmp_path):
     uri = db.catalog.table_location("main.t")
     _agree_at_every_version(uri)
     db.close()
+
+
+def test_delta_rs_written_mapped_table_and_checkpoints(tmp_path):
+    uri = str(tmp_path / "drs")
+    data = pa.table({"id": [1, 2, 3], "s": [{"x": 1}, {"x": 2}, None], "p": ["a", "b", "a"]})
+    deltalake.write_deltalake(
+        uri, data, partition_by=["p"], configuration={"delta.columnMapping.mode": "name"}
+    )
+    t = Table.open(uri)
+    assert t.snapshot().column_mapping
+    t.append(pa.table({"id": [4], "s": [{"x": 4}], "p": ["b"]}))
+    t.rename_column("s.x", "y")
+    t.delete("id = 2")
+    t.update({"id": "id * 10"}, where="p = 'a'")
+    t.drop_column("s")
+    t.maintenance.checkpoint()
+    t.append(pa.table({"id": [5], "p": ["c"]}))
+    assert _ours(uri) == _delta_rs(uri)
+    assert sorted(r["id"] for r in _ours(uri)) == [4, 5, 10, 30]
+    _agree_at_every_version(uri)
+    # delta-rs can keep writing to what we wrote
+    deltalake.write_deltalake(uri, pa.table({"id": [6], "p": ["a"]}), mode="append")
+    assert sorted(r["id"] for r in _ours(uri)) == [4, 5, 6, 10, 30]

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from lakehouse import Transaction
 from lakehouse.errors import SchemaMismatch, SqlError, TableNotFound
-from lakehouse.schema import merge_schemas, normalize_schema
+from lakehouse.schema import normalize_schema
 
 from ...result import Result
 from ..bind import SnapshotCache
@@ -291,6 +291,17 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
                 raise SchemaMismatch(
                     f"cannot add NOT NULL column {d.name!r}: existing rows have no value for it"
                 )
+    generated = (exp.GeneratedAsIdentityColumnConstraint, exp.ComputedColumnConstraint)
+    computed_columns = [
+        d.name
+        for d in defs
+        if any(isinstance(c.args.get("kind"), generated) for c in d.args.get("constraints") or [])
+    ]
+    if computed_columns:
+        raise SqlError(
+            f"cannot add generated or identity column(s) {computed_columns} to an existing table (its rows "
+            f"have no values for them): create the table with them, or add a plain or DEFAULT column"
+        )
     added = _columns(ctx, defs, spec)
 
     def run() -> int:
@@ -301,7 +312,8 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
         if dupes and not skip_existing:
             raise SchemaMismatch(f"column(s) {dupes} already exist in {name}")
         tx = Transaction(table, snapshot)
-        tx.change_metadata(schema=merge_schemas(snapshot.full_schema, pa.schema(fresh)))
+        # DEFAULT metadata kept: it fills the column for new rows (existing rows read NULL, as in Delta)
+        tx.change_metadata(schema=pa.schema([*snapshot.full_schema, *(f.with_nullable(True) for f in fresh)]))
         tx.record("ADD COLUMNS", {"columns": json.dumps([f.name for f in fresh])})
         return tx.commit()
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakehouse import Transaction
+from lakehouse.column_values import column_default
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
@@ -107,7 +108,7 @@ def _insert_select(whens, schema: pa.Schema, source_alias: str):
             per_column[n].append((i, v))
     out = []
     for f in schema:
-        null = _cast(exp.Null(), f.type)
+        null = _cast(column_default(f), f.type)  # a column no clause fills: its DEFAULT, else NULL
         if not per_column[f.name]:
             out.append(exp.alias_(null, f.name, quoted=True))
             continue
@@ -164,7 +165,7 @@ def merge(ctx: Context) -> Result:
             updated, deleted = actions.count("U"), actions.count("D")
             apply_changes(ctx.runtime, tx, snapshot, changes, sorted(scanned), ctx.text)
         if not_matched:
-            cols, index = _insert_select(not_matched, schema, s_alias)
+            cols, index = _insert_select(not_matched, snapshot.full_schema, s_alias)
             sel = exp.select(*cols).from_(source.copy())
             sel.append(
                 "joins",
