@@ -91,6 +91,22 @@ def column_default(f: pa.Field) -> exp.Expression:
     return exp.Null() if text is None else parse_one(duckdb_expression(text), read="duckdb")
 
 
+def check_assignments(schema: pa.Schema, columns) -> None:
+    """UPDATE may not set a generated column (it follows its expression) or an ALWAYS identity column."""
+    by_lower = {f.name.lower(): f for f in schema}
+    for c in columns:
+        f = by_lower.get(str(c).lower())
+        if f is None:
+            continue
+        if kind(f) == "generated":
+            raise ConstraintViolation(
+                f"cannot UPDATE column {f.name!r}: it is GENERATED ALWAYS AS ({_meta(f, GENERATED)}); "
+                f"update the columns it is computed from"
+            )
+        if kind(f) == "identity" and (_meta(f, IDENTITY_EXPLICIT) or "false").lower() != "true":
+            raise ConstraintViolation(f"cannot UPDATE column {f.name!r}: it is GENERATED ALWAYS AS IDENTITY")
+
+
 def identity_metadata(start: int, step: int, always: bool) -> dict[str, str]:
     if step == 0:
         raise SchemaMismatch("an identity column's INCREMENT BY must not be 0")

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 
 def rename_column(tx: Transaction, name: str, new_name: str) -> None:
-    """Rename column ``name`` (``a.b`` for a struct field) to ``new_name`` in this transaction."""
-    if not new_name or "." in new_name and not new_name.startswith("`"):
-        raise SchemaMismatch(f"invalid new column name {new_name!r}: give the new name of the field only")
-    new_name = new_name.strip("`")
+    """Rename column ``name`` (``a.b`` for a struct field, ```a.b``` for a name with a dot) to
+    ``new_name`` (a field name, kept as given: it may hold dots or spaces) in this transaction."""
+    if not new_name or not new_name.strip():
+        raise SchemaMismatch(f"invalid new column name {new_name!r}: give the new name of the field")
     path = _enable_mapping(tx, name)
     view = tx.view()
     _check_unused(view.properties, view.full_schema, path, "rename")

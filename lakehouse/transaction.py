@@ -335,6 +335,7 @@ class Transaction:
 
         if not set:
             raise ValueError("update() needs at least one column in set={...}")
+        column_values.check_assignments(self.view().full_schema, set)
         n = update_rows(self, {k: str(v) for k, v in set.items()}, where)
         self._count("numUpdatedRows", n)
         self._ops.append(("UPDATE", {"predicate": where or "true"}))
