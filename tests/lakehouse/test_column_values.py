@@ -67,6 +67,8 @@ def test_sql_columns_computed_checked_and_kept(db):
         db.sql("UPDATE t SET id = 50 WHERE id = 1")
     with pytest.raises(ConstraintViolation, match="computed from"):
         db.sql("UPDATE t SET d = DATE '2000-01-01' FROM (SELECT 1 AS k) s WHERE t.id = s.k")
+    with pytest.raises(ConstraintViolation, match="IDENTITY"):
+        db.sql("MERGE INTO t USING (SELECT 1 AS k) s ON t.id = s.k WHEN MATCHED THEN UPDATE SET id = 7")
     db.sql("DELETE FROM t WHERE id = 2")
     db.sql(
         "MERGE INTO t USING (SELECT 3 AS k, TIMESTAMP '2030-01-01 05:00' AS ts) s ON t.id = s.k "
