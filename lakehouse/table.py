@@ -192,6 +192,7 @@ class Table:
             raise VersionNotFound(
                 f"no version of {self.uri} was committed at or before {timestamp}: "
                 f"the earliest available version {versions[0]} was committed at {first.isoformat()}"
+                f"{' (older commits were removed by log cleanup)' if versions[0] > 0 else ''}"
             )
         lo, hi = 0, len(versions) - 1
         while lo < hi:  # last version with commit timestamp <= ts

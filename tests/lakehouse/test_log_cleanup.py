@@ -61,6 +61,8 @@ def test_expired_logs_before_the_checkpoint_are_removed(tmp_path):
     assert sorted(t.snapshot().scan().to_arrow()["a"].to_pylist()) == list(range(1, 16))
     with pytest.raises(VersionNotFound, match="oldest version you can read is 15"):
         t.snapshot(version=12)
+    with pytest.raises(VersionNotFound, match="removed by log cleanup"):
+        t.snapshot(timestamp=0)
     t.append(pa.table({"a": [16]}))
     assert t.snapshot(version=15).scan().count() == 15  # the kept checkpoint rebuilds version 15
     dt = deltalake.DeltaTable(uri)
