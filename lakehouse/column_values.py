@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -183,7 +184,12 @@ def _identity(
         return data, None
     hwm = _meta(f, IDENTITY_HWM)
     first = start if hwm is None else int(hwm) + step
-    ids = pa.array(range(first, first + count * step, step), pa.int64())
+    last = first + (count - 1) * step
+    if not -(2**63) <= last < 2**63:
+        raise ConstraintViolation(
+            f"identity column {f.name!r} ran out of BIGINT values (next would be {last})"
+        )
+    ids = pa.array(np.arange(count, dtype=np.int64) * step + first)
     if column is None:
         values = ids.cast(f.type)
     else:
@@ -191,7 +197,7 @@ def _identity(
         fill = pc.take(ids, pc.if_else(missing, positions, 0))
         values = pc.if_else(missing, fill.cast(f.type), column.cast(f.type))
     meta = dict(f.metadata or {})
-    meta[IDENTITY_HWM.encode()] = str(first + (count - 1) * step).encode()
+    meta[IDENTITY_HWM.encode()] = str(last).encode()
     return _put(data, f, values, present), pa.field(f.name, f.type, f.nullable, metadata=meta)
 
 
