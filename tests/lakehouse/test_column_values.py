@@ -171,3 +171,30 @@ def test_defaults_in_merge_and_added_columns(db):
     with pytest.raises(SqlError, match="existing table"):
         db.sql("ALTER TABLE m ADD COLUMN g INT GENERATED ALWAYS AS (k * 2)")
     _delta_rs_agrees(db.catalog.table_location("main.m"))
+
+
+def test_sql_inserts_from_4_sessions_get_unique_ids(tmp_path):
+    import threading
+
+    wh = str(tmp_path / "wh")
+    with engine.connect(wh) as db:
+        db.sql("CREATE TABLE ids (id BIGINT GENERATED ALWAYS AS IDENTITY, w INT, i INT)")
+    errors = []
+
+    def writer(w: int) -> None:
+        try:
+            with engine.connect(wh) as db:
+                for i in range(4):
+                    db.sql(f"INSERT INTO ids (w, i) VALUES ({w}, {i}), ({w}, {i + 100})")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    with engine.connect(wh) as db:
+        ids = [r[0] for r in db.sql("SELECT id FROM ids ORDER BY id").fetchall()]
+    assert ids == list(range(1, 33))

@@ -13,6 +13,7 @@ from sqlglot import exp
 from lakehouse import Transaction
 from lakehouse.column_values import computed, omittable
 from lakehouse.errors import SqlError, did_you_mean
+from lakehouse.retry import IDENTITY_RERUN, RERUN, retryable_conflict
 
 from ...result import Result
 from ..dispatch import Context, statement
@@ -20,7 +21,7 @@ from ..execute import check_params, reader, registered
 from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type, quote
-from ._common import resolve_target, with_retries
+from ._common import resolve_target
 from .dml import own_predicate
 
 
@@ -60,6 +61,7 @@ def insert(ctx: Context) -> Result:
             where = " AND ".join(parts + ([f"({where})"] if where else []))
         plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
         tx = Transaction(table, snapshot)
+        attempts.append(tx)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
         with registered(ctx.runtime, plan.regs) as con:
             filled = (omittable(snapshot.full_schema), computed(snapshot.full_schema))
@@ -76,7 +78,15 @@ def insert(ctx: Context) -> Result:
             version = tx.commit()
         return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
 
-    return with_retries(run)
+    attempts: list[Transaction] = []
+    # An INSERT that handed out identity values re-runs as long as an append would (IDENTITY_RERUN).
+    return IDENTITY_RERUN.call(
+        run,
+        retry_if=lambda e: (
+            retryable_conflict(e)
+            and (len(attempts) < RERUN.attempts or bool(attempts) and attempts[-1].handed_out_ids)
+        ),
+    )
 
 
 def _insert_select(con, plan, schema, columns, static, by_name: bool, filled=(set(), set())) -> str:
