@@ -183,10 +183,24 @@ def drop_field(schema: pa.Schema, path: Sequence[str]) -> pa.Schema:
 
 
 def resolve_path(schema: pa.Schema, path: Sequence[str]) -> list[str]:
-    """The schema's spelling of a (case-insensitive) field path; SchemaMismatch naming it if unknown."""
+    """The schema's spelling of a (case-insensitive) field path; SchemaMismatch naming it if unknown.
+
+    Inside an array the path goes through ``element``, inside a map through ``key`` / ``value``
+    (``items.element.price``), as in Spark.
+    """
     out: list[str] = []
-    fields = list(schema)
-    for k, part in enumerate(path):
+    fields: list[pa.Field] = list(schema)
+    t: pa.DataType | None = None
+    for part in path:
+        if t is not None and not pa.types.is_struct(t):
+            inner = _step(t, part)
+            if inner is None:
+                raise SchemaMismatch(f"{'.'.join(out)!r} is a {t}: its parts are {_steps(t)}, not {part!r}")
+            out.append(part.lower())
+            t = inner
+            continue
+        if t is not None:
+            fields = [t.field(j) for j in range(t.num_fields)]
         i = _find(fields, part)
         if i is None:
             where = ".".join(out) or "the table"
@@ -197,13 +211,34 @@ def resolve_path(schema: pa.Schema, path: Sequence[str]) -> list[str]:
             )
         out.append(fields[i].name)
         t = fields[i].type
-        if k < len(path) - 1:
-            if not pa.types.is_struct(t):
-                raise SchemaMismatch(
-                    f"{'.'.join(out)!r} is a {t}, not a struct: it has no field {path[k + 1]!r}"
-                )
-            fields = [t.field(j) for j in range(t.num_fields)]
+    if len(out) > 1 and out[-1] in ("element", "key", "value") and _step_parent(schema, out) is not None:
+        raise SchemaMismatch(f"{'.'.join(out)!r} is not a field: rename or drop a struct field or the column")
     return out
+
+
+def _step(t: pa.DataType, part: str) -> pa.DataType | None:
+    low = part.lower()
+    if (pa.types.is_list(t) or pa.types.is_large_list(t)) and low == "element":
+        return t.value_type
+    if pa.types.is_map(t) and low in ("key", "value"):
+        return t.key_type if low == "key" else t.item_type
+    return None
+
+
+def _steps(t: pa.DataType) -> list[str]:
+    return ["key", "value"] if pa.types.is_map(t) else ["element"] if _children(t) else []
+
+
+def _step_parent(schema: pa.Schema, path: list[str]) -> pa.DataType | None:
+    """The type holding the last part of ``path`` when that type is a list or map, else None."""
+    t: pa.DataType | pa.Schema = schema
+    for part in path[:-1]:
+        if isinstance(t, pa.Schema) or pa.types.is_struct(t):
+            fields = list(t) if isinstance(t, pa.Schema) else [t.field(j) for j in range(t.num_fields)]
+            t = fields[_find(fields, part)].type
+        else:
+            t = _step(t, part)
+    return None if isinstance(t, pa.Schema) or pa.types.is_struct(t) else t
 
 
 def _find(fields: Sequence[pa.Field], name: str) -> int | None:
@@ -225,20 +260,29 @@ def _renamed(siblings: list[pa.Field], i: int, new: str) -> list[pa.Field]:
 
 
 def _edit(schema: pa.Schema, path: list[str], change) -> pa.Schema:
-    def level(fields: list[pa.Field], rest: list[str]) -> list[pa.Field]:
+    def in_fields(fields: list[pa.Field], rest: list[str]) -> list[pa.Field]:
         i = _find(fields, rest[0])
         assert i is not None  # resolve_path ran first
         if len(rest) == 1:
             return change(fields, i)
         f = fields[i]
-        inner = level([f.type.field(j) for j in range(f.type.num_fields)], rest[1:])
         return (
             fields[:i]
-            + [pa.field(f.name, pa.struct(inner), f.nullable, metadata=f.metadata)]
+            + [pa.field(f.name, in_type(f.type, rest[1:]), f.nullable, metadata=f.metadata)]
             + fields[i + 1 :]
         )
 
-    return pa.schema(level(list(schema), path), metadata=schema.metadata)
+    def in_type(t: pa.DataType, rest: list[str]) -> pa.DataType:
+        if pa.types.is_struct(t):
+            return pa.struct(in_fields([t.field(j) for j in range(t.num_fields)], rest))
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            inner = t.value_field.with_type(in_type(t.value_type, rest[1:]))
+            return pa.large_list(inner) if pa.types.is_large_list(t) else pa.list_(inner)
+        if rest[0].lower() == "key":
+            return pa.map_(t.key_field.with_type(in_type(t.key_type, rest[1:])), t.item_field)
+        return pa.map_(t.key_field, t.item_field.with_type(in_type(t.item_type, rest[1:])))
+
+    return pa.schema(in_fields(list(schema), path), metadata=schema.metadata)
 
 
 __all__ = [

@@ -244,3 +244,29 @@ def test_rename_racing_an_update(tmp_path, rename_first):
     if not rename_first:  # the rename read nothing the update changed: both land
         assert [r["c"] for r in sorted(rows, key=lambda r: r["a"])] == [11, 20]
     _agree_at_every_version(uri)
+
+
+def test_rename_and_drop_inside_arrays_and_maps(tmp_path):
+    db = engine.connect(str(tmp_path / "wh"))
+    db.sql(
+        "CREATE TABLE t (id BIGINT, items STRUCT(price DOUBLE, q INT)[], m MAP(VARCHAR, STRUCT(a INT, b INT)))"
+    )
+    db.sql("INSERT INTO t VALUES (1, [{'price': 1.5, 'q': 2}], MAP {'k': {'a': 1, 'b': 2}})")
+    db.sql("ALTER TABLE t RENAME COLUMN items.element.price TO cost")
+    db.sql("ALTER TABLE t DROP COLUMN m.value.a")
+    db.sql("INSERT INTO t VALUES (2, [{'cost': 3.0, 'q': 4}], MAP {'z': {'b': 5}})")
+    rows = db.sql("SELECT id, items[1].cost, items[1].q, m FROM t ORDER BY id").fetchall()
+    assert rows == [(1, 1.5, 2, [("k", {"b": 2})]), (2, 3.0, 4, [("z", {"b": 5})])]
+    with pytest.raises(SchemaMismatch, match="not a field"):
+        db.sql("ALTER TABLE t DROP COLUMN items.element")
+    uri = db.catalog.table_location("main.t")
+    for v in range(Table.open(uri).version + 1):
+        ours = Table.open(uri).snapshot(v).scan().to_arrow()
+        dt = deltalake.DeltaTable(uri, version=v)
+        try:
+            theirs = pa.table(pa.RecordBatchReader.from_stream(dt.scan()))
+        except pa.ArrowInvalid:  # delta-rs 1.x cannot cast a map whose value struct lost a field
+            assert "m" in Table.open(uri).snapshot(v).schema.names and v >= 3
+            continue
+        assert sorted(map(repr, theirs.to_pylist())) == sorted(map(repr, ours.to_pylist())), v
+    db.close()
