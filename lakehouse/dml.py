@@ -36,6 +36,7 @@ class Transaction(Protocol):
         *,
         validate: bool = True,
         con: duckdb.DuckDBPyConnection | None = None,
+        rewrite: bool = False,
     ) -> Any: ...
 
 
@@ -110,5 +111,5 @@ def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None)
                 continue
             updated += hits
             tx.remove_files([view.file_at(i)])
-            tx.write_rows(out.drop_columns(["__lh_hit"]), validate=True, con=con)
+            tx.write_rows(out.drop_columns(["__lh_hit"]), validate=True, con=con, rewrite=True)
     return updated

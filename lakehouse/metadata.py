@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import constraints
+from . import column_features, constraints, mapped_schema
 from .errors import SchemaMismatch, did_you_mean
 from .log.actions import Metadata, Protocol, now_ms
 from .protocol import protocol_for
@@ -54,6 +54,8 @@ def new_metadata(
     if len(parts) == len(schema) and len(schema):
         raise SchemaMismatch("a table needs at least one column that is not a partition column")
     props = _properties(properties)
+    _check_mode_change({}, props, schema)
+    schema, props = mapped_schema.assign(schema, props)
     metadata = Metadata(
         id=str(uuid.uuid4()),
         schema_string=schema_to_json(schema),
@@ -77,9 +79,9 @@ def change_metadata(
     """``metadata`` with a new schema, partitioning and/or properties (all of them, replacing the old),
     and the protocol they need, never below ``protocol``."""
     changes: dict[str, Any] = {}
+    given = schema is not None
     if schema is not None:
         schema = normalize_schema(schema)
-        changes["schema_string"] = schema_to_json(schema)
     else:
         schema = schema_from_json(metadata.schema_string)
     if partition_by is not None:
@@ -89,8 +91,30 @@ def change_metadata(
     props = metadata.config
     if properties is not None:
         props = _properties(properties, unchanged=props)
+    was_mapped = mapped_schema.is_mapped(metadata.config)
+    _check_mode_change(metadata.config, props, schema)
+    assigned, props = mapped_schema.assign(schema, props, keep_names=not was_mapped)
+    if given or not assigned.equals(schema, check_metadata=True):
+        changes["schema_string"] = schema_to_json(assigned)
+    schema = assigned
+    if props != metadata.config:
         changes["configuration"] = tuple(sorted(props.items()))
     return metadata.replace(**changes), protocol_of(schema, props, current=protocol)
+
+
+def _check_mode_change(old: Mapping[str, str], new: Mapping[str, str], schema: pa.Schema) -> None:
+    """Column mapping can be turned on (name mode), not switched to id mode or off while files
+    still store columns under other names than theirs."""
+    before, after = (str(p.get(mapped_schema.MODE, "none")).lower() for p in (old, new))
+    if before == after:
+        return
+    if after not in ("none", "name"):
+        raise SchemaMismatch(f"delta.columnMapping.mode {after!r} is not supported for writes: use 'name'")
+    if before != "none" and mapped_schema.has_renames(schema):
+        raise SchemaMismatch(
+            f"cannot change delta.columnMapping.mode from {before!r} to {after!r}: the table's files "
+            f"store columns under physical names; keep the mode (or rewrite the table with CREATE OR REPLACE)"
+        )
 
 
 def protocol_of(
@@ -101,6 +125,7 @@ def protocol_of(
         constraints=bool(constraints.check_constraints(dict(properties))),
         timestamp_ntz=uses_timestamp_ntz(schema),
         current=current,
+        features=column_features.used(schema, properties),
     )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .errors import UnsupportedFeature
 from .log.actions import Protocol
 
 READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
 WRITER_FEATURES = {
     "appendOnly", "invariants", "checkConstraints", "timestampNtz", "deletionVectors",
-    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata",
+    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "columnMapping",
+    "generatedColumns", "identityColumns", "allowColumnDefaults", "inCommitTimestamp",
 }  # fmt: skip
 
 
@@ -33,7 +36,10 @@ def check_writable(protocol: Protocol, config: dict[str, str], where: str) -> No
     if protocol.min_writer_version > 7:
         raise UnsupportedFeature(f"{where} needs Delta writer version {protocol.min_writer_version}")
     if protocol.min_writer_version == 7:
-        unknown = sorted(set(protocol.writer_features or ()) - WRITER_FEATURES)
+        unknown = set(protocol.writer_features or ()) - WRITER_FEATURES
+        if config.get("delta.enableChangeDataFeed", "false").lower() != "true":
+            unknown.discard("changeDataFeed")  # supported by the table but not in use
+        unknown = sorted(unknown)
         if unknown:
             raise UnsupportedFeature(
                 f"{where} uses Delta writer feature(s) {', '.join(unknown)}, which lakehouse cannot write "
@@ -49,26 +55,61 @@ def check_writable(protocol: Protocol, config: dict[str, str], where: str) -> No
             f"change data files, so the table is read-only here",
             feature="changeDataFeed",
         )
-    if config.get("delta.columnMapping.mode", "none") != "none":
+    if str(config.get("delta.columnMapping.mode", "none")).lower() == "id":
         raise UnsupportedFeature(
-            f"{where} uses column mapping; lakehouse reads it but does not write to it yet",
+            f"{where} uses column mapping in id mode; lakehouse reads it but writes only name mode",
             feature="columnMapping",
         )
 
 
-def protocol_for(*, constraints: bool, timestamp_ntz: bool, current: Protocol | None = None) -> Protocol:
-    """The smallest protocol covering the features a table uses (never below ``current``)."""
-    if timestamp_ntz or (current is not None and current.min_writer_version == 7):
-        writer = set((current.writer_features or ()) if current else ())
-        reader = set((current.reader_features or ()) if current else ())
-        if timestamp_ntz:
-            writer.add("timestampNtz")
-            reader.add("timestampNtz")
-        if constraints:
-            writer.add("checkConstraints")
-        return Protocol(3, 7, tuple(sorted(reader)), tuple(sorted(writer)))
-    writer_version = 3 if constraints else 2
-    if current is not None:
-        writer_version = max(writer_version, current.min_writer_version)
-        return Protocol(max(1, current.min_reader_version), writer_version)
-    return Protocol(1, writer_version)
+# The writer features each legacy writer version implies (PROTOCOL.md "Writer Version Requirements").
+_LEGACY_WRITER = {
+    2: ("appendOnly", "invariants"),
+    3: ("checkConstraints",),
+    4: ("changeDataFeed", "generatedColumns"),
+    5: ("columnMapping",),
+    6: ("identityColumns",),
+}
+_READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
+
+
+def _legacy_version(feature: str) -> int | None:
+    return next((v for v, names in _LEGACY_WRITER.items() if feature in names), None)
+
+
+def protocol_for(
+    *,
+    constraints: bool,
+    timestamp_ntz: bool,
+    current: Protocol | None = None,
+    features: Iterable[str] = (),
+) -> Protocol:
+    """The smallest protocol covering the features a table uses (never below ``current``).
+
+    ``features``: other table features in use (``columnMapping``, ``generatedColumns`` ...). Legacy
+    versions are kept while they cover everything; moving to writer version 7 lists the features the
+    legacy versions implied, as the protocol requires.
+    """
+    need = set(features)
+    if constraints:
+        need.add("checkConstraints")
+    if timestamp_ntz:
+        need.add("timestampNtz")
+    cur_reader = current.min_reader_version if current else 1
+    cur_writer = current.min_writer_version if current else 1
+    if cur_writer < 7 and all(_legacy_version(f) is not None for f in need):
+        writer = max([2, cur_writer, *(_legacy_version(f) or 2 for f in need)])
+        reader = max(cur_reader, 2 if "columnMapping" in need else 1)
+        return Protocol(reader, writer)
+    writer_features = set((current.writer_features or ()) if current else ()) | need
+    reader_features = set((current.reader_features or ()) if current else ())
+    for v, names in _LEGACY_WRITER.items():
+        if cur_writer < 7 and v <= cur_writer:
+            writer_features.update(names)
+    if cur_reader == 2:
+        reader_features.add("columnMapping")
+    reader_features |= need & _READER_FEATURES
+    reader = 3 if reader_features or cur_reader == 3 else max(1, cur_reader)
+    return Protocol(
+        reader, 7, tuple(sorted(reader_features)) if reader == 3 else None, tuple(sorted(writer_features))
+    )

@@ -10,7 +10,8 @@ may take together. The defaults below are the only budgets in the code base:
   in step.
 - ``RERUN`` (``Table.delete/update/...``, SQL statements, a job's output commit): re-running a whole
   read-compute-commit operation after a retryable ``CommitConflict``. 5 attempts, 0.05 s doubling to at
-  most 1 s between them, 120 s in all. A job's output commit uses ``RERUN.replace(attempts=10)``.
+  most 1 s between them, 120 s in all. A job's output commit uses ``RERUN.replace(attempts=10)``;
+  an append that handed out identity values ``IDENTITY_RERUN`` (20 attempts, jittered).
 - ``lakehouse.log.outcome.RESOLVE``: learning whether a commit whose answer was lost landed (put again,
   read back), jittered 0.2 s doubling to 2 s, bounded by ``RESOLVE_SECONDS`` (30 s), then
   ``CommitOutcomeUnknown``.
@@ -109,5 +110,8 @@ COMMIT_RACE = RetryPolicy(
 )
 RERUN = RetryPolicy(attempts=5, backoff=0.05, max_backoff=1.0, max_seconds=120.0)
 ONCE = RetryPolicy(attempts=1)
+# An append that handed out identity values and lost them to a concurrent commit: every round of
+# racing writers has one winner, so N writers need up to N rounds; jittered so they do not re-collide.
+IDENTITY_RERUN = RERUN.replace(attempts=20, jitter=True)
 
-__all__ = ["COMMIT_RACE", "ONCE", "RERUN", "RetryPolicy", "retryable_conflict"]
+__all__ = ["COMMIT_RACE", "IDENTITY_RERUN", "ONCE", "RERUN", "RetryPolicy", "retryable_conflict"]

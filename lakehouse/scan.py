@@ -70,7 +70,10 @@ class Scan:
         if self._expr is None:
             self._indices: list[int] = list(range(n))
         else:
-            mask = may_match(self._expr, n, snapshot.column_stats)
+            from .generated_pruning import with_generated_filters
+
+            pruning = with_generated_filters(self._expr, snapshot.full_schema)
+            mask = may_match(pruning, n, snapshot.column_stats)
             self._indices = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
 
     @property

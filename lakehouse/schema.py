@@ -28,6 +28,8 @@ _DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 
 COLUMN_MAPPING_PHYSICAL = "delta.columnMapping.physicalName"
 COLUMN_MAPPING_ID = "delta.columnMapping.id"
+# Column metadata whose value is a string (SQL text, names); CURRENT_DEFAULT has no "delta." prefix.
+_STRING_METADATA = {COLUMN_MAPPING_PHYSICAL, "delta.generationExpression", "CURRENT_DEFAULT", "comment"}
 
 
 def delta_type_to_arrow(t: Any) -> pa.DataType:
@@ -123,7 +125,7 @@ def arrow_field_to_delta(f: pa.Field) -> dict:
     meta = {}
     for k, v in (f.metadata or {}).items():
         key, val = k.decode(), v.decode()
-        if key == "comment":  # a column's COMMENT (Spark's key): always a string
+        if key in _STRING_METADATA:  # SQL text, names, comments: never numbers, even when they look like one
             meta[key] = val
         elif key.startswith("delta."):
             try:

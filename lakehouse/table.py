@@ -18,6 +18,7 @@ from .errors import (
     TableNotFound,
     VersionNotFound,
 )
+from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
 from .log.files import LAST_CHECKPOINT, commit_path
@@ -25,11 +26,12 @@ from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .metadata import new_metadata
-from .retry import ONCE, RERUN
+from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
 from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .timetravel import check_version, timestamp_ms
 from .transaction import SchemaMode, Transaction
+from .write import as_arrow
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
 
@@ -85,6 +87,7 @@ class Table:
                 "description": description,
                 "isManaged": "false",
             },
+            ict_after=0 if in_commit.enabled(metadata.config) else None,
         )
         return cls(storage)
 
@@ -177,7 +180,7 @@ class Table:
     def _commit_timestamp(self, version: int, listing) -> int:
         path, _ = listing.commits[version]
         ci = next((a for a in read_commit(self.storage, path, version) if isinstance(a, CommitInfo)), None)
-        return ci.timestamp if ci and ci.timestamp else commit_mtime(self.storage, listing, version)
+        return in_commit.commit_time(ci) or commit_mtime(self.storage, listing, version)
 
     def _version_at(self, timestamp: Any, listing) -> int:
         ts_ms = timestamp_ms(timestamp)
@@ -189,6 +192,7 @@ class Table:
             raise VersionNotFound(
                 f"no version of {self.uri} was committed at or before {timestamp}: "
                 f"the earliest available version {versions[0]} was committed at {first.isoformat()}"
+                f"{' (older commits were removed by log cleanup)' if versions[0] > 0 else ''}"
             )
         lo, hi = 0, len(versions) - 1
         while lo < hi:  # last version with commit timestamp <= ts
@@ -209,19 +213,37 @@ class Table:
         """Start a transaction on the latest snapshot; commit by leaving the ``with`` block."""
         return Transaction(self, self.snapshot(version))
 
-    def _run(self, op: Callable[[Transaction], Any], *, retry: bool) -> tuple[int, Any]:
-        """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable)."""
+    def _run(
+        self,
+        op: Callable[[Transaction], Any],
+        *,
+        retry: bool,
+        retry_if: Callable[[Transaction], bool] | None = None,
+    ) -> tuple[int, Any]:
+        """Run ``op`` in a fresh transaction; re-run it on a retryable conflict (serializable), or
+        only when ``retry_if(tx)`` says so of the transaction that lost."""
+        last: list[Transaction] = []
 
         def attempt() -> tuple[int, Any]:
             with self.transaction() as tx:  # aborts (unless the outcome is unknown) on any error
+                last[:] = [tx]
                 result = op(tx)
             return tx.version, result
 
-        return (RERUN if retry else ONCE).call(attempt)
+        if retry_if is None:
+            return (RERUN if retry else ONCE).call(attempt)
+        return IDENTITY_RERUN.call(
+            attempt, retry_if=lambda e: retryable_conflict(e) and bool(last) and retry_if(last[0])
+        )
 
     def append(self, data: Any, *, schema_mode: SchemaMode = "strict") -> int:
-        """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version."""
-        return self._run(lambda tx: tx.append(data, schema_mode=schema_mode), retry=False)[0]
+        """Append rows (pyarrow Table/RecordBatchReader, polars, pandas); returns the new version.
+
+        An append that handed out identity values re-runs when a concurrent commit took them first.
+        """
+        arrow = as_arrow(data)
+        rerun = (lambda tx: tx.handed_out_ids) if isinstance(arrow, pa.Table) else None
+        return self._run(lambda tx: tx.append(arrow, schema_mode=schema_mode), retry=False, retry_if=rerun)[0]
 
     def overwrite(self, data: Any, where: str | None = None, *, schema_mode: SchemaMode = "strict") -> int:
         """Replace all rows (or those matching ``where``) with ``data``; returns the new version."""
@@ -240,8 +262,14 @@ class Table:
             interval = int(props.get("delta.checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL))
             if interval > 0 and version > 0 and version % interval == 0:
                 self.maintenance.checkpoint(version)
+                from .log.actions import now_ms
+                from .log.cleanup import cleanup_expired_logs
+
+                cleanup_expired_logs(self.storage, props, now_ms())  # as Delta writers do after a checkpoint
         except (OSError, LakehouseError, ValueError) as e:  # the commit itself has landed
-            warnings.warn(f"checkpoint of {self.uri} at version {version} failed: {e}", stacklevel=3)
+            warnings.warn(
+                f"checkpoint or log cleanup of {self.uri} at version {version} failed: {e}", stacklevel=3
+            )
 
     # ------------------------------------------------------------------------------ metadata
 
@@ -293,6 +321,20 @@ class Table:
             tx.record("DROP CONSTRAINT", {"name": name})
 
         return self._run(op, retry=True)[0]
+
+    def rename_column(self, name: str, new_name: str) -> int:
+        """Rename a column (``s.a`` for a struct field): a metadata-only commit; enables column
+        mapping (name mode) on the table if needed. Returns the new version."""
+        from .schema_changes import rename_column
+
+        return self._run(lambda tx: rename_column(tx, name, new_name), retry=True)[0]
+
+    def drop_column(self, name: str, *, if_exists: bool = False) -> int:
+        """Drop a column (``s.a`` for a struct field) without rewriting data files; enables column
+        mapping (name mode) on the table if needed. Returns the new version."""
+        from .schema_changes import drop_column
+
+        return self._run(lambda tx: drop_column(tx, name, if_exists=if_exists), retry=True)[0]
 
     # ------------------------------------------------------------------------------ history
 

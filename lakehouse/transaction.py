@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import constraints
+from . import column_values, constraints
 from .data_file import DataFile
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
+from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
+from .mapped_schema import layout_of
 from .metadata import change_metadata
 from .protocol import check_writable
+from .retry import ONCE
 from .schema import fit_to_schema, merge_schemas
 from .snapshot import Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
@@ -72,6 +75,7 @@ class Transaction:
         self._view: Snapshot | None = None
         self._extra_actions: list[Action] = []
         self._may_have_landed = False
+        self.handed_out_ids = False  # identity values: a concurrent commit may have taken them
 
     # ------------------------------------------------------------------------------------- state
 
@@ -221,10 +225,19 @@ class Transaction:
         data: pa.Table | pa.RecordBatchReader,
         con: duckdb.DuckDBPyConnection | None,
         validate: bool = True,
+        rewrite: bool = False,
     ) -> Iterator[pa.Table]:
         view = self.view()
+        schema = view.full_schema
+        special = validate and bool(column_values.omittable(schema))
         for chunk in iter_tables(data):
-            fitted = fit_to_schema(chunk, view.full_schema)
+            if special:  # generated / identity / default columns: computed, checked, new marks
+                chunk, marked = column_values.complete(chunk, schema, con, rewrite=rewrite)
+                if marked is not None:
+                    schema = marked
+                    self.handed_out_ids = True
+                    self.change_metadata(schema=marked)
+            fitted = fit_to_schema(chunk, schema)
             if validate:
                 constraints.enforce(fitted, view.schema, view.properties, con)
             self._count("numOutputRows", fitted.num_rows)
@@ -236,21 +249,29 @@ class Transaction:
         *,
         validate: bool = True,
         con: duckdb.DuckDBPyConnection | None = None,
+        rewrite: bool = False,
     ) -> list[Add]:
-        """Validate, write data files and stage their add actions."""
+        """Validate, write data files and stage their add actions.
+
+        ``rewrite``: the rows are already in the table (UPDATE / MERGE rewriting a file): identity
+        values are kept and generated columns recomputed (``lakehouse.column_values``).
+        """
         view = self.view()
         target = int(view.properties.get("delta.targetFileSize", DEFAULT_TARGET_FILE_SIZE))
-        if con is None and validate and constraints.check_constraints(view.properties):
+        needs_con = constraints.check_constraints(view.properties) or column_values.omittable(
+            view.full_schema
+        )
+        if con is None and validate and needs_con:
             from . import _duck
 
             with _duck.connection() as own:
-                return self.write_rows(data, validate=validate, con=own)
+                return self.write_rows(data, validate=validate, con=own, rewrite=rewrite)
         with dropped_table_is_not_found(self.table.storage, "this transaction wrote data files"):
             adds = write_data_files(
                 self.table.storage,
-                self._fitted(data, con, validate),
+                self._fitted(data, con, validate, rewrite),
                 partition_by=view.partition_columns,
-                physical_names=None,
+                layout=layout_of(view.full_schema, view.properties),
                 target_file_size=target,
             )
         self.add_files(adds)
@@ -316,6 +337,7 @@ class Transaction:
 
         if not set:
             raise ValueError("update() needs at least one column in set={...}")
+        column_values.check_assignments(self.view().full_schema, set)
         n = update_rows(self, {k: str(v) for k, v in set.items()}, where)
         self._count("numUpdatedRows", n)
         self._ops.append(("UPDATE", {"predicate": where or "true"}))
@@ -352,6 +374,7 @@ class Transaction:
             operation, params = "WRITE", {"mode": "Append"}
         else:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
+        commit_options = self._in_commit_timestamps()
         actions = self.actions()
         now = _now()
         actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
@@ -366,6 +389,7 @@ class Transaction:
                     metrics=self.metrics,
                     read_set=self.read_set,
                     matcher=self._matcher,
+                    **commit_options,
                 )
         except Exception as e:
             if isinstance(e, CommitOutcomeUnknown):
@@ -378,6 +402,23 @@ class Transaction:
             raise
         self.table._after_commit(self.version, self.view().properties)
         return self.version
+
+    def _in_commit_timestamps(self) -> dict:
+        """commit() options for in-commit timestamps: the previous commit's, to stamp after it; the
+        commit enabling them records its version and timestamp and must land as exactly that version."""
+        if not in_commit.enabled(self._metadata.config):
+            return {}
+        previous = self.snapshot._state.timestamp_ms or None
+        if in_commit.enabled(self.snapshot.properties):
+            return {"ict_after": previous}
+        stamp = in_commit.next_timestamp(_now(), previous)
+        config = {
+            **self._metadata.config,
+            in_commit.ENABLEMENT_VERSION: str(self.read_version + 1),
+            in_commit.ENABLEMENT_TIMESTAMP: str(stamp),
+        }
+        self.set_metadata(self._metadata.replace(configuration=tuple(sorted(config.items()))))
+        return {"extra_info": {in_commit.FIELD: stamp}, "retry": ONCE}
 
     def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:
         """The winner's files that may hold rows matching our read predicates."""

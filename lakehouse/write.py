@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from . import partitions
 from .errors import SchemaMismatch
 from .log.actions import Add, now_ms
+from .mapped_schema import PhysicalLayout
 from .stats import NAN_AWARE_TAG, StatsCollector
 from .storage import Storage
 
@@ -132,14 +133,16 @@ def write_data_files(
     *,
     partition_by: list[str],
     physical_names: dict[str, str] | None = None,
+    layout: PhysicalLayout | None = None,
     target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
     data_change: bool = True,
 ) -> list[Add]:
     """Write Parquet files for already-validated data; return their add actions (not yet committed).
 
     Partition columns are not stored in the files; their values go to ``partitionValues``.
+    ``layout``: a column-mapped table's physical names (files, statistics and partition values use them).
     """
-    phys = physical_names or {}
+    phys = layout.names if layout is not None else physical_names or {}
     writers: dict[tuple, _RollingFile] = {}
     adds: list[Add] = []
     written: list[str] = []
@@ -167,7 +170,9 @@ def write_data_files(
                 continue
             for key, part in _split_partitions(table, partition_by):
                 data = part.drop_columns(partition_by) if partition_by else part
-                if phys:
+                if layout is not None:
+                    data = layout.table(data)
+                elif phys:
                     data = data.rename_columns([phys.get(c, c) for c in data.column_names])
                 w = writers.get(key)
                 if w is None:

@@ -20,6 +20,7 @@ from ..audit import audit_fields
 from ..errors import CommitConflict, TableAlreadyExists
 from ..retry import COMMIT_RACE, RetryPolicy
 from ..storage import Storage
+from . import in_commit
 from .actions import Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
 from .files import commit_path
 from .liveness import ensure_committed_to_live_log
@@ -61,11 +62,14 @@ def commit(
     matcher: AddMatcher | None = None,
     retry: RetryPolicy = COMMIT_RACE,
     extra_info: dict | None = None,
+    ict_after: int | None = None,
 ) -> int:
     """Commit ``actions`` as the next version after ``read_version``; return the version written.
 
     ``read_version=-1`` creates the table (version 0): losing that race raises TableAlreadyExists.
     ``retry`` bounds how often a lost race is retried as the next version (``COMMIT_RACE``).
+    ``ict_after``: in-commit timestamps are on; the previous commit's (``log.in_commit``): each
+    attempt stamps ``commitInfo.inCommitTimestamp`` after it, or after the winner's when it lost.
     """
     read_set = read_set or ReadSet()
     txn_id = str(uuid.uuid4())
@@ -76,16 +80,18 @@ def commit(
     creates = read_version < 0
     blind_append = read_set.blind and not removes and (creates or not changes_metadata)
     for _ in retry.tries():
+        now = now_ms()
+        stamp = {} if ict_after is None else {in_commit.FIELD: in_commit.next_timestamp(now, ict_after)}
         info = CommitInfo(
             operation=operation,
             operation_parameters=parameters or {},
-            timestamp=now_ms(),
+            timestamp=stamp.get(in_commit.FIELD, now),
             txn_id=txn_id,
             read_version=read_version if read_version >= 0 else None,
             isolation_level="Serializable",
             is_blind_append=blind_append,
             operation_metrics=metrics or {},
-            extra={**audit_fields(), **(extra_info or {})},
+            extra={**audit_fields(), **(extra_info or {}), **stamp},
         )
         payload = encode_commit([info, *actions])
         # None: our commit is there (maybe an earlier request of ours whose answer was lost).
@@ -96,17 +102,27 @@ def commit(
         if creates:
             raise TableAlreadyExists(f"a table already exists at {storage.root}")
         _check_conflict(winner, version, read_set, removes, txns, matcher)
+        ict_after = _later(ict_after, winner)
         version += 1
         # Catch up with commits that already exist before the next put: attempting (and backing off)
         # once per existing version makes a writer that fell behind fall further behind.
         while (winner := _read_if_exists(storage, commit_path(version), version)) is not None:
             _check_conflict(winner, version, read_set, removes, txns, matcher)
+            ict_after = _later(ict_after, winner)
             version += 1
     raise CommitConflict(
         f"gave up committing {operation} to {storage.root} after {retry.attempts} attempts or "
         f"{retry.max_seconds} s of lost races; retry later",
         retryable=True,
     )
+
+
+def _later(ict_after: int | None, winner: list) -> int | None:
+    """The in-commit timestamp to stamp after, once ``winner`` took the version we tried."""
+    if ict_after is None:
+        return None
+    info = next((a for a in winner if isinstance(a, CommitInfo)), None)
+    return max(ict_after, in_commit.commit_time(info) or ict_after)
 
 
 def _read_if_exists(storage: Storage, path: str, version: int) -> list | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import CorruptLog, TableNotFound, VersionNotFound
+from ..errors import CommitConflict, CorruptLog, TableNotFound, VersionNotFound
 from ..retry import RetryPolicy
 from ..storage import Storage
 from .files import LAST_CHECKPOINT, commit_path
@@ -58,10 +58,24 @@ def ensure_committed_to_live_log(storage: Storage, version: int, retry: RetryPol
         storage.delete([commit_path(version)])
     except OSError:  # left as an orphan in a dead location; the writer still learns nothing committed
         pass
+    if not _quietly_dead(storage):  # a live table whose old versions log cleanup removed: a stale writer
+        raise CommitConflict(
+            f"this transaction read version {version - 1} of {storage.root}, whose log files log cleanup "
+            f"has since removed (delta.logRetentionDuration): nothing was committed; re-run it against "
+            f"the current version",
+            retryable=True,
+        )
     raise TableNotFound(
         f"the table at {storage.root} was dropped while this transaction committed version {version}: "
         f"nothing was committed (its earlier log versions are gone); re-create the table and write again"
     )
+
+
+def _quietly_dead(storage: Storage) -> bool:
+    try:
+        return log_is_dead(storage)
+    except OSError:
+        return True
 
 
 def purge_table(storage: Storage, attempts: int = 20) -> None:

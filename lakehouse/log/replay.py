@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
+from . import in_commit
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
 from .paths import PathCheck
@@ -185,7 +186,7 @@ def read_state(
         if v == target:
             ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
             state.commit_info = ci
-            state.timestamp_ms = ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, v)
+            state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, v)
     if start is not None and first > target and not from_base:
         path_mtime = listing.commits.get(target)
         state.timestamp_ms = 0
@@ -193,9 +194,7 @@ def read_state(
             ci = next(
                 (a for a in read_commit(storage, path_mtime[0], target) if isinstance(a, CommitInfo)), None
             )
-            state.timestamp_ms = (
-                ci.timestamp if ci and ci.timestamp else commit_mtime(storage, listing, target)
-            )
+            state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, target)
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
         raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")

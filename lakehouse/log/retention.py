@@ -49,20 +49,37 @@ def check_version_retained(storage: Storage, version: int | None, latest: int | 
     """Raise VersionNotFound if VACUUM deleted files ``version`` needs (time travel only)."""
     if version is None or latest is None or version >= latest:
         return
+    _check_log_kept(storage, version)
     record = read_horizon(storage)
     if record is None or version >= int(record["oldestVersion"]):
         return
-    when = dt.datetime.fromtimestamp(record["vacuumTimestamp"] / 1000, tz=dt.UTC).isoformat(
-        timespec="seconds"
-    )
-    cutoff = dt.datetime.fromtimestamp(record["cutoffTimestamp"] / 1000, tz=dt.UTC).isoformat(
-        timespec="seconds"
-    )
+    when, cutoff = _iso(record["vacuumTimestamp"]), _iso(record["cutoffTimestamp"])
     raise VersionNotFound(
         f"version {version} of {storage.root} is no longer readable: VACUUM at version "
         f"{record['vacuumVersion']} ({when}, retention {record['retentionHours']:g} h) deleted data "
         f"files removed before {cutoff} that it needs. The oldest version you can read is "
         f"{record['oldestVersion']}"
+    )
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="seconds")
+
+
+def _check_log_kept(storage: Storage, version: int) -> None:
+    """Raise VersionNotFound if log cleanup removed the commits ``version`` is rebuilt from."""
+    from .cleanup import read_cleanup
+
+    record = read_cleanup(storage)
+    if record is None or version >= int(record["oldestVersion"]):
+        return
+    raise VersionNotFound(
+        f"version {version} of {storage.root} is no longer readable: log cleanup at "
+        f"{_iso(record['cleanupTimestamp'])} removed its "
+        f"commit files, which were older than delta.logRetentionDuration ({record['logRetentionDuration']}) "
+        f"and than the checkpoint at version {record['oldestVersion']}. The oldest version you can read "
+        f"is {record['oldestVersion']}; keep history longer with ALTER TABLE ... SET TBLPROPERTIES "
+        f"('delta.logRetentionDuration' = 'interval 90 days')"
     )
 
 

@@ -21,6 +21,15 @@ class Maintenance:
 
         return write_checkpoint(self.table.snapshot(version))
 
+    def cleanup_log(self) -> list[str]:
+        """Delete log files older than ``delta.logRetentionDuration`` and than a checkpoint (run after
+        every automatic checkpoint); returns the deleted paths. Versions before the oldest kept
+        checkpoint can no longer be read (time travel raises VersionNotFound saying why)."""
+        from ..log.actions import now_ms
+        from ..log.cleanup import cleanup_expired_logs
+
+        return cleanup_expired_logs(self.table.storage, self.table.snapshot().properties, now_ms())
+
     def optimize(
         self,
         target_file_size: int | None = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ..log.actions import Add
+from ..mapped_schema import layout_of
 from ..write import ROW_GROUP_ROWS, write_data_files
 
 if TYPE_CHECKING:
@@ -62,11 +63,12 @@ def write_layout_files(
 
     Memory: one row group being assembled plus the file being written (at most ~target bytes).
     """
+    view = tx.view()
     adds = write_data_files(
         tx.table.storage,
         coalesce(tables, group_rows),
         partition_by=partition_by,
-        physical_names=None,
+        layout=layout_of(view.full_schema, view.properties),
         target_file_size=target,
         data_change=False,
     )

@@ -98,4 +98,4 @@ def apply_changes(
     )
     tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     with registered(runtime, regs) as con:
-        tx.write_rows(reader(con, sql, None, text, regs=regs))
+        tx.write_rows(reader(con, sql, None, text, regs=regs), rewrite=True)

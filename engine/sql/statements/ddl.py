@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from lakehouse import Transaction
 from lakehouse.errors import SchemaMismatch, SqlError, TableNotFound
-from lakehouse.schema import merge_schemas, normalize_schema
+from lakehouse.schema import normalize_schema
 
 from ...result import Result
 from ..bind import SnapshotCache
@@ -18,6 +18,8 @@ from ..execute import check_params, reader, registered
 from ..rewrite import plan_query
 from . import views
 from ._common import arrow_types, name_of, namespace_of, resolve_target, with_retries
+from .column_options import check_options, column_option
+from .columns_ddl import alter_columns
 from .comments import comment_text, commented_schema
 from .locations import check_location
 
@@ -60,6 +62,7 @@ class _Spec:
         self.extra_columns: list[tuple[str, exp.DataType]] = []
         self.comment: str | None = None  # the table's COMMENT (Delta: metaData.description)
         self.column_comments: dict[str, str | None] = {}
+        self.field_metadata: dict[str, dict[str, str]] = {}  # GENERATED / IDENTITY / DEFAULT
 
 
 def _properties(tree: exp.Create) -> _Spec:
@@ -115,6 +118,8 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
                 spec.properties[f"delta.constraints.{d.name}_check"] = k.this.sql(dialect="duckdb")
             elif isinstance(k, exp.CommentColumnConstraint):
                 spec.column_comments[d.name] = comment_text(k.this)
+            elif (option := column_option(d.name, k)) is not None:
+                spec.field_metadata.setdefault(d.name, {}).update(option)
             else:
                 raise SqlError(
                     f"column constraint {c.sql(dialect='duckdb')!r} on {d.name!r} is not supported "
@@ -123,7 +128,14 @@ def _columns(ctx: Context, defs: list[exp.Expression], spec: _Spec) -> pa.Schema
     known = {n.lower() for n, _ in types}
     types += [(n, t) for n, t in spec.extra_columns if n.lower() not in known]
     schema = arrow_types(ctx.runtime, types)
-    schema = pa.schema([f.with_nullable(f.name not in not_null) for f in schema])
+    schema = pa.schema(
+        [
+            f.with_nullable(f.name not in not_null).with_metadata(spec.field_metadata.get(f.name))
+            for f in schema
+        ]
+    )
+    if spec.field_metadata:
+        check_options(schema)
     return commented_schema(schema, spec.column_comments)
 
 
@@ -307,10 +319,13 @@ def alter(ctx: Context) -> Result:
                 for q in p.expressions if isinstance(p, exp.Properties) else [p]:
                     props[q.name] = q.args["value"].name
             version = table.set_properties(props)
+        elif (v := alter_columns(table, a)) is not None:
+            version = v
         else:
             raise SqlError(
                 f"unsupported ALTER TABLE action {a.sql(dialect='duckdb')!r}: supported are ADD COLUMN, "
-                f"ADD CONSTRAINT ... CHECK, DROP CONSTRAINT, RENAME TO, SET TBLPROPERTIES"
+                f"ADD CONSTRAINT ... CHECK, DROP CONSTRAINT, RENAME TO, RENAME COLUMN, DROP COLUMN, "
+                f"SET TBLPROPERTIES"
             )
     if new_columns:
         version = _add_columns(ctx, name, new_columns)
@@ -326,6 +341,17 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
                 raise SchemaMismatch(
                     f"cannot add NOT NULL column {d.name!r}: existing rows have no value for it"
                 )
+    generated = (exp.GeneratedAsIdentityColumnConstraint, exp.ComputedColumnConstraint)
+    computed_columns = [
+        d.name
+        for d in defs
+        if any(isinstance(c.args.get("kind"), generated) for c in d.args.get("constraints") or [])
+    ]
+    if computed_columns:
+        raise SqlError(
+            f"cannot add generated or identity column(s) {computed_columns} to an existing table (its rows "
+            f"have no values for them): create the table with them, or add a plain or DEFAULT column"
+        )
     added = _columns(ctx, defs, spec)
 
     def run() -> int:
@@ -336,7 +362,8 @@ def _add_columns(ctx: Context, name: str, defs: list[exp.ColumnDef]) -> int:
         if dupes and not skip_existing:
             raise SchemaMismatch(f"column(s) {dupes} already exist in {name}")
         tx = Transaction(table, snapshot)
-        tx.change_metadata(schema=merge_schemas(snapshot.full_schema, pa.schema(fresh)))
+        # DEFAULT metadata kept: it fills the column for new rows (existing rows read NULL, as in Delta)
+        tx.change_metadata(schema=pa.schema([*snapshot.full_schema, *(f.with_nullable(True) for f in fresh)]))
         tx.record("ADD COLUMNS", {"columns": json.dumps([f.name for f in fresh])})
         return tx.commit()
 

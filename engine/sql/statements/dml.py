@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse import Transaction
+from lakehouse.column_values import check_assignments
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
@@ -110,6 +111,7 @@ def update(ctx: Context) -> Result:
             if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
                 raise SqlError(f"expected column = value in SET, got {eq.sql(dialect='duckdb')!r}")
             sets[_column(schema.names, eq.this.name)] = eq.expression
+        check_assignments(snapshot.full_schema, sets)  # generated / identity columns are not SET
         tx = Transaction(table, snapshot)
         simple = False if from_ is not None else own_predicate(cond, alias, names, ctx.params)
         exprs = {}

@@ -11,7 +11,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse import Transaction
+from lakehouse.column_values import computed, omittable
 from lakehouse.errors import SqlError, did_you_mean
+from lakehouse.retry import IDENTITY_RERUN, RERUN, retryable_conflict
 
 from ...result import Result
 from ..dispatch import Context, statement
@@ -19,7 +21,7 @@ from ..execute import check_params, reader, registered
 from ..reads import record_reads
 from ..rewrite import plan_query
 from ..types import duckdb_type, quote
-from ._common import resolve_target, with_retries
+from ._common import resolve_target
 from .dml import own_predicate
 
 
@@ -59,9 +61,11 @@ def insert(ctx: Context) -> Result:
             where = " AND ".join(parts + ([f"({where})"] if where else []))
         plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
         tx = Transaction(table, snapshot)
+        attempts.append(tx)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
         with registered(ctx.runtime, plan.regs) as con:
-            sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")))
+            filled = (omittable(snapshot.full_schema), computed(snapshot.full_schema))
+            sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")), filled)
             rows = reader(con, sql, plan.params, ctx.text, regs=plan.regs)
             try:
                 if overwrite or replace is not None:
@@ -74,18 +78,30 @@ def insert(ctx: Context) -> Result:
             version = tx.commit()
         return Result.written(version, tx.metrics.get("numOutputRows", 0), ctx.text)
 
-    return with_retries(run)
+    attempts: list[Transaction] = []
+    # An INSERT that handed out identity values re-runs as long as an append would (IDENTITY_RERUN).
+    return IDENTITY_RERUN.call(
+        run,
+        retry_if=lambda e: (
+            retryable_conflict(e)
+            and (len(attempts) < RERUN.attempts or bool(attempts) and attempts[-1].handed_out_ids)
+        ),
+    )
 
 
-def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
-    """The source query cast to the table's columns, in the table's column order."""
+def _insert_select(con, plan, schema, columns, static, by_name: bool, filled=(set(), set())) -> str:
+    """The source query cast to the table's columns, in the table's column order.
+
+    ``filled``: (columns the writer fills when left out, columns a positional INSERT may skip):
+    generated, identity and default columns (``lakehouse.column_values``).
+    """
     probe = (
         con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0", params=plan.params)
         if plan.params
         else con.sql(f"SELECT * FROM ({plan.sql}) LIMIT 0")
     )
     src_cols = list(probe.columns)
-    targets = _targets(schema, columns, src_cols, static, by_name)
+    targets = _targets(schema, columns, src_cols, static, by_name, filled[1])
     select = []
     for f in schema:
         typ = duckdb_type(f.type)
@@ -93,7 +109,7 @@ def _insert_select(con, plan, schema, columns, static, by_name: bool) -> str:
             select.append(f"CAST(({static[f.name]}) AS {typ}) AS {quote(f.name)}")
         elif f.name in targets:
             select.append(f"CAST(__lh_src.{quote(targets[f.name])} AS {typ}) AS {quote(f.name)}")
-        else:
+        elif f.name not in filled[0]:
             select.append(f"CAST(NULL AS {typ}) AS {quote(f.name)}")
     alias = "" if by_name else "(" + ", ".join(quote(f"c{i}") for i in range(len(src_cols))) + ")"
     return f"SELECT {', '.join(select)} FROM ({plan.sql}) AS __lh_src{alias}"
@@ -136,7 +152,7 @@ def _resolve(schema, c: str) -> str:
     )
 
 
-def _targets(schema, columns, src_cols, static, by_name) -> dict[str, str]:
+def _targets(schema, columns, src_cols, static, by_name, skippable=frozenset()) -> dict[str, str]:
     """Table column -> source column (its name BY NAME, else ``c<position>``)."""
     if by_name:
         return {_resolve(schema, c): c for c in src_cols}
@@ -144,6 +160,9 @@ def _targets(schema, columns, src_cols, static, by_name) -> dict[str, str]:
         wanted = [_resolve(schema, c) for c in columns]
     else:
         wanted = [n for n in schema.names if n not in static]
+        short = [n for n in wanted if n not in skippable]
+        if skippable and len(short) == len(src_cols):  # computed columns left out
+            wanted = short
     if len(wanted) != len(src_cols):
         raise SqlError(
             f"the table has {len(wanted)} column(s) to fill ({', '.join(wanted)}) but the query gives "

@@ -13,6 +13,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakehouse import Transaction
+from lakehouse.column_values import check_assignments, column_default
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
@@ -57,6 +58,8 @@ def _changes_select(whens, schema: pa.Schema, target_alias: str, source_alias: s
                 exp.EQ(this=index.copy(), expression=exp.Literal.number(i)), exp.Literal.string("U")
             )
             items = then.expressions
+            if not (len(items) == 1 and isinstance(items[0], exp.Star)):
+                check_assignments(schema, [eq.this.name for eq in items])  # generated / identity columns
             if len(items) == 1 and isinstance(items[0], exp.Star):
                 for f in schema:
                     per_column[f.name].append((i, exp.column(f.name, source_alias, quoted=True)))
@@ -107,7 +110,7 @@ def _insert_select(whens, schema: pa.Schema, source_alias: str):
             per_column[n].append((i, v))
     out = []
     for f in schema:
-        null = _cast(exp.Null(), f.type)
+        null = _cast(column_default(f), f.type)  # a column no clause fills: its DEFAULT, else NULL
         if not per_column[f.name]:
             out.append(exp.alias_(null, f.name, quoted=True))
             continue
@@ -139,7 +142,7 @@ def merge(ctx: Context) -> Result:
     def run() -> Result:
         ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
-        schema = snapshot.schema
+        schema = snapshot.full_schema  # with column metadata: defaults, generated / identity columns
         tx = Transaction(table, snapshot)
         parts, scanned = [], set()
         if matched:
