@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import typing
 from collections.abc import Iterable, Iterator, Sequence
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -13,6 +11,7 @@ import pyarrow.compute as pc
 
 from . import column_values, constraints
 from .data_file import DataFile
+from .dry_run import DryRun, dry_run_active
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
 from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove
@@ -362,10 +361,29 @@ class Transaction:
         out.extend(self._extra_actions)
         return out
 
+    @property
+    def read_predicates(self) -> list[str]:
+        """The predicates this transaction declared it read by (SQL text)."""
+        return list(self.read_set.predicates)
+
+    def files_read(self) -> int:
+        """How many of the snapshot's files this transaction read (declared reads; EXPLAIN reports it)."""
+        snap = self.snapshot
+        if self.read_set.whole_table:
+            return snap.num_files
+        paths = set(self.read_set.files)
+        for p in self.read_set.predicates:
+            try:
+                indices = snap.scan(where=p).file_indices
+            except LakehouseError:  # a predicate statistics cannot test: every file may hold rows
+                return snap.num_files
+            paths.update(snap.file_path(i) for i in indices)
+        return len(paths)
+
     def commit(self) -> int:
         if self.version is not None:
             return self.version
-        if _DRY_RUN.get():  # EXPLAIN of a write: everything but the commit, then nothing is left behind
+        if dry_run_active():  # EXPLAIN of a write: everything but the commit, nothing left behind
             self.abort()
             raise DryRun(self)
         if len(self._ops) == 1:
@@ -463,32 +481,6 @@ class Transaction:
             self.commit()
         elif self.version is None:
             self.abort()
-
-
-class DryRun(Exception):  # noqa: N818 - a signal, not an error
-    """Raised by ``Transaction.commit`` inside ``dry_run()``: the transaction that would have been
-    committed (its ``actions()``, ``metrics``, ``read_set``); its data files are already deleted."""
-
-    def __init__(self, transaction: Transaction):
-        super().__init__("dry run: nothing committed")
-        self.transaction = transaction
-
-
-_DRY_RUN: ContextVar[bool] = ContextVar("lakehouse_dry_run", default=False)
-
-
-@contextlib.contextmanager
-def dry_run() -> Iterator[None]:
-    """Within this block (this thread / task), every commit raises ``DryRun`` instead of committing.
-
-    >>> with dry_run():                       # doctest: +SKIP
-    ...     table.delete("id = 1")            # raises DryRun(tx): tx.metrics["numDeletedRows"]
-    """
-    token = _DRY_RUN.set(True)
-    try:
-        yield
-    finally:
-        _DRY_RUN.reset(token)
 
 
 def _now() -> int:

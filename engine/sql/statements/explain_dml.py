@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lakehouse.errors import LakehouseError, SqlError
+from lakehouse.dry_run import DryRun, dry_run
+from lakehouse.errors import SqlError
 from lakehouse.log.actions import Add, Metadata, Remove
-from lakehouse.transaction import DryRun, Transaction, dry_run
+from lakehouse.transaction import Transaction
 
 from ...result import Result
 from ..dispatch import Context, find_handler, statement
@@ -42,7 +43,7 @@ def report(kind: str, tx: Transaction) -> list[str]:
     """What ``tx`` read, skipped and would have written, as EXPLAIN lines."""
     snap = tx.snapshot
     total = snap.num_files
-    read = _files_read(tx)
+    read = tx.files_read()
     actions = tx.actions()
     removes = [a for a in actions if isinstance(a, Remove)]
     adds = [a for a in actions if isinstance(a, Add)]
@@ -57,7 +58,7 @@ def report(kind: str, tx: Transaction) -> list[str]:
         lines.append("  rows: " + ", ".join(rows))
     if any(isinstance(a, Metadata) for a in actions):
         lines.append("  would change the table's metadata")
-    preds = tx.read_set.predicates
+    preds = tx.read_predicates
     if preds:
         lines.append("  read predicate: " + " OR ".join(preds))
     return lines
@@ -73,17 +74,3 @@ def _target(st: Statement) -> str:
         return name_of(node.this if isinstance(node, exp.Alias) else node)
     except (SqlError, AttributeError):
         return ""
-
-
-def _files_read(tx: Transaction) -> int:
-    snap = tx.snapshot
-    if tx.read_set.whole_table:
-        return snap.num_files
-    paths = set(tx.read_set.files)
-    for p in tx.read_set.predicates:
-        try:
-            indices = snap.scan(where=p).file_indices
-        except LakehouseError:  # a predicate statistics cannot test: every file may hold rows
-            return snap.num_files
-        paths.update(snap.file_path(i) for i in indices)
-    return len(paths)

@@ -90,6 +90,14 @@ def _unjson(v: str):
         return v
 
 
+# Properties the writer maintains itself: running the statement must not pin them to old values.
+_WRITER_MANAGED = {
+    "delta.columnMapping.maxColumnId",
+    "delta.inCommitTimestampEnablementVersion",
+    "delta.inCommitTimestampEnablementTimestamp",
+}
+
+
 def create_statement(
     name: str, snapshot: Snapshot, dialect: str = "duckdb", *, location: str | None = None
 ) -> str:
@@ -113,7 +121,9 @@ def create_statement(
         out.append(f"LOCATION {string(location, dialect)}")
     if snapshot.metadata.description is not None:
         out.append(f"COMMENT {string(snapshot.metadata.description, dialect)}")
-    kept = {k: v for k, v in sorted(props.items()) if not k.startswith(_CONSTRAINT)}
+    kept = {
+        k: v for k, v in sorted(props.items()) if not k.startswith(_CONSTRAINT) and k not in _WRITER_MANAGED
+    }
     if kept:
         body = ",\n  ".join(f"{string(k, dialect)} = {string(v, dialect)}" for k, v in kept.items())
         out.append(f"TBLPROPERTIES (\n  {body}\n)")
