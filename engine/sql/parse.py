@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,17 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     >>> [s.text for s in split("SELECT ?", params=[2])]
     ['SELECT $1']
     """
+    pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
+    if params is not None and len(pieces) > 1:
+        raise SqlError("parameters can only be used with a single statement; run the statements one by one")
+    return [Statement(text, dialect, _params(params), line, column) for text, line, column in pieces]
+
+
+_CACHE_TEXT = 64_000  # scripts up to this many characters have their split kept (tokenizing is costly)
+
+
+def _split(script: str, dialect: str) -> tuple[tuple[str, int, int], ...]:
+    """(text, line, column) of each statement of ``script``."""
     try:
         tokens = _dialect(dialect).tokenize(script)
     except TokenError as e:
@@ -61,17 +73,19 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
         else:
             current.append(tok)
     pieces.append((start, len(script), current))
-    pieces = [p for p in pieces if p[2]]
-    if params is not None and len(pieces) > 1:
-        raise SqlError("parameters can only be used with a single statement; run the statements one by one")
     out = []
     for _begin, end, toks in pieces:
+        if not toks:
+            continue
         first = toks[0].start
         text = _number_placeholders(script, first, end, _expand_commands(script, toks, dialect))
         line = script.count("\n", 0, first) + 1
         column = first - (script.rfind("\n", 0, first) + 1) + 1
-        out.append(Statement(text.strip(), dialect, _params(params), line, column))
-    return out
+        out.append((text.strip(), line, column))
+    return tuple(out)
+
+
+_split_cached = functools.lru_cache(maxsize=512)(_split)
 
 
 def _params(params: Any) -> list[Any] | None:

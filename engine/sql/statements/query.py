@@ -9,6 +9,7 @@ from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..explain import explain_plan
 from ..parse import parse_one
+from ..plan_cache import catalog_token, has_time_travel, plans
 from ..rewrite import plan_query
 
 
@@ -16,7 +17,11 @@ from ..rewrite import plan_query
 def select(ctx: Context) -> Result:
     check_params(ctx.params, ctx.tree)
     original = ctx.text if ctx.dialect == "duckdb" else None
+    token = catalog_token(ctx.runtime)  # before planning: a change during planning is seen next time
+    time_travel = has_time_travel(ctx.tree)
     plan = plan_query(ctx.runtime, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
+    if not time_travel:
+        plans(ctx.runtime).store(ctx.runtime, ctx.statement, token, plan)
     table = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
     return Result(table, statement=ctx.text)
 
