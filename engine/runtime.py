@@ -41,6 +41,7 @@ from lakehouse.errors import SqlError, TableNotFound
 from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers
+from .phases import phase
 from .snapshot_cache import LatestSnapshots, RecentSnapshots
 
 if TYPE_CHECKING:
@@ -258,6 +259,10 @@ class Runtime:
 
         Raises TableNotFound (with close matches) or VersionNotFound.
         """
+        with phase("log"):
+            return self._resolve_snapshot(name, version, timestamp)
+
+    def _resolve_snapshot(self, name: str, version: int | None, timestamp: Any) -> tuple[Table, Snapshot]:
         name = name if "." in name else f"main.{name}"
         latest = version is None and timestamp is None
         token = None

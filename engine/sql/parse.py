@@ -14,6 +14,8 @@ from sqlglot.tokens import TokenType
 
 from lakehouse.errors import SqlError
 
+from ..phases import phase
+
 
 @dataclass
 class Statement:
@@ -49,7 +51,8 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     >>> [s.text for s in split("SELECT ?", params=[2])]
     ['SELECT $1']
     """
-    pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
+    with phase("parse"):
+        pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
     if params is not None and len(pieces) > 1:
         raise SqlError("parameters can only be used with a single statement; run the statements one by one")
     return [Statement(text, dialect, _params(params), line, column) for text, line, column in pieces]
@@ -136,7 +139,8 @@ def _number_placeholders(script: str, begin: int, end: int, toks: list) -> str:
 def parse_one(text: str, dialect: str = "duckdb", *, line: int = 1, column: int = 1) -> exp.Expression:
     """Parse one statement; SqlError carrying line, column and the offending fragment on failure."""
     try:
-        trees = sqlglot.parse(text, read=_dialect(dialect))
+        with phase("parse"):
+            trees = sqlglot.parse(text, read=_dialect(dialect))
     except ParseError as e:
         err = e.errors[0] if e.errors else {}
         raise _syntax_error(err, line, column) from None

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from ..phases import phase, record_scans
+
 if TYPE_CHECKING:
     from lakehouse import Snapshot
 
@@ -126,9 +128,11 @@ def plans(runtime: Runtime) -> PlanCache:
 
 def fast_path(runtime: Runtime, st: Statement) -> Callable[[], Result] | None:
     """A callable that runs ``st`` with its cached plan, or None when it must be planned."""
-    plan = plans(runtime).lookup(runtime, st)
+    with phase("plan"):
+        plan = plans(runtime).lookup(runtime, st)
     if plan is None:
         return None
+    record_scans(plan.scans)
 
     def run() -> Result:
         from ..result import Result

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
 
+from ..phases import phase, record_scans
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
 from .pushdown import pruning_predicates
@@ -64,6 +65,21 @@ def plan_query(
 
     ``original``: the statement text, run as is when it is DuckDB SQL that reads no catalog table.
     """
+    with phase("plan"):
+        plan = _plan_query(db, tree, params, cache, regs, original, copy)
+    record_scans(plan.scans)
+    return plan
+
+
+def _plan_query(
+    db: Runtime | HasRuntime,
+    tree: exp.Expression,
+    params: list | None,
+    cache: SnapshotCache | None,
+    regs: Registrations | None,
+    original: str | None,
+    copy: bool,
+) -> Plan:
     from ..runtime import runtime_of
 
     runtime = runtime_of(db)
@@ -73,7 +89,8 @@ def plan_query(
         check_tree(tree)
     if copy:
         tree = tree.copy()
-    refs = bind(runtime, tree, cache, params)
+    with phase("bind"):
+        refs = bind(runtime, tree, cache, params)
     if not refs and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ...phases import collect
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
@@ -31,8 +32,10 @@ def explain(ctx: Context) -> Result:
     text = ctx.match.group("query")
     offset = ctx.match.start("query")
     line = ctx.statement.line + ctx.text.count("\n", 0, offset)
-    tree = parse_one(text, ctx.dialect, line=line)
-    check_params(ctx.params, tree)
-    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
-    table = explain_plan(ctx.runtime, plan, analyze=bool(ctx.match.group("analyze")), text=text)
+    with collect() as phases:
+        tree = parse_one(text, ctx.dialect, line=line)
+        check_params(ctx.params, tree)
+        plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
+        analyze = bool(ctx.match.group("analyze"))
+        table = explain_plan(ctx.runtime, plan, analyze=analyze, text=text, phases=phases)
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))
