@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -76,7 +75,10 @@ def list_log(storage: Storage) -> LogListing:
     commits: dict[int, tuple[str, int]] = {}
     parts: dict[int, dict] = {}
     for path, mtime in storage.list_names(LOG_DIR):
-        name = posixpath.basename(path)
+        name = path.rpartition("/")[2]
+        if len(name) == 25 and name.endswith(".json") and name[:20].isdigit():  # N.json, the common case
+            commits[int(name[:20])] = (path, mtime)
+            continue
         v = parse_commit_name(name)
         if v is not None:
             commits[v] = (path, mtime)
