@@ -146,3 +146,26 @@ def test_parameters_and_time_travel_are_planned_each_time(db):
         assert db.sql("SELECT count(*) AS n FROM ns.t VERSION AS OF 1").to_pylist() == [{"n": 1}]
     db.sql("INSERT INTO ns.t VALUES (3, 'c')")
     assert db.sql("SELECT count(*) AS n FROM ns.t WHERE id >= ?", params=[2]).to_pylist() == [{"n": 2}]
+
+
+def test_every_commit_is_seen_while_another_thread_runs_the_same_text(db):
+    import threading
+
+    count = "SELECT count(*) AS n FROM ns.t"
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def churn() -> None:
+        while not stop.is_set():
+            seen.append(db.sql(count).to_pylist()[0]["n"])
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for i in range(2, 12):
+            db.sql(f"INSERT INTO ns.t VALUES ({i}, 'x')")
+            assert db.sql(count).to_pylist() == [{"n": i}]  # the commit just made, never an older plan
+    finally:
+        stop.set()
+        worker.join()
+    assert seen == sorted(seen) and seen[-1] <= 11
