@@ -8,7 +8,8 @@ resolved to. A run of the same text reuses the plan when all of these are unchan
 (it answers from ``engine.snapshot_cache.LatestSnapshots`` with one existence check of the next
 commit file), so a commit by anyone, a drop and re-create, or another catalog change plans again.
 
-Not cached: statements with parameters (pruning uses their values), time travel, tables on remote
+Parameters are part of the key (pruning uses their values; each type and value is a plan of its
+own; values of other types, and NaN, are not cached). Not cached: time travel, tables on remote
 storage (their files are read through local copies the file cache may evict), statements that
 register Arrow tables (deletion vectors, partition joins), and catalogs without a change token
 (the path catalog), where a name's meaning cannot be checked cheaply.
@@ -16,10 +17,12 @@ register Arrow tables (deletion vectors, partition joins), and catalogs without 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -55,26 +58,28 @@ class PlanCache:
 
     def lookup(self, runtime: Runtime, st: Statement) -> Plan | None:
         """The cached plan of ``st`` if everything it depends on is unchanged, else None."""
-        if st.params:
+        key = _key(runtime, st)
+        if key is None:
             return None
         with self._lock:
-            entry = self._entries.get(_key(runtime, st))
+            entry = self._entries.get(key)
         if entry is None:
             return None
         if not _valid(runtime, entry):
             with self._lock:
-                self._entries.pop(_key(runtime, st), None)
+                self._entries.pop(key, None)
                 self.misses += 1
             return None
         with self._lock:
-            self._entries.move_to_end(_key(runtime, st))
+            self._entries.move_to_end(key)
             self.hits += 1
         return entry.plan
 
     def store(self, runtime: Runtime, st: Statement, token: object, plan: Plan) -> None:
         """Keep ``plan`` for ``st`` if it may be reused (see the module docs; the caller checked
         ``has_time_travel``). ``token``: the catalog's change token read before planning."""
-        if st.params or token is None or plan.regs.tables:
+        key = _key(runtime, st)
+        if key is None or token is None or plan.regs.tables:
             return
         snapshots = []
         for ref in plan.refs:
@@ -82,8 +87,8 @@ class PlanCache:
                 return
             snapshots.append((ref.name, ref.snapshot))
         with self._lock:
-            self._entries[_key(runtime, st)] = _Entry(plan, token, snapshots)
-            self._entries.move_to_end(_key(runtime, st))
+            self._entries[key] = _Entry(plan, token, snapshots)
+            self._entries.move_to_end(key)
             while len(self._entries) > self._limit:
                 self._entries.popitem(last=False)
 
@@ -92,8 +97,34 @@ class PlanCache:
             self._entries.clear()
 
 
-def _key(runtime: Runtime, st: Statement) -> tuple:
-    return (st.text, st.dialect, runtime.generation)
+_PARAM_TYPES = {
+    type(None),
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    Decimal,
+    dt.date,
+    dt.datetime,
+    dt.time,
+    dt.timedelta,
+}
+
+
+def _key(runtime: Runtime, st: Statement) -> tuple | None:
+    """What a plan is kept under; None if it cannot be (a parameter of another type, NaN)."""
+    params: tuple = ()
+    if st.params:
+        try:
+            if not all(type(p) in _PARAM_TYPES and p == p for p in st.params):
+                return None
+        except ArithmeticError:  # Decimal('sNaN')
+            return None
+        # The values decided pruning: 1, 1.0 and True are different keys (equal values prune alike;
+        # the statement's own values are what DuckDB gets, see fast_path).
+        params = tuple((type(p), p) for p in st.params)
+    return (st.text, st.dialect, runtime.generation, params)
 
 
 def _valid(runtime: Runtime, entry: _Entry) -> bool:
@@ -138,7 +169,9 @@ def fast_path(runtime: Runtime, st: Statement) -> Callable[[], Result] | None:
         from ..result import Result
         from .execute import query
 
-        table = query(runtime, plan.sql, plan.params, text=st.text, regs=plan.regs)
+        # this run's values (equal to the planned ones, maybe not identical: -0.0, Decimal('1.00'))
+        values = {k: st.params[int(k) - 1] for k in plan.params} if plan.params and st.params else plan.params
+        table = query(runtime, plan.sql, values, text=st.text, regs=plan.regs)
         return Result(table, statement=st.text)
 
     return run

@@ -139,7 +139,7 @@ def test_table_outside_the_warehouse_replaced_in_place(tmp_path):
         assert _rows(db) == [(9, "i")]
 
 
-def test_parameters_and_time_travel_are_planned_each_time(db):
+def test_parameters_and_time_travel_see_new_commits(db):
     db.sql("INSERT INTO ns.t VALUES (2, 'b')")
     for _ in range(2):
         assert db.sql("SELECT count(*) AS n FROM ns.t WHERE id >= ?", params=[2]).to_pylist() == [{"n": 1}]
@@ -169,3 +169,26 @@ def test_every_commit_is_seen_while_another_thread_runs_the_same_text(db):
         stop.set()
         worker.join()
     assert seen == sorted(seen) and seen[-1] <= 11
+
+
+def test_parameters_are_part_of_the_key(db):
+    import decimal
+
+    db.sql("INSERT INTO ns.t VALUES (2, 'b'), (3, 'c')")
+    q = "SELECT count(*) AS n FROM ns.t WHERE id >= ?"
+    cache = db.runtime.plan_cache
+    for value, n in [(2, 2), (3, 1), (2, 2), (4, 0), (1.5, 2), (True, 3), (None, 0)]:
+        assert db.sql(q, params=[value]).to_pylist() == [{"n": n}], value
+    hits = cache.hits
+    assert db.sql(q, params=[3]).to_pylist() == [{"n": 1}]
+    assert cache.hits == hits + 1
+    # equal values of one type share the plan, but DuckDB gets this run's value
+    for value in (decimal.Decimal("1.0"), decimal.Decimal("1.00")):
+        got = db.sql("SELECT ? AS v, count(*) AS n FROM ns.t WHERE id >= ?", params=[value, 2]).to_arrow()
+        assert str(got.column("v")[0].as_py()) == str(value)
+    assert [r["z"] for r in db.sql("SELECT ? AS z FROM ns.t LIMIT 1", params=[-0.0]).to_pylist()] == [-0.0]
+    z = db.sql("SELECT ? AS z FROM ns.t LIMIT 1", params=[0.0]).to_pylist()[0]["z"]
+    assert str(z) == "0.0"
+    db.sql("INSERT INTO ns.t VALUES (9, 'z')")
+    assert db.sql(q, params=[3]).to_pylist() == [{"n": 2}]
+    assert db.sql(q, params=[float("nan")]).to_pylist() == [{"n": 0}]
