@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..columnar import rows_to_table, string_array
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
@@ -261,7 +262,7 @@ def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str])
     if state.adds is not None and state.adds.num_rows:
         if removed:
             decoded = decoded_paths(state.adds)
-            mask = pc.invert(pc.is_in(decoded, value_set=pa.array(list(removed), pa.string())))
+            mask = pc.invert(pc.is_in(decoded, value_set=string_array(list(removed))))
             parts.append(state.adds.filter(mask))
         else:
             parts.append(state.adds)
@@ -283,7 +284,7 @@ def add_rows_to_table(rows: list[dict]) -> pa.Table:
         r["tags"] = list(tags.items()) if tags else None
         r.setdefault("dataChange", True)
         fixed.append(r)
-    return pa.Table.from_pylist(fixed, schema=ADD_SCHEMA)
+    return rows_to_table(fixed, ADD_SCHEMA)
 
 
 def decoded_paths(adds: pa.Table) -> pa.ChunkedArray | pa.Array:
