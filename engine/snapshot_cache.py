@@ -9,6 +9,7 @@ commitInfo carries a unique txnId) tells the incarnations apart.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,7 @@ class LatestSnapshots:
     def __init__(self, limit: int = SNAPSHOT_CACHE * 4):
         self._limit = limit
         self._entries: OrderedDict[str, tuple[object, Table, Snapshot, bytes | None]] = OrderedDict()
+        self._lock = threading.Lock()  # statements of several threads share a runtime
 
     def token(self, catalog: object) -> object | None:
         """The catalog's change token, read before a lookup whose result is then ``store``-d."""
@@ -87,7 +89,8 @@ class LatestSnapshots:
 
     def lookup(self, catalog: object, name: str) -> tuple[Table, Snapshot] | None:
         """The cached latest ``(Table, Snapshot)`` of ``name`` if still fresh, else None."""
-        entry = self._entries.get(name)
+        with self._lock:
+            entry = self._entries.get(name)
         if entry is None:
             return None
         token, table, snap, fingerprint = entry
@@ -107,17 +110,21 @@ class LatestSnapshots:
                 return None
         except Exception:  # whatever went wrong, the full resolution reports it properly
             return None
-        self._entries.move_to_end(name)
+        with self._lock:
+            if name in self._entries:
+                self._entries.move_to_end(name)
         return table, snap
 
     def store(self, token: object | None, name: str, table: Table, snap: Snapshot) -> None:
         fingerprint = _commit_fingerprint(table, snap.version)
         if fingerprint is None:
             return
-        self._entries[name] = (token, table, snap, fingerprint)
-        self._entries.move_to_end(name)
-        while len(self._entries) > self._limit:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[name] = (token, table, snap, fingerprint)
+            self._entries.move_to_end(name)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
