@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -41,7 +42,25 @@ class SqliteDatabase:
         self.path = path
         self.busy_timeout = busy_timeout
         self.lock_timeout = lock_timeout
+        self._watch: tuple[int, sqlite3.Connection] | None = None  # (pid, connection) for data_version
+        self._watch_lock = threading.Lock()
         os.makedirs(os.path.dirname(path), exist_ok=True)
+
+    def data_version(self) -> tuple[int, int] | None:
+        """(process id, ``PRAGMA data_version``) of a watching connection that only reads; None if it
+        cannot be read. Writes go through other connections, so each commit changes the value."""
+        with self._watch_lock:
+            try:
+                if self._watch is None or self._watch[0] != os.getpid():
+                    # a connection inherited over fork is abandoned, never used or closed in the child
+                    con = sqlite3.connect(
+                        f"file:{urllib.parse.quote(self.path)}?mode=ro", uri=True, check_same_thread=False
+                    )
+                    self._watch = (os.getpid(), con)
+                return os.getpid(), self._watch[1].execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._watch = None
+                return None
 
     def read_meta(self) -> dict[str, str]:
         """The meta rows, or {} for a database not created yet (no file, or an empty one)."""

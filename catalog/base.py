@@ -42,6 +42,12 @@ class Catalog(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(warehouse={self.warehouse!r})"
 
+    def change_token(self) -> object | None:
+        """A cheap value that differs after any change of the catalog by anyone (a table created,
+        dropped, renamed, registered; a namespace changed), or None when the catalog cannot tell
+        cheaply: then a caller that caches name -> table looks every name up again."""
+        return None
+
     # ------------------------------------------------------------------------------ namespaces
 
     @abstractmethod

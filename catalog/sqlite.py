@@ -66,6 +66,11 @@ class SqliteCatalog(Catalog):
     def __repr__(self) -> str:
         return f"SqliteCatalog({self.path!r}, warehouse={self.warehouse!r})"
 
+    def change_token(self) -> object | None:
+        """SQLite's ``data_version`` seen by a connection that never writes: every commit to the
+        catalog file (this process's or another's) changes it."""
+        return self._db.data_version()
+
     # ------------------------------------------------------------------------------ namespaces
 
     def create_namespace(self, name: Name, properties: Mapping[str, str] | None = None) -> None:

@@ -41,7 +41,8 @@ from lakehouse.errors import SqlError, TableNotFound
 from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers
-from .snapshot_cache import RecentSnapshots
+from .phases import phase
+from .snapshot_cache import LatestSnapshots, RecentSnapshots
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
@@ -106,6 +107,11 @@ class Runtime:
         self._own_cache: str | None = None
         self._user: dict[str, pa.Table] = {}
         self._snapshots = RecentSnapshots()
+        self._latest = LatestSnapshots()
+        # Changes whenever what a table name binds to may change in this runtime (registered data):
+        # cached statement plans (engine.sql.plan_cache, kept in plan_cache) are keyed by it.
+        self.generation = 0
+        self.plan_cache: Any = None
         self._footers = FooterCache(self._read_footers)
         self._closed = False
         _LIVE.add(self)
@@ -234,11 +240,13 @@ class Runtime:
         """Make an Arrow table queryable as ``name`` on this runtime (not in the catalog)."""
         with self._lock:
             self._user[name.lower()] = data
+            self.generation += 1
             self._connection().register(name, data)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             if self._user.pop(name.lower(), None) is not None:
+                self.generation += 1
                 self._connection().unregister(name)
 
     def is_registered(self, name: str) -> bool:
@@ -253,7 +261,18 @@ class Runtime:
 
         Raises TableNotFound (with close matches) or VersionNotFound.
         """
+        with phase("log"):
+            return self._resolve_snapshot(name, version, timestamp)
+
+    def _resolve_snapshot(self, name: str, version: int | None, timestamp: Any) -> tuple[Table, Snapshot]:
         name = self.qualified_name(name)
+        latest = version is None and timestamp is None
+        token = None
+        if latest:
+            hit = self._latest.lookup(self.catalog, name)
+            if hit is not None:
+                return hit
+            token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
@@ -266,7 +285,10 @@ class Runtime:
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)
-        return table, self._snapshots.snapshot(table, v, asked=version is not None)
+        snap = self._snapshots.snapshot(table, v, asked=version is not None)
+        if latest:
+            self._latest.store(token, name, table, snap)
+        return table, snap
 
     def qualified_name(self, name: str) -> str:
         """``ns.t`` for a table name: one part is the session namespace's table if it has one, else main's."""

@@ -9,6 +9,7 @@ commitInfo carries a unique txnId) tells the incarnations apart.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -56,3 +57,74 @@ def _commit_fingerprint(table: Table, version: int) -> bytes | None:
         return hashlib.blake2b(table.storage.read(commit_path(version)), digest_size=16).digest()
     except (OSError, ValueError):
         return None
+
+
+class LatestSnapshots:
+    """The latest snapshot of each table name, checked for freshness without a log listing.
+
+    A cached ``(Table, Snapshot)`` for a name stays valid while
+
+    - the catalog's ``change_token()`` is unchanged (nothing created, dropped or renamed anywhere), or,
+      for a catalog without a token, the name still loads the same location; and
+    - the next commit file ``_delta_log/<v+1>.json`` does not exist (one existence check); and
+    - for a location the catalog may reuse (a catalog without a token, or a table outside the
+      warehouse: dropped and created again there by another tool), ``<v>.json`` is still the same commit.
+
+    The SQLite catalog gives each table it creates a fresh directory, and any drop or create changes
+    its token, so its tables need the one existence check only.
+    """
+
+    def __init__(self, limit: int = SNAPSHOT_CACHE * 4):
+        self._limit = limit
+        self._entries: OrderedDict[str, tuple[object, Table, Snapshot, bytes | None]] = OrderedDict()
+        self._lock = threading.Lock()  # statements of several threads share a runtime
+
+    def token(self, catalog: object) -> object | None:
+        """The catalog's change token, read before a lookup whose result is then ``store``-d."""
+        get = getattr(catalog, "change_token", None)
+        try:
+            return get() if callable(get) else None
+        except Exception:  # a token is an optimisation: without one, names are looked up again
+            return None
+
+    def lookup(self, catalog: object, name: str) -> tuple[Table, Snapshot] | None:
+        """The cached latest ``(Table, Snapshot)`` of ``name`` if still fresh, else None."""
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None:
+            return None
+        token, table, snap, fingerprint = entry
+        try:
+            now = self.token(catalog)
+            if now is None or token is None:
+                if catalog.load_table(name).uri != table.uri:  # type: ignore[attr-defined]
+                    return None
+                same_place = False
+            elif now != token:
+                return None
+            else:
+                same_place = catalog.is_inside_warehouse(table.uri)  # type: ignore[attr-defined]
+            if table.storage.exists(commit_path(snap.version + 1)):
+                return None
+            if not same_place and _commit_fingerprint(table, snap.version) != fingerprint:
+                return None
+        except Exception:  # whatever went wrong, the full resolution reports it properly
+            return None
+        with self._lock:
+            if name in self._entries:
+                self._entries.move_to_end(name)
+        return table, snap
+
+    def store(self, token: object | None, name: str, table: Table, snap: Snapshot) -> None:
+        fingerprint = _commit_fingerprint(table, snap.version)
+        if fingerprint is None:
+            return
+        with self._lock:
+            self._entries[name] = (token, table, snap, fingerprint)
+            self._entries.move_to_end(name)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -12,6 +12,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columnar import int64_array
+
 STRING_PREFIX = 32  # Delta's default truncation length for string statistics
 # The add.tags entry of files whose float min/max are NaN-aware: a column holding NaN has no bounds.
 # Other writers' float maxima may leave NaN out (delta-rs and Table.convert take Parquet footers').
@@ -236,7 +238,7 @@ class FileStats:
             for d in self.parsed:
                 n = d.get("numRecords") if d else None
                 vals.append(int(n) if n is not None else None)
-            self._cache["n"] = pa.array(vals, pa.int64())
+            self._cache["n"] = int64_array(vals)  # pa.array would import pandas (cold open)
         return self._cache["n"]
 
     def column(self, path: tuple[str, ...], t: pa.DataType) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -297,6 +297,7 @@ def _report_dir(args: argparse.Namespace, sf: float) -> Path:
 
 def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     """Run, verify, report; exit code 0 only if every query passed."""
+    from engine.phases import collect
     from tpcds.generate import TABLES, read_marker
     from tpcds.queries import load_queries, qualify_tables, split_statements
     from tpcds.report import format_summary, write_report
@@ -324,8 +325,13 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
         for stmt in split_statements(text)
     }
 
+    timings: dict[str, Any] = {}  # statement -> its phases, for the report
+
     def ours(stmt: str):
-        return db.sql(qualified[stmt]).to_arrow()
+        with collect() as phases:
+            result = db.sql(qualified[stmt]).to_arrow()
+        timings[stmt] = phases
+        return result
 
     con = plain_duckdb_connection(plain, threads=args.threads)
     try:
@@ -359,6 +365,7 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
         wall = time.perf_counter() - t0
     finally:
         con.close()
+    _attach_phases(records, queries, timings)
     out = _report_dir(args, sf)
     notes = _notes(args, sf, namespace, plain, wall)
     write_report(
@@ -374,6 +381,19 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     _print(format_summary(records))
     _print(f"report: {out / 'report.md'}")
     return 0 if records and all(r.status == "passed" for r in records) else 1
+
+
+def _attach_phases(records: list, queries: dict[int, str], timings: dict[str, Any]) -> None:
+    """Each record gets its statements' phase times and files skipped (summed over statements)."""
+    from tpcds.queries import split_statements
+
+    for r in records:
+        found = [timings[s] for s in split_statements(queries.get(r.query, "")) if s in timings]
+        if not found:
+            continue
+        r.phases_ms = {k: sum(p.ms[k] for p in found) for k in found[0].ms}
+        r.files_total = sum(p.files_total for p in found)
+        r.files_skipped = sum(p.files_skipped for p in found)
 
 
 def _notes(args: argparse.Namespace, sf: float, namespace: str, plain: Path, wall: float) -> str:

@@ -17,6 +17,13 @@ from pathlib import Path
 __all__ = ["QueryRecord", "STATUSES", "as_record", "format_summary", "write_report"]
 
 STATUSES = ("passed", "failed", "timeout", "error", "unverified")
+_PHASES = (
+    "parse",
+    "bind",
+    "log",
+    "plan",
+    "execute",
+)  # engine.phases.PHASES (tpcds uses the engine's API only)
 
 
 @dataclass
@@ -33,6 +40,9 @@ class QueryRecord:
     baseline_seconds: float | None = None
     rows: int | None = None
     message: str = ""
+    phases_ms: dict[str, float] | None = None  # ours: parse, bind, log, plan, execute (engine.phases)
+    files_total: int | None = None  # data files of the tables the query reads
+    files_skipped: int | None = None  # of those, skipped by pruning
 
     @property
     def ratio(self) -> float | None:
@@ -163,6 +173,7 @@ def write_report(
             f"| {r.query} | {r.status} | {_num(r.seconds)} | {_num(r.baseline_seconds)} | "
             f"{_num(r.ratio, '.2f')} | {'' if r.rows is None else r.rows} | {msg} |"
         )
+    md += _phase_section(recs, ours_label)
     chart = _write_chart(recs, out / "chart.png", title, ours_label, baseline_label)
     if chart:
         md[2:2] = ["![per-query times](chart.png)", ""]
@@ -170,10 +181,43 @@ def write_report(
     return out
 
 
+def _phase_section(recs: list[QueryRecord], ours: str) -> list[str]:
+    """Per query, where {ours}'s time went (ms per phase) and the files pruning skipped."""
+    timed = [r for r in recs if r.phases_ms]
+    if not timed:
+        return []
+    names = list(timed[0].phases_ms)
+    total = {n: sum(r.phases_ms.get(n, 0.0) for r in timed) for n in names}
+    files = [r for r in timed if r.files_total is not None]
+    skipped = sum(r.files_skipped or 0 for r in files)
+    md = [
+        "",
+        f"## Where the time goes ({ours})",
+        "",
+        "Per query, milliseconds per phase (parse, bind, log = resolving tables to snapshots, plan = pruning "
+        "and the rewrite, execute = DuckDB) and the data files pruning skipped.",
+        "",
+        "- totals: " + ", ".join(f"{n} {total[n]:.1f} ms" for n in names),
+        f"- files skipped: {skipped} of {sum(r.files_total or 0 for r in files)}",
+        "",
+        "| query | " + " | ".join(f"{n} ms" for n in names) + " | files skipped / total |",
+        "|---:|" + "---:|" * len(names) + "---:|",
+    ]
+    for r in timed:
+        cells = " | ".join(f"{r.phases_ms.get(n, 0.0):.2f}" for n in names)
+        where = f"{r.files_skipped} / {r.files_total}" if r.files_total is not None else ""
+        md.append(f"| {r.query} | {cells} | {where} |")
+    return md
+
+
 def _write_csv(recs: list[QueryRecord], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["query", "status", "seconds", "baseline_seconds", "ratio", "rows", "message"])
+        w.writerow(
+            ["query", "status", "seconds", "baseline_seconds", "ratio", "rows", "message"]
+            + [f"{p}_ms" for p in _PHASES]
+            + ["files_total", "files_skipped"]
+        )
         for r in recs:
             d = asdict(r)
             w.writerow(
@@ -186,6 +230,9 @@ def _write_csv(recs: list[QueryRecord], path: Path) -> None:
                     "" if d["rows"] is None else d["rows"],
                     d["message"],
                 ]
+                + [_num((r.phases_ms or {}).get(p), ".3f") for p in _PHASES]
+                + ["" if r.files_total is None else r.files_total]
+                + ["" if r.files_skipped is None else r.files_skipped]
             )
 
 

@@ -69,11 +69,13 @@ def explain_query(
     db: Runtime | HasRuntime, tree: exp.Expression, params: list | None = None, *, analyze: bool = False
 ) -> str:
     """The EXPLAIN text of a query tree: files total / scanned / skipped per table, then DuckDB's plan."""
+    from ..phases import collect
     from ..runtime import runtime_of
     from .explain import explain_plan
 
     runtime = runtime_of(db)
     runtime.check_open()
-    plan = plan_query(runtime, tree, params)
-    table = explain_plan(runtime, plan, analyze=analyze, text=tree.sql(dialect="duckdb"))
+    with collect() as phases:
+        plan = plan_query(runtime, tree, params)
+        table = explain_plan(runtime, plan, analyze=analyze, text=tree.sql(dialect="duckdb"), phases=phases)
     return "\n".join(table.column("explain").to_pylist())

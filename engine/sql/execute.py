@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from ..phases import phase
 from .errors import from_duckdb
 from .read_errors import read_failure
 
@@ -68,7 +69,7 @@ def query(
     regs: Registrations | None = None,
 ) -> pa.Table:
     """Rows of ``sql`` as Arrow (an empty table for statements without rows)."""
-    with registered(runtime, regs) as con:
+    with phase("execute"), registered(runtime, regs) as con:
         return run(con, sql, params, text, regs=regs)
 
 

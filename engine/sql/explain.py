@@ -9,6 +9,7 @@ import pyarrow as pa
 from .rewrite import Plan, ScanInfo
 
 if TYPE_CHECKING:
+    from ..phases import Phases
     from ..runtime import Runtime
 
 
@@ -26,13 +27,20 @@ def scan_lines(scans: list[ScanInfo]) -> list[str]:
     return lines
 
 
-def explain_plan(runtime: Runtime, plan: Plan, *, analyze: bool = False, text: str = "") -> pa.Table:
-    """A one-column table (``explain``) of lines: the scans, then DuckDB's physical plan."""
+def explain_plan(
+    runtime: Runtime, plan: Plan, *, analyze: bool = False, text: str = "", phases: Phases | None = None
+) -> pa.Table:
+    """A one-column table (``explain``) of lines: the scans, then DuckDB's physical plan.
+
+    ``phases`` (with ``analyze``): the statement's timings so far, shown as a ``Phases:`` line.
+    """
     from .execute import query
 
     keyword = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
     out = query(runtime, f"{keyword} {plan.sql}", plan.params, text=text, regs=plan.regs)
     lines = scan_lines(plan.scans)
+    if analyze and phases is not None:
+        lines.append(f"Phases: {phases.line()}")
     lines.append("DuckDB plan:" if not analyze else "DuckDB plan (executed):")
     for row in out.to_pylist():
         value = row.get("explain_value") or ""

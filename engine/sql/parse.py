@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlglot.tokens import TokenType
 
 from lakehouse.errors import SqlError
 
+from ..phases import phase
 from . import at_versions
 from .named_params import number_named, numbered_placeholders
 
@@ -63,6 +65,20 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     >>> [s.text for s in split("SELECT ?", params=[2])]
     ['SELECT $1']
     """
+    with phase("parse"):
+        if isinstance(params, dict):  # $name / :name markers become $1, $2, ... (not cached: values)
+            return _split_named(script, dialect, params)
+        pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
+    if params is not None and len(pieces) > 1:
+        raise SqlError("parameters can only be used with a single statement; run the statements one by one")
+    return [Statement(text, dialect, _params(params), line, column) for text, line, column in pieces]
+
+
+_CACHE_TEXT = 64_000  # scripts up to this many characters have their split kept (tokenizing is costly)
+
+
+def _pieces(script: str, dialect: str) -> tuple[str, list[tuple[int, int, list]]]:
+    """``script`` (``t@v3`` spelled out) and (first offset, end offset, expanded tokens) per statement."""
     try:
         tokens = _dialect(dialect).tokenize(script)
         if "@" in script:  # t@v3 time travel: spelled out as VERSION AS OF 3
@@ -80,20 +96,34 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
         else:
             current.append(tok)
     pieces.append((start, len(script), current))
-    pieces = [p for p in pieces if p[2]]
-    if params is not None and len(pieces) > 1:
+    return script, [(t[0].start, end, _expand_commands(script, t, dialect)) for _b, end, t in pieces if t]
+
+
+def _position(script: str, first: int) -> tuple[int, int]:
+    line = script.count("\n", 0, first) + 1
+    return line, first - (script.rfind("\n", 0, first) + 1) + 1
+
+
+def _split(script: str, dialect: str) -> tuple[tuple[str, int, int], ...]:
+    """(text, line, column) of each statement of ``script``, ``?`` numbered ``$1, $2, ...``."""
+    script, pieces = _pieces(script, dialect)
+    return tuple(
+        (_number_placeholders(script, first, end, toks).strip(), *_position(script, first))
+        for first, end, toks in pieces
+    )
+
+
+_split_cached = functools.lru_cache(maxsize=512)(_split)
+
+
+def _split_named(script: str, dialect: str, params: dict) -> list[Statement]:
+    script, pieces = _pieces(script, dialect)
+    if len(pieces) > 1:
         raise SqlError("parameters can only be used with a single statement; run the statements one by one")
     out = []
-    for _begin, end, toks in pieces:
-        first = toks[0].start
-        expanded = _expand_commands(script, toks, dialect)
-        if isinstance(params, dict):  # $name / :name markers become $1, $2, ...
-            text, values = number_named(script, first, end, expanded, params, dialect)
-        else:
-            text, values = _number_placeholders(script, first, end, expanded), _params(params)
-        line = script.count("\n", 0, first) + 1
-        column = first - (script.rfind("\n", 0, first) + 1) + 1
-        out.append(Statement(text.strip(), dialect, values, line, column))
+    for first, end, toks in pieces:
+        text, values = number_named(script, first, end, toks, params, dialect)
+        out.append(Statement(text.strip(), dialect, values, *_position(script, first)))
     return out
 
 
@@ -147,7 +177,8 @@ def _number_placeholders(script: str, begin: int, end: int, toks: list) -> str:
 def parse_one(text: str, dialect: str = "duckdb", *, line: int = 1, column: int = 1) -> exp.Expression:
     """Parse one statement; SqlError carrying line, column and the offending fragment on failure."""
     try:
-        trees = sqlglot.parse(text, read=_dialect(dialect))
+        with phase("parse"):
+            trees = sqlglot.parse(text, read=_dialect(dialect))
     except ParseError as e:
         err = e.errors[0] if e.errors else {}
         raise _syntax_error(err, line, column) from None

@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from lakehouse.errors import LakehouseError
 
+from ..phases import phase, record_scans
 from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
@@ -66,6 +67,21 @@ def plan_query(
 
     ``original``: the statement text, run as is when it is DuckDB SQL that reads no catalog table.
     """
+    with phase("plan"):
+        plan = _plan_query(db, tree, params, cache, regs, original, copy)
+    record_scans(plan.scans)
+    return plan
+
+
+def _plan_query(
+    db: Runtime | HasRuntime,
+    tree: exp.Expression,
+    params: list | None,
+    cache: SnapshotCache | None,
+    regs: Registrations | None,
+    original: str | None,
+    copy: bool,
+) -> Plan:
     from ..runtime import runtime_of
 
     runtime = runtime_of(db)
@@ -76,7 +92,7 @@ def plan_query(
     if copy:
         tree = tree.copy()
     listed = info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
-    with namespace.using(runtime.namespace):
+    with phase("bind"), namespace.using(runtime.namespace):
         refs = bind(runtime, tree, cache, params)
     if not refs and not cache.views and not listed and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..columnar import rows_to_table, string_array
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
 from . import in_commit
@@ -77,7 +77,10 @@ def list_log(storage: Storage) -> LogListing:
     commits: dict[int, tuple[str, int]] = {}
     parts: dict[int, dict] = {}
     for path, mtime in storage.list_names(LOG_DIR):
-        name = posixpath.basename(path)
+        name = path.rpartition("/")[2]
+        if len(name) == 25 and name.endswith(".json") and name[:20].isdigit():  # N.json, the common case
+            commits[int(name[:20])] = (path, mtime)
+            continue
         v = parse_commit_name(name)
         if v is not None:
             commits[v] = (path, mtime)
@@ -258,7 +261,7 @@ def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str])
     if state.adds is not None and state.adds.num_rows:
         if removed:
             decoded = decoded_paths(state.adds)
-            mask = pc.invert(pc.is_in(decoded, value_set=pa.array(list(removed), pa.string())))
+            mask = pc.invert(pc.is_in(decoded, value_set=string_array(list(removed))))
             parts.append(state.adds.filter(mask))
         else:
             parts.append(state.adds)
@@ -280,7 +283,7 @@ def add_rows_to_table(rows: list[dict]) -> pa.Table:
         r["tags"] = list(tags.items()) if tags else None
         r.setdefault("dataChange", True)
         fixed.append(r)
-    return pa.Table.from_pylist(fixed, schema=ADD_SCHEMA)
+    return rows_to_table(fixed, ADD_SCHEMA)
 
 
 def decoded_paths(adds: pa.Table) -> pa.ChunkedArray | pa.Array:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ...phases import collect
 from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..explain import explain_plan
 from ..parse import parse_one
+from ..plan_cache import catalog_token, has_time_travel, plans
 from ..rewrite import plan_query
 
 
@@ -16,7 +18,11 @@ from ..rewrite import plan_query
 def select(ctx: Context) -> Result:
     check_params(ctx.params, ctx.tree)
     original = ctx.text if ctx.dialect == "duckdb" else None
+    token = catalog_token(ctx.runtime)  # before planning: a change during planning is seen next time
+    time_travel = has_time_travel(ctx.tree)
     plan = plan_query(ctx.runtime, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
+    if not time_travel:
+        plans(ctx.runtime).store(ctx.runtime, ctx.statement, token, plan)
     table = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
     return Result(table, statement=ctx.text)
 
@@ -26,8 +32,10 @@ def explain(ctx: Context) -> Result:
     text = ctx.match.group("query")
     offset = ctx.match.start("query")
     line = ctx.statement.line + ctx.text.count("\n", 0, offset)
-    tree = parse_one(text, ctx.dialect, line=line)
-    check_params(ctx.params, tree)
-    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
-    table = explain_plan(ctx.runtime, plan, analyze=bool(ctx.match.group("analyze")), text=text)
+    with collect() as phases:
+        tree = parse_one(text, ctx.dialect, line=line)
+        check_params(ctx.params, tree)
+        plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
+        analyze = bool(ctx.match.group("analyze"))
+        table = explain_plan(ctx.runtime, plan, analyze=analyze, text=text, phases=phases)
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))

@@ -1,0 +1,363 @@
+"""Speed of the metadata layer (issue 16): every row of the issue's table in one run, each against its baseline.
+
+Rows (ratio = ours / baseline; lower is better):
+
+  tpcds_ctas     TPC-DS, tables made by ``CREATE TABLE t AS SELECT * FROM read_parquet(...)`` through the
+                 engine, vs DuckDB on the plain Parquet copy
+  direct_files   DuckDB reading those tables' data files directly (views over the file lists, no
+                 planning) vs the same plain Parquet baseline
+  planning_ms    planning overhead per query: engine minus direct file list, median over queries (ms)
+  tpcds_loader   TPC-DS tables made by the TPC-DS loader (fact tables sorted by date), vs plain Parquet
+  open_commits   open + list files in a cold process, table written by delta-rs (10,000 commits,
+                 checkpoint every 100), vs delta-rs, per run (5 runs, alternating)
+  open_files     same, 100,000 files in one checkpoint
+  import         cold ``python -c "from lakehouse import Table"`` vs ``python -c "import deltalake"``
+
+Each TPC-DS query runs ``--repeat`` times per variant, the variants taking turns in rotating order
+(ours / direct / baseline / loader), and a variant's time for the query is the median of its runs; a row's
+time is the sum over queries. The machine is shared: the figures are only meaningful as ratios against a
+baseline measured in the same run.
+
+    python benchmarks/speed_bench.py --quick                 # SF 0.1, 12 queries, small open tables: minutes
+    python benchmarks/speed_bench.py --sf 1 --reuse          # reuse the warehouse and tables built before
+    python benchmarks/speed_bench.py --only tpcds,import     # a subset of the rows
+
+The data (plain copy, warehouse, delta-rs tables) is built once under ``--workdir`` (default
+/tmp/lh-speed) and reused with ``--reuse``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+QUICK_QUERIES = [3, 7, 19, 27, 34, 42, 43, 52, 55, 68, 73, 96]
+CTAS_NS, LOADER_NS = "speed_ctas", "speed_loader"
+
+
+def _print(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- TPC-DS data
+
+
+def build_tpcds(work: Path, sf: float, reuse: bool):
+    """The plain copy, and a warehouse with the CTAS and loader namespaces; (plain dir, session)."""
+    import engine
+    from tpcds.generate import TABLES, generate_parquet
+    from tpcds.load import load_tables
+    from tpcds.run import _table_sources
+
+    plain = work / "plain" / f"sf{sf:g}"
+    warehouse = work / f"wh-sf{sf:g}"
+    built = warehouse / ".speed_bench_built"
+    if not (reuse and built.exists()):
+        generate_parquet(sf, plain, progress=_print)
+    db = engine.connect(str(warehouse))
+    if reuse and built.exists():
+        return plain, db
+    if not db.catalog.namespace_exists(CTAS_NS):
+        db.catalog.create_namespace(CTAS_NS)
+    for name, glob in _table_sources(plain).items():
+        if not db.catalog.table_exists(f"{CTAS_NS}.{name}"):
+            t0 = time.perf_counter()
+            escaped = glob.replace("'", "''")
+            db.sql(f"CREATE TABLE {CTAS_NS}.{name} AS SELECT * FROM read_parquet('{escaped}')")
+            _print(f"  ctas {name} in {time.perf_counter() - t0:.1f} s")
+    load_tables(db.catalog, plain, LOADER_NS, sf, progress=_print)
+    assert all(db.catalog.table_exists(f"{CTAS_NS}.{t}") for t in TABLES)
+    built.write_text("ok\n")
+    return plain, db
+
+
+def direct_connection(db, namespace: str, threads: int | None):
+    """A plain DuckDB connection with one view per table over the table's current data files."""
+    import duckdb
+
+    from tpcds.generate import TABLES
+
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for name in TABLES:
+        _table, snap = db.resolve_snapshot(f"{namespace}.{name}")
+        uris = [u.removeprefix("file://") for u in snap.file_facts(range(snap.num_files)).uris]
+        files = ", ".join("'" + u.replace("'", "''") + "'" for u in uris)
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}])')
+    return con
+
+
+def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: bool, threads: int | None):
+    from tpcds.generate import TABLES
+    from tpcds.queries import load_queries, qualify_tables, split_statements
+    from tpcds.run import plain_duckdb_connection
+
+    plain, db = build_tpcds(work, sf, reuse)
+    texts = load_queries(plain)
+    if threads:
+        db.sql(f"SET threads = {int(threads)}")
+    base = plain_duckdb_connection(plain, threads=threads)
+    direct = direct_connection(db, CTAS_NS, threads)
+
+    def runner(kind: str):
+        if kind in ("ours", "loader"):
+            ns = CTAS_NS if kind == "ours" else LOADER_NS
+            # qualified before timing, as `lakehouse tpcds run` does
+            qualified = {
+                s: qualify_tables(s, ns, TABLES) for nr in queries for s in split_statements(texts[nr])
+            }
+            return lambda stmt: db.sql(qualified.get(stmt, stmt)).to_arrow().num_rows
+        con = base if kind == "base" else direct
+        return lambda stmt: con.sql(stmt).to_arrow_table().num_rows
+
+    kinds = ["ours", "direct", "base", "loader"]
+    run = {k: runner(k) for k in kinds}
+    # Warm both sides once (footers, snapshots, first-use imports), as `lakehouse tpcds run` does.
+    for k in kinds:
+        run[k]("SELECT 1")
+    times: dict[str, dict[int, float]] = {k: {} for k in kinds}
+    first: dict[str, dict[int, float]] = {k: {} for k in kinds}  # the first run: nothing cached yet
+    rows_differ = []
+    for n, nr in enumerate(queries):
+        stmts = split_statements(texts[nr])
+        samples: dict[str, list[float]] = {k: [] for k in kinds}
+        rows: dict[str, int] = {}
+        for r in range(repeat):
+            shift = (n + r) % len(kinds)
+            for k in kinds[shift:] + kinds[:shift]:
+                t0 = time.perf_counter()
+                rows[k] = sum(run[k](s) for s in stmts)
+                samples[k].append(time.perf_counter() - t0)
+        for k in kinds:
+            times[k][nr] = statistics.median(samples[k])
+            first[k][nr] = samples[k][0]
+        if len(set(rows.values())) != 1:
+            rows_differ.append((nr, rows))
+        _print(
+            f"  q{nr:<3} "
+            + "  ".join(f"{k} {times[k][nr] * 1000:8.1f} ms" for k in kinds)
+            + f"  rows {rows['base']}"
+        )
+    base.close()
+    direct.close()
+    db.close()
+    total = {k: sum(times[k].values()) for k in kinds}
+    total_first = {k: sum(first[k].values()) for k in kinds}
+    overhead = [(times["ours"][q] - times["direct"][q]) * 1000 for q in queries]
+    overhead_first = [(first["ours"][q] - first["direct"][q]) * 1000 for q in queries]
+    return {
+        "sf": sf,
+        "queries": len(queries),
+        "repeat": repeat,
+        "seconds": total,
+        "tpcds_ctas": total["ours"] / total["base"],
+        "direct_files": total["direct"] / total["base"],
+        "tpcds_loader": total["loader"] / total["base"],
+        "seconds_first_run": total_first,
+        "tpcds_ctas_first_run": total_first["ours"] / total_first["base"],
+        "tpcds_loader_first_run": total_first["loader"] / total_first["base"],
+        "planning_ms_median_first_run": statistics.median(overhead_first),
+        "planning_ms_median": statistics.median(overhead),
+        "planning_ms_p90": sorted(overhead)[int(0.9 * (len(overhead) - 1))],
+        "rows_differ": rows_differ,
+        "per_query_ms": {k: {q: round(v * 1000, 2) for q, v in times[k].items()} for k in kinds},
+    }
+
+
+# ------------------------------------------------------------------------------------------- open latency
+
+
+def build_delta_rs_table(uri: Path, commits: int, files_per_commit: int, checkpoint_interval: int) -> None:
+    """A table in delta-rs's format: ``commits`` commits of ``files_per_commit`` (fake) add actions each.
+
+    delta-rs creates the table and writes the first commit; the later commits are that commit's lines
+    with new paths and statistics (delta-rs's commit path takes ~1 s per commit on this machine, hours
+    for 10,000); every checkpoint, each ``checkpoint_interval`` versions and after the last commit when
+    files come in batches, is written by delta-rs. Metadata only: the files are never read.
+    """
+    from deltalake import DeltaTable
+    from deltalake.transaction import AddAction
+    from table_bench import SCHEMA
+
+    marker = uri / ".built"
+    if marker.exists():
+        return
+
+    def adds(v: int) -> list[dict]:
+        out = []
+        for n in range(v * files_per_commit, (v + 1) * files_per_commit):
+            stats = {
+                "numRecords": 100,
+                "minValues": {"id": n * 100, "s": f"a{n}"},
+                "maxValues": {"id": n * 100 + 99, "s": f"b{n}"},
+                "nullCount": {"id": 0, "s": 0},
+            }
+            out.append({"path": f"part-{n:07d}.parquet", "size": 1000, "stats": json.dumps(stats)})
+        return out
+
+    dt = DeltaTable.create(
+        str(uri),
+        SCHEMA,
+        mode="overwrite",
+        configuration={"delta.checkpointInterval": str(checkpoint_interval)},
+    )
+    first = [AddAction(a["path"], a["size"], {}, 1, True, a["stats"]) for a in adds(0)]
+    dt.create_write_transaction(first, "append", SCHEMA)
+    log = uri / "_delta_log"
+    lines = (log / f"{1:020d}.json").read_text().splitlines()
+    info = json.loads(lines[0])
+    template = json.loads(next(line for line in lines if line.startswith('{"add"')))
+    for v in range(2, commits + 1):
+        info["commitInfo"]["timestamp"] += 1
+        rows = [json.dumps(info)]
+        for a in adds(v - 1):
+            rows.append(json.dumps({"add": {**template["add"], **a}}))
+        (log / f"{v:020d}.json").write_text("\n".join(rows) + "\n")
+        if v % checkpoint_interval == 0 or (v == commits and files_per_commit > 1):
+            DeltaTable(str(uri), version=v).create_checkpoint()
+        if v % 1000 == 0:
+            _print(f"    {uri.name}: {v} commits")
+    marker.write_text("ok\n")
+
+
+def bench_open_rows(work: Path, quick: bool, runs: int) -> dict:
+    from table_bench import bench_open
+
+    commits = 1_000 if quick else 10_000
+    files = 10_000 if quick else 100_000
+    out = {}
+    tables = {
+        "open_commits": (work / f"delta_rs_commits{commits}", commits, 1, 100),
+        "open_files": (work / f"delta_rs_files{files}", files // 1000, 1000, 1_000_000_000),
+    }
+    for key, (uri, n, per, interval) in tables.items():
+        _print(f"  building {uri.name} with delta-rs (once) ...")
+        build_delta_rs_table(uri, n, per, interval)
+        out[key] = bench_open(str(uri), runs=runs)
+        out[key]["label"] = f"{n * per:,} files in {n:,} commits"
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ import
+
+
+def bench_import(runs: int) -> dict:
+    cmds = {"ours": "from lakehouse import Table", "delta_rs": "import deltalake"}
+    samples: dict[str, list[float]] = {k: [] for k in cmds}
+    env_path = str(ROOT)
+    for r in range(runs):
+        order = list(cmds) if r % 2 == 0 else list(cmds)[::-1]
+        for k in order:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", cmds[k]], check=True, cwd=env_path, env={"PYTHONPATH": env_path}
+            )
+            samples[k].append((time.perf_counter() - t0) * 1000)
+    return {
+        "ours_ms": statistics.median(samples["ours"]),
+        "delta_rs_ms": statistics.median(samples["delta_rs"]),
+        "ours_runs_ms": [round(x, 1) for x in samples["ours"]],
+        "delta_rs_runs_ms": [round(x, 1) for x in samples["delta_rs"]],
+        "ratio": statistics.median(samples["ours"]) / statistics.median(samples["delta_rs"]),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def summary(report: dict) -> list[str]:
+    lines = ["", "row            ours          baseline      ratio   goal"]
+    t = report.get("tpcds")
+    if t:
+        s = t["seconds"]
+        lab = f"(SF {t['sf']:g}, {t['queries']} queries)"
+        lines.append(
+            f"tpcds_ctas     {s['ours']:8.2f} s    {s['base']:8.2f} s    {t['tpcds_ctas']:.2f}x  <= 1.00x {lab}"
+        )
+        lines.append(
+            f"direct_files   {s['direct']:8.2f} s    {s['base']:8.2f} s    {t['direct_files']:.2f}x  = 1.00x"
+        )
+        lines.append(
+            f"planning_ms    {t['planning_ms_median']:8.2f} ms   -             -       <= 1 ms median "
+            f"(p90 {t['planning_ms_p90']:.1f} ms)"
+        )
+        goal = "<= 1.05x (SF 0.1)" if t["sf"] < 1 else "<= 0.80x (SF 1)"
+        lines.append(
+            f"tpcds_loader   {s['loader']:8.2f} s    {s['base']:8.2f} s    {t['tpcds_loader']:.2f}x  {goal}"
+        )
+        f = t["seconds_first_run"]
+        lines.append(
+            f"  first runs only (no plan cache yet): ctas {f['ours']:.2f} s vs {f['base']:.2f} s "
+            f"{t['tpcds_ctas_first_run']:.2f}x, loader {t['tpcds_loader_first_run']:.2f}x, "
+            f"planning {t['planning_ms_median_first_run']:.2f} ms median"
+        )
+        if t["rows_differ"]:
+            lines.append(f"  WARNING: row counts differ: {t['rows_differ']}")
+    for key in ("open_commits", "open_files"):
+        r = report.get(key)
+        if r:
+            per_run = [a / b for a, b in zip(r["ours"]["open_runs_ms"], r["delta_rs"]["open_runs_ms"])]
+            lines.append(
+                f"{key:14s} {r['ours']['open_ms']:8.1f} ms   {r['delta_rs']['open_ms']:8.1f} ms   "
+                f"{r['ratio_open']:.2f}x  <= 0.80x every run ({r['label']}; runs "
+                + " ".join(f"{x:.2f}" for x in per_run)
+                + ")"
+            )
+    r = report.get("import")
+    if r:
+        lines.append(
+            f"import         {r['ours_ms']:8.1f} ms   {r['delta_rs_ms']:8.1f} ms   {r['ratio']:.2f}x  <= 1.50x"
+        )
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sf", type=float, default=1.0, help="TPC-DS scale factor (default 1; --quick: 0.1)")
+    p.add_argument("--quick", action="store_true", help="SF 0.1, 12 queries, 1,000-commit/10,000-file tables")
+    p.add_argument("--queries", help="comma-separated query numbers (default: all 99, --quick: 12)")
+    p.add_argument("--repeat", type=int, default=None, help="runs per query and variant (default 3)")
+    p.add_argument("--runs", type=int, default=5, help="cold processes per open/import measurement")
+    p.add_argument("--threads", type=int, help="DuckDB threads on every side (default: all cores)")
+    p.add_argument("--only", default="tpcds,open,import", help="rows to measure: tpcds,open,import")
+    p.add_argument("--workdir", default="/tmp/lh-speed")
+    p.add_argument("--reuse", action="store_true", help="reuse the warehouse built by an earlier run")
+    p.add_argument("--json", help="also write the full report (per-query times) to this file")
+    a = p.parse_args()
+    sf = 0.1 if a.quick and a.sf == 1.0 else a.sf
+    if a.queries:
+        queries = [int(q) for q in a.queries.split(",")]
+    else:
+        queries = QUICK_QUERIES if a.quick else list(range(1, 100))
+    repeat = a.repeat or 3
+    only = set(a.only.split(","))
+    work = Path(a.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict = {}
+    if "tpcds" in only:
+        _print(f"== TPC-DS SF {sf:g}, {len(queries)} queries x {repeat} (ours / direct / baseline / loader)")
+        report["tpcds"] = bench_tpcds(work, sf, queries, repeat, a.reuse, a.threads)
+    if "open" in only:
+        _print("== open + list files, cold processes, tables written by delta-rs")
+        report.update(bench_open_rows(work, a.quick, a.runs))
+    if "import" in only:
+        _print("== cold import")
+        report["import"] = bench_import(max(a.runs, 5))
+    for line in summary(report):
+        _print(line)
+    if a.json:
+        Path(a.json).write_text(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
