@@ -192,3 +192,23 @@ def test_parameters_are_part_of_the_key(db):
     db.sql("INSERT INTO ns.t VALUES (9, 'z')")
     assert db.sql(q, params=[3]).to_pylist() == [{"n": 2}]
     assert db.sql(q, params=[float("nan")]).to_pylist() == [{"n": 0}]
+
+
+def test_same_text_after_use_and_under_a_temp_view_binds_again(tmp_path):
+    """One-part names bind in the session namespace (USE) and TEMP views shadow tables: a cached plan
+    of the same text must not answer for the other binding."""
+    with engine.connect(str(tmp_path / "wh")) as db:
+        db.sql("CREATE TABLE t AS SELECT range AS id FROM range(3)")
+        db.sql("CREATE SCHEMA sales")
+        db.sql("CREATE TABLE sales.t AS SELECT range AS id FROM range(7)")
+        query = "SELECT count(*) FROM t"
+        assert db.sql(query).fetchone()[0] == 3
+        assert db.sql(query).fetchone()[0] == 3  # served by the plan cache
+        db.sql("USE sales")
+        assert db.sql(query).fetchone()[0] == 7
+        db.sql("CREATE TEMP VIEW t AS SELECT 42 AS id")
+        assert db.sql(query).fetchone()[0] == 1
+        db.sql("DROP VIEW t")
+        assert db.sql(query).fetchone()[0] == 7
+        db.sql("USE main")
+        assert db.sql(query).fetchone()[0] == 3
