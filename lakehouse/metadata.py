@@ -18,10 +18,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import constraints
+from . import constraints, dv_write
 from .errors import SchemaMismatch, did_you_mean
 from .log.actions import Metadata, Protocol, now_ms
-from .protocol import protocol_for
+from .protocol import protocol_for, with_feature
 from .schema import find_field, normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz
 
 
@@ -97,11 +97,14 @@ def protocol_of(
     schema: pa.Schema, properties: Mapping[str, str], current: Protocol | None = None
 ) -> Protocol:
     """The smallest protocol covering what a table with this schema and properties uses."""
-    return protocol_for(
+    protocol = protocol_for(
         constraints=bool(constraints.check_constraints(dict(properties))),
         timestamp_ntz=uses_timestamp_ntz(schema),
         current=current,
     )
+    if dv_write.enabled(properties) and dv_write.FEATURE not in (protocol.writer_features or ()):
+        protocol = with_feature(protocol, dv_write.FEATURE, reader=True)
+    return protocol
 
 
 def resolve_column(schema: pa.Schema, name: str, what: str = "column") -> str:

@@ -56,6 +56,31 @@ def check_writable(protocol: Protocol, config: dict[str, str], where: str) -> No
         )
 
 
+def with_feature(protocol: Protocol, feature: str, *, reader: bool) -> Protocol:
+    """``protocol`` upgraded to table features (3/7, or x/7 for a writer-only feature) with ``feature``
+    added. Of the legacy features the old writer version implied, those a table can use without a trace
+    in its metadata are listed (appendOnly, invariants, checkConstraints; columnMapping when the reader
+    version was 2); change data feed and generated/identity columns show in the metadata, and tables
+    using them are not writable here."""
+    writer = set(protocol.writer_features or ())
+    reader_set = set(protocol.reader_features or ())
+    if protocol.min_writer_version < 7:
+        if protocol.min_writer_version >= 2:
+            writer.update(("appendOnly", "invariants"))
+        if protocol.min_writer_version >= 3:
+            writer.add("checkConstraints")
+        if protocol.min_reader_version == 2:
+            writer.add("columnMapping")
+            reader_set.add("columnMapping")
+    writer.add(feature)
+    reader_version = max(protocol.min_reader_version, 3 if reader else 1)
+    if reader:
+        reader_set.add(feature)
+    if reader_version < 3:
+        return Protocol(reader_version, 7, None, tuple(sorted(writer)))
+    return Protocol(3, 7, tuple(sorted(reader_set)), tuple(sorted(writer)))
+
+
 def protocol_for(*, constraints: bool, timestamp_ntz: bool, current: Protocol | None = None) -> Protocol:
     """The smallest protocol covering the features a table uses (never below ``current``)."""
     if timestamp_ntz or (current is not None and current.min_writer_version == 7):
