@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from lakehouse import partitions
 from lakehouse.column_mapping import mapping_mode
+from lakehouse.dv_write import live_positions
 from lakehouse.errors import SqlError
 from lakehouse.reader import read_file
 
@@ -204,7 +205,7 @@ def _arrow_part(
     for i, uri in zip(indices, uris):
         t = read_file(snapshot, i, names)
         t = t.append_column(FILE_COLUMN, pa.array([uri] * t.num_rows, pa.string()))
-        t = t.append_column(POS_COLUMN, pa.array(range(t.num_rows), pa.int64()))
+        t = t.append_column(POS_COLUMN, pa.array(live_positions(snapshot, i, t.num_rows)))
         tables.append(t)
     name = regs.add("arrow", pa.concat_tables(tables))
     cols = [quote(n) for n in names]

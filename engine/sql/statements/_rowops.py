@@ -3,7 +3,9 @@
 A statement first computes its changes as rows of ``(__lh_file, __lh_pos, __lh_action, new values)``
 (``U``pdate or ``D``elete of the row at that position of that file) by reading the target through a
 pinned reference with row ids; ``apply_changes`` then rewrites each touched file without its deleted
-rows and with its updated values, in the statement's transaction.
+rows and with its updated values, in the statement's transaction. On a table with deletion vectors
+(``lakehouse.dv_write``) the touched files stay: their changed rows are marked deleted and the updated
+rows are appended in new files.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from lakehouse import dv_write
 from lakehouse.errors import SqlError
+from lakehouse.log.replay import decoded_paths
 
 from ..bind import pinned_table
 from ..execute import reader, registered
@@ -96,6 +100,27 @@ def apply_changes(
         f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} "
         f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
     )
-    tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
+    if dv_write.enabled(snapshot.properties):  # keep the files: deletion vectors + new rows
+        _mark_deleted(tx, snapshot, touched, file_uris(snapshot, touched), changes)
+        sql = sql.replace("LEFT JOIN", "JOIN").replace("IS DISTINCT FROM 'D'", "= 'U'")
+    else:
+        tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     with registered(runtime, regs) as con:
         tx.write_rows(reader(con, sql, None, text, regs=regs))
+
+
+def _mark_deleted(
+    tx: Transaction, snapshot: Snapshot, touched: list[int], uris: list[str], changes: pa.Table
+) -> None:
+    """Mark every changed row of the ``touched`` files deleted in a deletion vector (updated rows are
+    written again as new rows)."""
+    tx.read_files(snapshot.files_at(touched))
+    view = tx.view()
+    where = {p: k for k, p in enumerate(decoded_paths(view.adds).to_pylist())}
+    files = changes.column(FILE_COLUMN).combine_chunks()
+    pos = changes.column(POS_COLUMN).combine_chunks()
+    marks = []
+    for i, uri in zip(touched, uris):
+        mine = pos.filter(pc.equal(files, uri)).to_numpy(zero_copy_only=False)
+        marks.append((where[snapshot.files_at([i])[0].path], mine))
+    tx.delete_positions(marks)
