@@ -292,3 +292,14 @@ def test_spark_dv_table_becomes_writable(shared_tables, tmp_path):
     assert f.deletion_vector.cardinality == old.deletion_vector.cardinality + 1  # OR-ed with Spark's
     theirs = read_versions(str(root), [after.version])[after.version]
     assert sorted(theirs.column(col).to_pylist()) == sorted(after.scan().to_arrow().column(col).to_pylist())
+
+
+def test_restore_brings_back_rows_a_vector_deleted(tmp_path):
+    t = Table.create(str(tmp_path / "t"), SCHEMA, properties=DV)
+    t.append(_rows(1000))
+    v = t.version
+    t.delete("id < 500")
+    t.delete("id >= 900")
+    t.restore(version=v)
+    assert t.snapshot().scan().count() == 1000
+    assert str(_ours(t)) == str(_ours(t, v))
