@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import _duck, dv_write
+from .dv_dml import delete_marking, update_marking
 from .errors import SchemaMismatch, did_you_mean
 from .predicate import parse_where
 from .reader import read_file
@@ -53,7 +54,8 @@ def delete_rows(tx: Transaction, where: str | None) -> int:
     tx.read(where)
     deleted = 0
     columns = list(view.schema.names)
-    marks = [] if dv_write.enabled(view.properties) else None
+    if dv_write.enabled(view.properties):  # keep the files, mark the rows
+        return delete_marking(tx, view, scan.file_indices, where)
     with _duck.connection() as con:
         for i in scan.file_indices:
             data = read_file(view, i, columns)
@@ -63,21 +65,11 @@ def delete_rows(tx: Transaction, where: str | None) -> int:
             if hits == 0:
                 continue
             deleted += hits
-            if marks is not None:  # deletion vectors: keep the file, mark the rows
-                marks.append((i, dv_write.live_positions(view, i, data.num_rows)[_true(mask)]))
-                continue
             tx.remove_files([view.file_at(i)])
             keep = data.filter(pa.compute.invert(mask))
             if keep.num_rows:
                 tx.write_rows(keep, validate=False)
-    if marks:
-        tx.delete_positions(marks)
     return deleted
-
-
-def _true(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Indices where ``mask`` is true (NULL counts as false)."""
-    return np.flatnonzero(pa.compute.fill_null(mask, False).to_numpy(zero_copy_only=False))
 
 
 def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None) -> int:
@@ -112,25 +104,18 @@ def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None)
         else:
             select.append(q)
     select.append(f"coalesce(({cond}), false) AS __lh_hit")
+    if dv_write.enabled(view.properties):  # keep the files: mark the old rows, append the new ones
+        return update_marking(tx, view, indices, cond, select)
     updated = 0
-    marks, moved = ([], []) if dv_write.enabled(view.properties) else (None, [])
     with _duck.connection() as con:
         for i in indices:
             data = read_file(view, i, list(schema.names))
             out = _duck.select_exprs(con, data, select)
-            hit = out.column("__lh_hit").combine_chunks()
-            hits = hit.true_count
+            hits = out.column("__lh_hit").combine_chunks().true_count
             tx.mark_read(view.file_at(i))
             if hits == 0:
                 continue
             updated += hits
-            if marks is not None:  # deletion vectors: mark the old rows, append the new ones
-                marks.append((i, dv_write.live_positions(view, i, data.num_rows)[_true(hit)]))
-                moved.append(out.filter(hit).drop_columns(["__lh_hit"]))
-                continue
             tx.remove_files([view.file_at(i)])
             tx.write_rows(out.drop_columns(["__lh_hit"]), validate=True, con=con)
-        if marks:
-            tx.delete_positions(marks)
-            tx.write_rows(pa.concat_tables(moved), validate=True, con=con)
     return updated

@@ -303,3 +303,21 @@ def test_restore_brings_back_rows_a_vector_deleted(tmp_path):
     t.restore(version=v)
     assert t.snapshot().scan().count() == 1000
     assert str(_ours(t)) == str(_ours(t, v))
+
+
+def test_update_reads_only_the_row_groups_it_changes(tmp_path, monkeypatch):
+    from lakehouse import write
+
+    monkeypatch.setattr(write, "ROW_GROUP_ROWS", 1000)
+    t = Table.create(str(tmp_path / "t"), SCHEMA, properties=DV)
+    t.append(_rows(10_000))
+    assert t.snapshot().files[0].stats["numRecords"] == 10_000
+    t.delete("id % 3 = 0 AND id BETWEEN 2000 AND 6000")  # an old vector inside the row groups read
+    ref = duckdb.connect()
+    ref.register("src", _rows(10_000))
+    ref.execute("CREATE TABLE r AS SELECT * FROM src")
+    ref.execute("DELETE FROM r WHERE id % 3 = 0 AND id BETWEEN 2000 AND 6000")
+    for where in ["id BETWEEN 2990 AND 5010 AND id % 7 = 1", "id = 9999", "id IN (0, 4500, 9998)"]:
+        t.update({"v": "v || '!'", "x": "x * 2"}, where)
+        ref.execute(f"UPDATE r SET v = v || '!', x = x * 2 WHERE {where}")
+        assert str(_ours(t)) == str(_sorted(ref.execute("SELECT * FROM r").fetchall())), where
