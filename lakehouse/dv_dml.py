@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-from sqlglot import exp
 
 from . import _duck
 from .dv_write import live_positions
-from .predicate import parse_where
 from .reader import open_data_file, read_file
-from .schema import find_field
+from .row_filter import RowFilter
 
 if TYPE_CHECKING:
-    import duckdb
-
     from .data_file import DataFile
     from .snapshot import Snapshot
 
@@ -38,17 +33,19 @@ class Transaction(Protocol):
 
 __all__ = ["delete_marking", "update_marking"]
 
+_POS = "__lh_pos"
+
 
 def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: str) -> int:
     """Mark the rows matching ``where`` in the files at ``indices`` deleted; returns how many."""
+    match = RowFilter(where, view.schema)
     marks, deleted = [], 0
-    with _duck.connection() as con:
-        for i in indices:
-            positions = _matching(con, view, i, where)
-            tx.mark_read(view.file_at(i))
-            if len(positions):
-                marks.append((i, positions))
-                deleted += len(positions)
+    for i in indices:
+        positions = _matching(match, view, i)
+        tx.mark_read(view.file_at(i))
+        if len(positions):
+            marks.append((i, positions))
+            deleted += len(positions)
     if marks:
         tx.delete_positions(marks)
     return deleted
@@ -57,43 +54,35 @@ def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: s
 def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: str, select: list[str]) -> int:
     """Mark the rows matching ``cond`` deleted and append them as ``select`` computes them (the
     expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
+    match = RowFilter(cond, view.schema)
     marks, moved = [], []
-    with _duck.connection() as con:
-        for i in indices:
-            positions = _matching(con, view, i, cond)
-            tx.mark_read(view.file_at(i))
-            if not len(positions):
-                continue
-            rows = _rows_at(view, i, positions)
+    for i in indices:
+        positions = _matching(match, view, i)
+        tx.mark_read(view.file_at(i))
+        if len(positions):
             marks.append((i, positions))
-            moved.append(_duck.select_exprs(con, rows, select).drop_columns(["__lh_hit"]))
-        if marks:
+            moved.append(_rows_at(view, i, positions))
+    if marks:
+        with _duck.connection() as con:
+            new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
             tx.delete_positions(marks)
-            tx.write_rows(pa.concat_tables(moved), validate=True, con=con)
+            tx.write_rows(new, validate=True, con=con)
     return sum(len(p) for _, p in marks)
 
 
-def _matching(con: duckdb.DuckDBPyConnection, view: Snapshot, i: int, where: str) -> np.ndarray:
-    """Physical positions of the live rows of file ``i`` matching ``where``."""
-    data = read_file(view, i, _columns_of(view, where))
-    mask = pc.fill_null(_duck.match_mask(con, data, where), False)
-    hits = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-    if not len(hits):
-        return hits.astype(np.int64)
-    return live_positions(view, i, data.num_rows)[hits]
+def _matching(match: RowFilter, view: Snapshot, i: int) -> np.ndarray:
+    """Physical positions of the live rows of file ``i`` that ``match`` keeps, reading only its columns."""
+    data = read_file(view, i, match.columns or [view.schema.names[0]])
+    positions = live_positions(view, i, data.num_rows)
+    if not match.columns:  # a constant predicate ("true" for an UPDATE without WHERE)
+        return positions if _constant(match.where) else positions[:0]
+    data = data.append_column(_POS, pa.array(positions, pa.int64()))
+    return match.apply(data).column(_POS).to_numpy()
 
 
-def _columns_of(view: Snapshot, where: str) -> list[str]:
-    """The table columns ``where`` names (the first column when it names none)."""
-    schema = view.schema
-    names = []
-    for col in parse_where(where).find_all(exp.Column):
-        f = find_field(schema, col.name)
-        if f is None:  # e.g. a struct field path: read everything
-            return list(schema.names)
-        if f.name not in names:
-            names.append(f.name)
-    return names or [schema.names[0]]
+def _constant(where: str) -> bool:
+    with _duck.connection() as con:
+        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
 
 
 def _rows_at(view: Snapshot, i: int, positions: np.ndarray) -> pa.Table:
