@@ -17,6 +17,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from lakehouse import partitions
@@ -143,7 +144,7 @@ def _parquet_part(
         options += ["hive_partitioning=true", f"hive_types={{{types}}}"]
     elif any("=" in u for u in uris):
         options.append("hive_partitioning=false")
-    if with_file or join or with_dv:
+    if with_file or join:
         options.append(f"filename={literal(FILE_COLUMN)}")
     if with_pos or with_dv:
         options.append("file_row_number=true")
@@ -198,25 +199,23 @@ def _parquet_part(
         name = regs.add("parts", pa.table(values))
         sql += f" JOIN {name} AS __lh_p ON __lh_d.{FILE_COLUMN} = __lh_p.{FILE_COLUMN}"
     if with_dv:
-        gone = regs.add("deleted", _deleted_rows(snapshot, indices, uris))
+        gone = regs.add("deleted", _deleted_rows(snapshot, indices))
         sql += (
-            f" ANTI JOIN {gone} AS __lh_x ON __lh_d.{FILE_COLUMN} = __lh_x.{FILE_COLUMN} "
+            f" ANTI JOIN {gone} AS __lh_x ON __lh_d.file_index = __lh_x.file_index "
             f"AND __lh_d.file_row_number = __lh_x.{POS_COLUMN}"
         )
     return sql
 
 
-def _deleted_rows(snapshot: Snapshot, indices: list[int], uris: list[str]) -> pa.Table:
-    """``(__lh_file, __lh_pos)`` of every row the files' deletion vectors delete (``uris``: the files'
-    names as DuckDB reads them)."""
+def _deleted_rows(snapshot: Snapshot, indices: list[int]) -> pa.Table:
+    """``(file_index, __lh_pos)`` of every row the files' deletion vectors delete; ``file_index`` is
+    the file's place in the list ``read_parquet`` reads (DuckDB's virtual column of that name)."""
     files, rows = [], []
-    for i, uri in zip(indices, uris):
+    for k, i in enumerate(indices):
         gone = deleted_rows(snapshot.storage, snapshot.file_deletion_vector(i)).astype("int64")
-        files.append(pa.repeat(pa.scalar(uri, pa.string()), len(gone)))
-        rows.append(pa.array(gone))
-    return pa.table(
-        {FILE_COLUMN: pa.chunked_array(files, pa.string()), POS_COLUMN: pa.chunked_array(rows, pa.int64())}
-    )
+        files.append(np.full(len(gone), k, dtype=np.int64))
+        rows.append(gone)
+    return pa.table({"file_index": np.concatenate(files), POS_COLUMN: np.concatenate(rows)})
 
 
 def _arrow_part(

@@ -321,3 +321,22 @@ def test_update_reads_only_the_row_groups_it_changes(tmp_path, monkeypatch):
         t.update({"v": "v || '!'", "x": "x * 2"}, where)
         ref.execute(f"UPDATE r SET v = v || '!', x = x * 2 WHERE {where}")
         assert str(_ours(t)) == str(_sorted(ref.execute("SELECT * FROM r").fetchall())), where
+
+
+def test_checkpoint_keeps_vectors_and_clone_copies_them(tmp_path):
+    t = Table.create(str(tmp_path / "t"), SCHEMA, properties=DV)
+    t.append(_rows(3000))
+    t.delete("id % 4 = 0")
+    t.delete("id = 1")
+    t.maintenance.checkpoint()
+    t.update({"x": "0"}, "id < 20")
+    fresh = Table.open(str(tmp_path / "t"))
+    assert str(_ours(fresh)) == str(_ours(t))
+    assert fresh.snapshot().scan().count() == 3000 - 750 - 1
+    _assert_oracle_agrees(fresh, [fresh.version - 1, fresh.version])
+    for shallow in (True, False):
+        clone = t.clone(str(tmp_path / f"c{shallow}"), shallow=shallow)
+        assert str(_ours(clone)) == str(_ours(t))
+        clone.delete("id % 5 = 0")  # the clone is writable: its vectors OR with the copied ones
+        assert clone.snapshot().scan(where="id % 5 = 0").count() == 0
+    assert fresh.snapshot().scan(where="id % 5 = 0").count() > 0

@@ -85,6 +85,13 @@ def apply_changes(
     uris = file_uris(snapshot, scanned)
     by_uri = dict(zip(uris, scanned))
     touched = sorted({by_uri[u] for u in pc.unique(changes.column(FILE_COLUMN)).to_pylist()})
+    dv = dv_write.enabled(snapshot.properties)  # then keep the files: deletion vectors + new rows
+    if dv:
+        _mark_deleted(tx, snapshot, touched, file_uris(snapshot, touched), changes)
+        if not pc.any(pc.equal(changes.column(ACTION), "U")).as_py():
+            return  # deletes only: nothing to write
+    else:
+        tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     regs = Registrations()
     rel = scan_sql(runtime, snapshot, touched, regs, with_file=True, with_pos=True)
     ch = regs.add("changes", changes)
@@ -95,16 +102,11 @@ def apply_changes(
             cols.append(f"CASE WHEN c.{ACTION} = 'U' THEN c.{q} ELSE t.{q} END AS {q}")
         else:
             cols.append(f"t.{q} AS {q}")
+    join, keep = ("JOIN", f"c.{ACTION} = 'U'") if dv else ("LEFT JOIN", f"c.{ACTION} IS DISTINCT FROM 'D'")
     sql = (
-        f"SELECT {', '.join(cols)} FROM {rel} AS t LEFT JOIN {ch} AS c "
-        f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} "
-        f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
+        f"SELECT {', '.join(cols)} FROM {rel} AS t {join} {ch} AS c "
+        f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} WHERE {keep}"
     )
-    if dv_write.enabled(snapshot.properties):  # keep the files: deletion vectors + new rows
-        _mark_deleted(tx, snapshot, touched, file_uris(snapshot, touched), changes)
-        sql = sql.replace("LEFT JOIN", "JOIN").replace("IS DISTINCT FROM 'D'", "= 'U'")
-    else:
-        tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     with registered(runtime, regs) as con:
         tx.write_rows(reader(con, sql, None, text, regs=regs))
 
