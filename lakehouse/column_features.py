@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from . import column_values
+from . import column_values, dv_write
 from .column_mapping import mapping_mode
 
 
@@ -21,4 +21,6 @@ def used(schema: pa.Schema, properties: Mapping[str, str]) -> set[str]:
         out.add("inCommitTimestamp")
     if mapping_mode(properties) != "none":
         out.add("columnMapping")
+    if dv_write.enabled(properties):
+        out.add(dv_write.FEATURE)
     return out

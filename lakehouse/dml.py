@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
-from . import _duck
+from . import _duck, dv_write
+from .dv_dml import delete_marking, update_marking
 from .errors import SchemaMismatch, did_you_mean
 from .predicate import parse_where
 from .reader import read_file
@@ -30,6 +32,7 @@ class Transaction(Protocol):
     def read_all(self) -> None: ...
     def mark_read(self, f: DataFile) -> None: ...
     def remove_files(self, files: Iterable[DataFile], *, read: bool = False) -> None: ...
+    def delete_positions(self, changes: list[tuple[int, np.ndarray]]) -> int: ...
     def write_rows(
         self,
         data: pa.Table | pa.RecordBatchReader,
@@ -52,6 +55,8 @@ def delete_rows(tx: Transaction, where: str | None) -> int:
     tx.read(where)
     deleted = 0
     columns = list(view.schema.names)
+    if dv_write.enabled(view.properties):  # keep the files, mark the rows
+        return delete_marking(tx, view, scan.file_indices, where)
     with _duck.connection() as con:
         for i in scan.file_indices:
             data = read_file(view, i, columns)
@@ -100,6 +105,8 @@ def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None)
         else:
             select.append(q)
     select.append(f"coalesce(({cond}), false) AS __lh_hit")
+    if dv_write.enabled(view.properties):  # keep the files: mark the old rows, append the new ones
+        return update_marking(tx, view, indices, cond, select)
     updated = 0
     with _duck.connection() as con:
         for i in indices:

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import constraints
+from .data_file import DataFile
 from .errors import (
     InvalidArgument,
     LakehouseError,
@@ -375,9 +376,10 @@ class Table:
         def op(tx: Transaction) -> None:
             current = tx.view()
             tx.read_all()
-            cur_paths = {f.path: f for f in current.files}
-            old = {f.path: i for i, f in enumerate(target.files)}
-            missing = [p for p in old if p not in cur_paths and not self.storage.exists(p)]
+            # A file is the same only with the same deletion vector (Delta's reconciliation key).
+            cur_paths = {_file_key(f): f for f in current.files}
+            old = {_file_key(f): i for i, f in enumerate(target.files)}
+            missing = [p[0] for p in old if p not in cur_paths and not self.storage.exists(p[0])]
             if missing:
                 raise VersionNotFound(
                     f"cannot restore {self.uri} to version {target.version}: data file {missing[0]!r} was "
@@ -438,6 +440,10 @@ class Table:
         from .maintenance import Maintenance
 
         return Maintenance(self)
+
+
+def _file_key(f: DataFile) -> tuple[str, str | None]:
+    return f.path, f.deletion_vector.unique_id if f.deletion_vector else None
 
 
 def _has_log(storage: Storage) -> bool:

@@ -75,6 +75,7 @@ class Transaction:
         self._extra_actions: list[Action] = []
         self._may_have_landed = False
         self.handed_out_ids = False  # identity values: a concurrent commit may have taken them
+        self._dv_files: dict[str, str] = {}  # data file path -> deletion vector file this transaction wrote
 
     # ------------------------------------------------------------------------------------- state
 
@@ -165,9 +166,12 @@ class Transaction:
         self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
     ) -> None:
         for f in files:
-            if f.path in self._adds:  # written by this transaction: just forget it
+            if f.path in self._adds and f.path in self._removes:  # re-added with a deletion vector
                 del self._adds[f.path]
-                self.table.storage.delete([f.path])
+                self.table.storage.delete([p for p in [self._dv_files.pop(f.path, None)] if p])
+            elif f.path in self._adds:  # written by this transaction: just forget it
+                del self._adds[f.path]
+                self.table.storage.delete([f.path, *[p for p in [self._dv_files.pop(f.path, None)] if p]])
             else:
                 self._removes[f.path] = Remove(
                     path=f.log_path,
@@ -182,6 +186,35 @@ class Transaction:
                     self.read_set.files.add(f.path)  # the declaration of read_files
             self._count("numRemovedFiles", 1)
         self._changed()
+
+    def delete_positions(self, changes: Sequence[tuple[int, Any]]) -> int:
+        """Mark rows deleted by physical position: ``changes`` are ``(index of a file in view(),
+        positions)``. Each file keeps its data and gets a deletion vector OR-ed with its current one
+        (``lakehouse.dv_write``); a file left without live rows is removed. Returns rows newly deleted."""
+        from .dv_write import with_deleted
+
+        view = self.view()
+        staged = [(view.file_at(i), view.adds.slice(i, 1).to_pylist()[0], pos) for i, pos in changes]
+        total = 0
+        for f, row, positions in staged:
+            add, written, n = with_deleted(self.table.storage, row, positions)
+            total += n
+            records = f.num_records
+            if records is not None and add.deletion_vector.cardinality >= records:
+                self.table.storage.delete([written] if written else [])
+                self.remove_files([f])
+                continue
+            if f.path not in self._adds:
+                self.remove_files([f])
+            stale = self._dv_files.pop(f.path, None)
+            if stale:
+                self.table.storage.delete([stale])
+            if written:
+                self._dv_files[f.path] = written
+            self._adds[f.path] = add
+            self._count("numDeletionVectorsAdded", 1)
+        self._changed()
+        return total
 
     def add_files(self, adds: list[Add]) -> None:
         from urllib.parse import unquote
@@ -471,7 +504,8 @@ class Transaction:
 
         if self._may_have_landed or self.version is not None:
             return
-        self.table.storage.delete([unquote(a.path) for a in self._adds.values()])
+        written = [unquote(a.path) for a in self._adds.values() if unquote(a.path) not in self._removes]
+        self.table.storage.delete(written + list(self._dv_files.values()))
 
     def __enter__(self) -> Transaction:
         return self

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tpcds.queries import QUERIES_FILE, load_queries
@@ -121,35 +121,43 @@ def _is_ready(marker: Path, requirements: list[str]) -> bool:
         return False
 
 
-def ensure_generator_env(progress: Progress = print, *, with_tpcgen: bool = False) -> Path:
-    """Create (once) and return the cached generator virtual environment.
+def ensure_venv(name: str, requirements: Sequence[str], check: str, progress: Progress = print) -> Path:
+    """Create (once) and return the cached virtual environment ``cache_dir() / name`` holding
+    ``requirements``; ``check`` is Python code run in it that must succeed before it counts as ready.
 
-    The environment lives in ``cache_dir() / "tpcds-gen-venv"`` and holds ``duckdb==1.5.5`` and
-    ``duckdb-extension-tpcds==1.5.5`` (plus ``tpcgen-cli`` when ``with_tpcgen``).  A marker file listing the
-    requirements is written only after the install and an import check succeeded, so a half-built
-    environment (interrupted pip, missing wheel) is detected and rebuilt from scratch on the next call.
-    Concurrent callers are serialised with a file lock.  Idempotent and cheap once built.
+    A marker file listing the requirements is written only after the install and the check succeeded,
+    so a half-built environment (interrupted pip, missing wheel) is detected and rebuilt from scratch on
+    the next call.  Concurrent callers are serialised with a file lock.  Idempotent and cheap once built.
     """
-    venv = cache_dir() / "tpcds-gen-venv"
+    venv = cache_dir() / name
     marker = venv / _READY
-    reqs = list(GENERATOR_REQUIREMENTS)
+    reqs = list(requirements)
     t0 = time.perf_counter()
     with _file_lock(venv.with_name(venv.name + ".lock")):
         if not _is_ready(marker, reqs):
             if venv.exists():
-                progress(f"removing incomplete generator environment {venv}")
+                progress(f"removing incomplete environment {venv}")
                 shutil.rmtree(venv)
-            progress(f"creating generator environment {venv} (one time)")
+            progress(f"creating environment {venv} (one time)")
             _run([sys.executable, "-m", "venv", str(venv)], "python -m venv")
             py = str(_venv_python(venv))
             _run([py, "-m", "pip", "install", "--quiet", *reqs], "pip install " + " ".join(reqs))
-            check = (
-                "import duckdb, duckdb_extension_tpcds; "
-                "assert duckdb.__version__ == '1.5.5', duckdb.__version__"
-            )
-            _run([py, "-I", "-c", check], "generator environment check")
+            _run([py, "-I", "-c", check], f"{name} environment check")
             marker.write_text(json.dumps({"requirements": reqs, "created": time.time()}))
-            progress(f"generator environment ready in {time.perf_counter() - t0:.1f} s")
+            progress(f"environment {name} ready in {time.perf_counter() - t0:.1f} s")
+    return venv
+
+
+def ensure_generator_env(progress: Progress = print, *, with_tpcgen: bool = False) -> Path:
+    """Create (once) and return the cached generator virtual environment (``ensure_venv``).
+
+    It lives in ``cache_dir() / "tpcds-gen-venv"`` and holds ``duckdb==1.5.5`` and
+    ``duckdb-extension-tpcds==1.5.5`` (plus ``tpcgen-cli`` when ``with_tpcgen``).
+    """
+    check = "import duckdb, duckdb_extension_tpcds; assert duckdb.__version__ == '1.5.5', duckdb.__version__"
+    venv = ensure_venv("tpcds-gen-venv", GENERATOR_REQUIREMENTS, check, progress)
+    t0 = time.perf_counter()
+    with _file_lock(venv.with_name(venv.name + ".lock")):
         if with_tpcgen and not _is_ready(venv / _TPCGEN_READY, [TPCGEN_REQUIREMENT]):
             progress(f"installing {TPCGEN_REQUIREMENT} into {venv}")
             _run(

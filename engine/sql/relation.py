@@ -17,10 +17,12 @@ import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from lakehouse import partitions
 from lakehouse.column_mapping import mapping_mode
+from lakehouse.dv_write import deleted_rows, live_positions
 from lakehouse.errors import SqlError
 from lakehouse.reader import read_file
 
@@ -75,17 +77,17 @@ def scan_sql(
         cols += [f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in extra]
         return f"(SELECT {', '.join(cols)} WHERE false)"
     dv = [d is not None for d in snapshot.file_facts(indices).dv_cardinality]
-    native = [i for i, has_dv in zip(indices, dv) if not has_dv]
-    via_arrow = [i for i, has_dv in zip(indices, dv) if has_dv]
-    parts = []
-    if native:
-        part = _parquet_part(runtime, snapshot, native, regs, with_file, with_pos)
+    plain = [i for i, has_dv in zip(indices, dv) if not has_dv]
+    deleted = [i for i, has_dv in zip(indices, dv) if has_dv]  # read with their deletion vectors
+    parts, via_arrow = [], []
+    for group, with_dv in ((plain, False), (deleted, True)):
+        part = _parquet_part(runtime, snapshot, group, regs, with_file, with_pos, with_dv) if group else ""
         if part is None:  # column-mapped files DuckDB SQL cannot read by name: lakehouse's reader can
-            via_arrow = sorted(via_arrow + native)
-        else:
+            via_arrow += group
+        elif part:
             parts.append(part)
     if via_arrow:
-        parts.append(_arrow_part(snapshot, via_arrow, regs, with_file, with_pos))
+        parts.append(_arrow_part(snapshot, sorted(via_arrow), regs, with_file, with_pos))
     return "(" + " UNION ALL ".join(parts) + ")"
 
 
@@ -96,7 +98,10 @@ def _parquet_part(
     regs: Registrations,
     with_file: bool,
     with_pos: bool,
+    with_dv: bool = False,
 ) -> str | None:
+    """DuckDB's ``read_parquet`` of the files as the table schema; ``with_dv``: the rows their deletion
+    vectors delete are left out by an anti join on (file, physical row number)."""
     schema = snapshot.schema
     full = snapshot.full_schema
     phys = snapshot.physical_names
@@ -141,13 +146,14 @@ def _parquet_part(
         options.append("hive_partitioning=false")
     if with_file or join:
         options.append(f"filename={literal(FILE_COLUMN)}")
-    if with_pos:
+    if with_pos or with_dv:
         options.append("file_row_number=true")
     source = f"read_parquet([{', '.join(literal(u) for u in uris)}]{''.join(', ' + o for o in options)})"
     # The common case: every file holds exactly the table's columns, in order, as the table's types.
     # Then ``SELECT *`` is the relation: shorter SQL binds much faster than a projection list.
     exact = (
-        (cache is None or not with_file)
+        not with_dv
+        and (cache is None or not with_file)
         and len(layouts) == 1
         and not part_cols  # Hive columns come in DuckDB's order, not the schema's
         and not snapshot.column_mapping
@@ -192,7 +198,24 @@ def _parquet_part(
             values[c] = snapshot.partition_arrays[c].take(take)
         name = regs.add("parts", pa.table(values))
         sql += f" JOIN {name} AS __lh_p ON __lh_d.{FILE_COLUMN} = __lh_p.{FILE_COLUMN}"
+    if with_dv:
+        gone = regs.add("deleted", _deleted_rows(snapshot, indices))
+        sql += (
+            f" ANTI JOIN {gone} AS __lh_x ON __lh_d.file_index = __lh_x.file_index "
+            f"AND __lh_d.file_row_number = __lh_x.{POS_COLUMN}"
+        )
     return sql
+
+
+def _deleted_rows(snapshot: Snapshot, indices: list[int]) -> pa.Table:
+    """``(file_index, __lh_pos)`` of every row the files' deletion vectors delete; ``file_index`` is
+    the file's place in the list ``read_parquet`` reads (DuckDB's virtual column of that name)."""
+    files, rows = [], []
+    for k, i in enumerate(indices):
+        gone = deleted_rows(snapshot.storage, snapshot.file_deletion_vector(i)).astype("int64")
+        files.append(np.full(len(gone), k, dtype=np.int64))
+        rows.append(gone)
+    return pa.table({"file_index": np.concatenate(files), POS_COLUMN: np.concatenate(rows)})
 
 
 def _arrow_part(
@@ -204,7 +227,7 @@ def _arrow_part(
     for i, uri in zip(indices, uris):
         t = read_file(snapshot, i, names)
         t = t.append_column(FILE_COLUMN, pa.array([uri] * t.num_rows, pa.string()))
-        t = t.append_column(POS_COLUMN, pa.array(range(t.num_rows), pa.int64()))
+        t = t.append_column(POS_COLUMN, pa.array(live_positions(snapshot, i, t.num_rows)))
         tables.append(t)
     name = regs.add("arrow", pa.concat_tables(tables))
     cols = [quote(n) for n in names]

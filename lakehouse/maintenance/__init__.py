@@ -57,6 +57,13 @@ class Maintenance:
             min_file_size=min_file_size,
         )
 
+    def purge_deletion_vectors(self, where: str | None = None) -> dict[str, Any]:
+        """Rewrite the files that have a deletion vector without their deleted rows (``REORG TABLE t
+        APPLY (PURGE)``), per partition, in one commit; other files are left alone. ``where`` restricts
+        the files considered, as for ``optimize``. Returns metrics (``version`` None if no file had one).
+        """
+        return self.optimize(where=where, min_file_size=0)
+
     def vacuum(
         self, retention_hours: float | None = None, dry_run: bool = True, force: bool = False
     ) -> list[str]:

@@ -3,7 +3,9 @@
 A statement first computes its changes as rows of ``(__lh_file, __lh_pos, __lh_action, new values)``
 (``U``pdate or ``D``elete of the row at that position of that file) by reading the target through a
 pinned reference with row ids; ``apply_changes`` then rewrites each touched file without its deleted
-rows and with its updated values, in the statement's transaction.
+rows and with its updated values, in the statement's transaction. On a table with deletion vectors
+(``lakehouse.dv_write``) the touched files stay: their changed rows are marked deleted and the updated
+rows are appended in new files.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from lakehouse import dv_write
 from lakehouse.errors import SqlError
+from lakehouse.log.replay import decoded_paths
 
 from ..bind import pinned_table
 from ..execute import reader, registered
@@ -81,6 +85,13 @@ def apply_changes(
     uris = file_uris(snapshot, scanned)
     by_uri = dict(zip(uris, scanned))
     touched = sorted({by_uri[u] for u in pc.unique(changes.column(FILE_COLUMN)).to_pylist()})
+    dv = dv_write.enabled(snapshot.properties)  # then keep the files: deletion vectors + new rows
+    if dv:
+        _mark_deleted(tx, snapshot, touched, file_uris(snapshot, touched), changes)
+        if not pc.any(pc.equal(changes.column(ACTION), "U")).as_py():
+            return  # deletes only: nothing to write
+    else:
+        tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     regs = Registrations()
     rel = scan_sql(runtime, snapshot, touched, regs, with_file=True, with_pos=True)
     ch = regs.add("changes", changes)
@@ -91,11 +102,27 @@ def apply_changes(
             cols.append(f"CASE WHEN c.{ACTION} = 'U' THEN c.{q} ELSE t.{q} END AS {q}")
         else:
             cols.append(f"t.{q} AS {q}")
+    join, keep = ("JOIN", f"c.{ACTION} = 'U'") if dv else ("LEFT JOIN", f"c.{ACTION} IS DISTINCT FROM 'D'")
     sql = (
-        f"SELECT {', '.join(cols)} FROM {rel} AS t LEFT JOIN {ch} AS c "
-        f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} "
-        f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
+        f"SELECT {', '.join(cols)} FROM {rel} AS t {join} {ch} AS c "
+        f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} WHERE {keep}"
     )
-    tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
     with registered(runtime, regs) as con:
         tx.write_rows(reader(con, sql, None, text, regs=regs), rewrite=True)
+
+
+def _mark_deleted(
+    tx: Transaction, snapshot: Snapshot, touched: list[int], uris: list[str], changes: pa.Table
+) -> None:
+    """Mark every changed row of the ``touched`` files deleted in a deletion vector (updated rows are
+    written again as new rows)."""
+    tx.read_files(snapshot.files_at(touched))
+    view = tx.view()
+    where = {p: k for k, p in enumerate(decoded_paths(view.adds).to_pylist())}
+    files = changes.column(FILE_COLUMN).combine_chunks()
+    pos = changes.column(POS_COLUMN).combine_chunks()
+    marks = []
+    for i, uri in zip(touched, uris):
+        mine = pos.filter(pc.equal(files, uri)).to_numpy(zero_copy_only=False)
+        marks.append((where[snapshot.files_at([i])[0].path], mine))
+    tx.delete_positions(marks)

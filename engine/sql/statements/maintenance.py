@@ -40,6 +40,19 @@ def optimize(ctx: Context) -> Result:
     return Result.written(version, None, ctx.text, **counts)
 
 
+@statement(pattern=r"REORG\s+TABLE\s+" + NAME + r"(?:\s+WHERE\s+(?P<where>.+?))?\s+APPLY\s*\(\s*PURGE\s*\)")
+def reorg_purge(ctx: Context) -> Result:
+    """``REORG TABLE t [WHERE pred] APPLY (PURGE)``: rewrite the files with deletion vectors without
+    their deleted rows (``t.maintenance.purge_deletion_vectors``)."""
+    _, table, _ = _table(ctx)
+    metrics = table.maintenance.purge_deletion_vectors(where=ctx.match.group("where"))
+    counts = {
+        "files_added": int(metrics.get("numFilesAdded", 0)),
+        "files_removed": int(metrics.get("numFilesRemoved", 0)),
+    }
+    return Result.written(metrics.get("version"), None, ctx.text, **counts)
+
+
 @statement(
     pattern=r"VACUUM\s+"
     + NAME

@@ -136,3 +136,21 @@ def test_insert_reads_the_snapshot_it_started_from(tmp_path):
         for _ in range(3):
             db.sql("INSERT INTO t SELECT id FROM t")
         assert db.sql("SELECT count(*) FROM t").fetchone() == (40,)
+
+
+DV_TABLE = " TBLPROPERTIES ('delta.enableDeletionVectors'='true')"
+
+
+@pytest.mark.parametrize("create", [SETUP[0], PARTITIONED], ids=["flat", "partitioned"])
+def test_dml_matches_duckdb_with_deletion_vectors(tmp_path, create):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        run_against_duckdb(db, create + DV_TABLE)
+        t = db.catalog.load_table("t")
+        assert any(f.deletion_vector for v in range(t.version) for f in t.snapshot(v).files)
+
+
+@pytest.mark.s3
+def test_dml_matches_duckdb_with_deletion_vectors_on_s3(s3_options, tmp_path):
+    warehouse = f"s3://lake/wh-{uuid.uuid4().hex[:10]}"
+    with engine.connect(warehouse, storage_options=s3_options, cache_dir=str(tmp_path / "cache")) as db:
+        run_against_duckdb(db, PARTITIONED + DV_TABLE)

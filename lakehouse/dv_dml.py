@@ -1,0 +1,182 @@
+"""DELETE and UPDATE on a table with deletion vectors: mark rows instead of rewriting files.
+
+Two passes per file: the predicate is evaluated on the columns it names only (a one-column read of a
+wide table), giving the physical positions of the matching rows; DELETE then marks them in the file's
+deletion vector (``Transaction.delete_positions``). UPDATE also reads the full rows at those positions --
+only the row groups that hold them -- computes their new values and appends them in new files.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from . import _duck
+from .dv_write import deleted_rows
+from .errors import LakehouseError
+from .predicate import may_match, parse_where
+from .reader import open_data_file, read_file, storage_for
+from .row_filter import RowFilter
+from .schema import find_field
+
+if TYPE_CHECKING:
+    from .data_file import DataFile
+    from .snapshot import Snapshot
+
+
+class Transaction(Protocol):
+    """What marking rows needs of a transaction; ``lakehouse.Transaction`` implements it."""
+
+    def mark_read(self, f: DataFile) -> None: ...
+    def delete_positions(self, changes: list[tuple[int, np.ndarray]]) -> int: ...
+    def write_rows(self, data: pa.Table, *, validate: bool = True, con: Any = None) -> Any: ...
+
+
+__all__ = ["delete_marking", "update_marking"]
+
+_POS = "__lh_pos"
+
+
+def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: str) -> int:
+    """Mark the rows matching ``where`` in the files at ``indices`` deleted; returns how many."""
+    match = RowFilter(where, view.schema)
+    marks, deleted = [], 0
+    for i in indices:
+        positions = _matching(match, view, i)
+        tx.mark_read(view.file_at(i))
+        if len(positions):
+            marks.append((i, positions))
+            deleted += len(positions)
+    if marks:
+        tx.delete_positions(marks)
+    return deleted
+
+
+def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: str, select: list[str]) -> int:
+    """Mark the rows matching ``cond`` deleted and append them as ``select`` computes them (the
+    expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
+    match = RowFilter(cond, view.schema)
+    marks, moved = [], []
+    for i in indices:
+        positions = _matching(match, view, i)
+        tx.mark_read(view.file_at(i))
+        if len(positions):
+            marks.append((i, positions))
+            moved.append(_rows_at(view, i, positions))
+    if marks:
+        with _duck.connection() as con:
+            new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
+            tx.delete_positions(marks)
+            tx.write_rows(new, validate=True, con=con)
+    return sum(len(p) for _, p in marks)
+
+
+def _matching(match: RowFilter, view: Snapshot, i: int) -> np.ndarray:
+    """Physical positions of the live rows of file ``i`` that ``match`` keeps, reading only its columns
+    and only the row groups whose footer statistics may hold a match."""
+    columns = match.columns or [view.schema.names[0]]
+    if not match.columns and not _constant(match.where):
+        return np.empty(0, np.int64)
+    found = []
+    for start, stop, groups in _candidate_runs(view, i, match):
+        data = read_file(view, i, columns, groups)
+        positions = _live_in(view, i, start, stop)
+        if not match.columns:  # a constant TRUE ("UPDATE t SET ..." without WHERE)
+            found.append(positions)
+            continue
+        data = data.append_column(_POS, pa.array(positions, pa.int64()))
+        found.append(match.apply(data).column(_POS).to_numpy())
+    return np.concatenate(found) if found else np.empty(0, np.int64)
+
+
+def _candidate_runs(view: Snapshot, i: int, match: RowFilter) -> list[tuple[int, int, list[int] | None]]:
+    """``(first physical row, end row, row groups)`` runs of file ``i`` that may hold a match; one run
+    of the whole file (row groups None) when the footer cannot narrow it."""
+    with open_data_file(view, i) as pf:
+        md = pf.metadata
+    counts = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    starts = np.cumsum([0, *counts]).tolist()
+    keep = _groups_may_match(view, md, match) if md.num_row_groups > 1 and match.columns else None
+    if keep is None:
+        return [(0, starts[-1], None)]
+    runs: list[tuple[int, int, list[int] | None]] = []
+    for g in range(md.num_row_groups):
+        if not keep[g]:
+            continue
+        if runs and runs[-1][1] == starts[g]:
+            first, _, groups = runs[-1]
+            runs[-1] = (first, starts[g + 1], [*(groups or []), g])
+        else:
+            runs.append((starts[g], starts[g + 1], [g]))
+    return runs
+
+
+def _groups_may_match(view: Snapshot, md: Any, match: RowFilter) -> list[bool] | None:
+    """Per row group: False where its footer min/max prove no row matches (integer and date columns
+    only: their Parquet statistics are exact); None when nothing can be said."""
+    n = md.num_row_groups
+    index = {md.schema.column(j).path: j for j in range(md.num_columns)}
+    parts = set(view.partition_columns)
+
+    def lookup(name: str):
+        f = find_field(view.schema, name)
+        if f is None or f.name in parts or not (pa.types.is_integer(f.type) or pa.types.is_date(f.type)):
+            return None
+        j = index.get(view.physical_names.get(f.name, f.name))
+        if j is None:
+            return None
+        lo, hi, nulls, rows = [], [], [], []
+        for g in range(n):
+            st = md.row_group(g).column(j).statistics
+            ok = st is not None and st.has_min_max
+            lo.append(st.min if ok else None)
+            hi.append(st.max if ok else None)
+            nulls.append(st.null_count if st is not None and st.has_null_count else None)
+            rows.append(md.row_group(g).num_rows)
+        try:
+            arrays = (pa.array(lo, f.type), pa.array(hi, f.type), pa.array(nulls, pa.int64()))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            return None
+        return (*arrays, pa.array(rows, pa.int64())), f.type
+
+    try:
+        mask = may_match(parse_where(match.where), n, lookup)
+    except LakehouseError:
+        return None
+    return [v is not False for v in mask.to_pylist()]
+
+
+def _live_in(view: Snapshot, i: int, start: int, stop: int) -> np.ndarray:
+    """Physical positions in ``[start, stop)`` of file ``i`` that its deletion vector keeps."""
+    positions = np.arange(start, stop, dtype=np.int64)
+    dv = view.file_deletion_vector(i)
+    if dv is None:
+        return positions
+    gone = deleted_rows(storage_for(view), dv).astype(np.int64)
+    gone = gone[(gone >= start) & (gone < stop)]
+    keep = np.ones(stop - start, dtype=bool)
+    keep[gone - start] = False
+    return positions[keep]
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(where: str) -> bool:
+    with _duck.connection() as con:
+        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
+
+
+def _rows_at(view: Snapshot, i: int, positions: np.ndarray) -> pa.Table:
+    """The full rows (table schema) at sorted physical ``positions`` of file ``i``, reading only the
+    row groups from the first to the last that holds one."""
+    with open_data_file(view, i) as pf:
+        md = pf.metadata
+        counts = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    starts = np.cumsum([0, *counts])
+    first = int(np.searchsorted(starts, positions[0], side="right") - 1)
+    last = int(np.searchsorted(starts, positions[-1], side="right") - 1)
+    data = read_file(view, i, list(view.schema.names), list(range(first, last + 1)))
+    live = _live_in(view, i, int(starts[first]), int(starts[last + 1]))
+    return data.take(pa.array(np.searchsorted(live, positions)))
