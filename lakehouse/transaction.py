@@ -9,19 +9,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import column_values, constraints
+from . import column_values, constraints, read_files
 from .data_file import DataFile
 from .dry_run import DryRun, dry_run_active
-from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
+from .errors import CommitOutcomeUnknown, ConstraintViolation
 from .log import in_commit
-from .log.actions import Action, Add, Metadata, Protocol, Remove
+from .log.actions import Action, Add, Metadata, Protocol, Remove, now_ms
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .mapped_schema import layout_of
 from .metadata import change_metadata
 from .protocol import check_writable
-from .retry import ONCE
 from .schema import fit_to_schema, merge_schemas
 from .snapshot import Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
@@ -401,17 +400,7 @@ class Transaction:
 
     def files_read(self) -> int:
         """How many of the snapshot's files this transaction read (declared reads; EXPLAIN reports it)."""
-        snap = self.snapshot
-        if self.read_set.whole_table:
-            return snap.num_files
-        paths = set(self.read_set.files)
-        for p in self.read_set.predicates:
-            try:
-                indices = snap.scan(where=p).file_indices
-            except LakehouseError:  # a predicate statistics cannot test: every file may hold rows
-                return snap.num_files
-            paths.update(snap.file_path(i) for i in indices)
-        return len(paths)
+        return read_files.count_read(self.snapshot, self.read_set)
 
     def commit(self) -> int:
         if self.version is not None:
@@ -427,8 +416,8 @@ class Transaction:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
         commit_options = self._in_commit_timestamps()
         actions = self.actions()
-        now = _now()
-        actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
+        now = now_ms()
+        actions = [a.stamped(now) if isinstance(a, Remove) else a for a in actions]
         try:
             with dropped_table_is_not_found(self.table.storage, "this transaction committed"):
                 self.version = commit(
@@ -455,38 +444,18 @@ class Transaction:
         return self.version
 
     def _in_commit_timestamps(self) -> dict:
-        """commit() options for in-commit timestamps: the previous commit's, to stamp after it; the
-        commit enabling them records its version and timestamp and must land as exactly that version."""
-        if not in_commit.enabled(self._metadata.config):
-            return {}
-        previous = self.snapshot._state.timestamp_ms or None
-        if in_commit.enabled(self.snapshot.properties):
-            return {"ict_after": previous}
-        stamp = in_commit.next_timestamp(_now(), previous)
-        config = {
-            **self._metadata.config,
-            in_commit.ENABLEMENT_VERSION: str(self.read_version + 1),
-            in_commit.ENABLEMENT_TIMESTAMP: str(stamp),
-        }
-        self.set_metadata(self._metadata.replace(configuration=tuple(sorted(config.items()))))
-        return {"extra_info": {in_commit.FIELD: stamp}, "retry": ONCE}
+        """commit() options for in-commit timestamps (``lakehouse.log.in_commit.commit_options``)."""
+        config = dict(self._metadata.config)
+        options, new_config = in_commit.commit_options(
+            config, self.snapshot.properties, self.snapshot._state.timestamp_ms or None, self.read_version
+        )
+        if new_config is not None:
+            self.set_metadata(self._metadata.replace(configuration=tuple(sorted(new_config.items()))))
+        return options
 
     def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:
         """The winner's files that may hold rows matching our read predicates."""
-        state = LogState(
-            version=self.read_version,
-            protocol=self.snapshot.protocol,
-            metadata=self.snapshot.metadata,
-            adds=add_rows_to_table([a.to_json()["add"] for a in adds]),
-        )
-        snap = Snapshot(self.table.storage, state)
-        hits: set[int] = set()
-        for p in predicates:
-            try:
-                hits.update(snap.scan(where=p).file_indices)
-            except LakehouseError:
-                hits.update(range(len(adds)))
-        return [adds[i] for i in sorted(hits)]
+        return read_files.matching(self.table.storage, self.snapshot, adds, predicates)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -515,20 +484,6 @@ class Transaction:
             self.commit()
         elif self.version is None:
             self.abort()
-
-
-def _now() -> int:
-    from .log.actions import now_ms
-
-    return now_ms()
-
-
-def _stamp(r: Remove, now: int) -> Remove:
-    if r.deletion_timestamp is not None:
-        return r
-    return Remove(
-        r.path, now, r.data_change, r.extended_file_metadata, r.partition_values, r.size, r.deletion_vector
-    )
 
 
 __all__ = ["Transaction"]

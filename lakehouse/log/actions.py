@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -192,6 +193,12 @@ class Remove:
     partition_values: tuple[tuple[str, str | None], ...] | None = None
     size: int | None = None
     deletion_vector: DeletionVector | None = None
+
+    def stamped(self, now: int) -> Remove:
+        """This remove with ``deletionTimestamp`` set to ``now`` unless it has one."""
+        return (
+            self if self.deletion_timestamp is not None else dataclasses.replace(self, deletion_timestamp=now)
+        )
 
     def to_json(self) -> dict:
         return {

@@ -56,3 +56,27 @@ __all__ = [
     "next_timestamp",
     "of",
 ]
+
+
+def commit_options(
+    config: Mapping[str, str], before: Mapping[str, str], previous: int | None, read_version: int
+) -> tuple[dict, dict[str, str] | None]:
+    """Options for ``log.commit.commit`` of a transaction whose table configuration is ``config``
+    (``before``: the read snapshot's; ``previous``: its commit timestamp), and the configuration to
+    commit instead when this commit enables in-commit timestamps (it records its version and
+    timestamp, so it must land as exactly that version: no retry at another version)."""
+    from ..retry import ONCE
+
+    if not enabled(config):
+        return {}, None
+    if enabled(before):
+        return {"ict_after": previous}, None
+    stamp = next_timestamp(_now(), previous)
+    new = {**config, ENABLEMENT_VERSION: str(read_version + 1), ENABLEMENT_TIMESTAMP: str(stamp)}
+    return {"extra_info": {FIELD: stamp}, "retry": ONCE}, new
+
+
+def _now() -> int:
+    from .actions import now_ms
+
+    return now_ms()
