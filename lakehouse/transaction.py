@@ -13,8 +13,9 @@ from . import column_values, constraints, read_files
 from .data_file import DataFile
 from .dry_run import DryRun, dry_run_active
 from .errors import CommitOutcomeUnknown, ConstraintViolation
+from .log import actions as log_actions
 from .log import in_commit
-from .log.actions import Action, Add, Metadata, Protocol, Remove, now_ms
+from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
@@ -416,7 +417,7 @@ class Transaction:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
         commit_options = self._in_commit_timestamps()
         actions = self.actions()
-        now = now_ms()
+        now = log_actions.now_ms()  # through the module: tests age commits by patching it
         actions = [a.stamped(now) if isinstance(a, Remove) else a for a in actions]
         try:
             with dropped_table_is_not_found(self.table.storage, "this transaction committed"):

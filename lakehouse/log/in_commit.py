@@ -77,6 +77,6 @@ def commit_options(
 
 
 def _now() -> int:
-    from .actions import now_ms
+    from . import actions
 
-    return now_ms()
+    return actions.now_ms()
