@@ -91,6 +91,8 @@ def open_catalog(warehouse: str, catalog: Any, storage_options: dict[str, Any]) 
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         location = warehouse
+    elif uri.startswith(("postgresql://", "postgres://")):
+        location = warehouse
     else:
         location = None  # a path catalog is its warehouse
     return load_catalog(uri, warehouse=location, storage_options=storage_options or None)

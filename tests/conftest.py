@@ -32,6 +32,26 @@ def s3_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A private Postgres server (Debian's postgresql package) for the whole session, stopped at the end.
+    Skips, saying why, where there are no server binaries or no psycopg (``bash scripts/dev.sh test``
+    installs both)."""
+    spec = importlib.util.spec_from_file_location("pg_server", ROOT / "scripts" / "pg_server.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("Postgres catalog tests need psycopg: pip install -e '.[postgres]'")
+    if mod.find_bindir() is None:
+        pytest.skip("no Postgres server binaries: apt-get install postgresql (scripts/dev.sh test does)")
+    server = mod.start(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def s3_options(s3_server) -> dict:
     return s3_server.storage_options()

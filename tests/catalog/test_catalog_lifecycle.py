@@ -17,6 +17,7 @@ ENVS = [
     pytest.param(("sqlite", "local"), id="sqlite-local"),
     pytest.param(("path", "local"), id="path-local"),
     pytest.param(("sqlite", "s3"), id="sqlite-s3", marks=pytest.mark.s3),
+    pytest.param(("postgres", "s3"), id="postgres-s3", marks=[pytest.mark.postgres, pytest.mark.s3]),
 ]
 
 
@@ -24,7 +25,8 @@ ENVS = [
 def env(request, tmp_path):
     backend, storage = request.param
     options = request.getfixturevalue("s3_options") if storage == "s3" else None
-    return make_env(backend, storage, tmp_path, options)
+    pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    return make_env(backend, storage, tmp_path, options, pg)
 
 
 def _session(env):

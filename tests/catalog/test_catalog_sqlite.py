@@ -9,7 +9,7 @@ import threading
 import pytest
 from catalog_testutil import SCHEMA, rows
 
-import catalog.sqlite
+import catalog.sql_catalog
 from catalog import CatalogDatabaseError, PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
 from lakehouse.errors import LakehouseError, UnsupportedFeature
 
@@ -92,7 +92,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
     def broken_clock():
         raise OSError("disk full")  # fails the catalog INSERT, after Table.create has written the log
 
-    monkeypatch.setattr(catalog.sqlite, "_now_ms", broken_clock)
+    monkeypatch.setattr(catalog.sql_catalog, "_now_ms", broken_clock)
     with pytest.raises(OSError, match="disk full"):
         cat.create_table("t", SCHEMA)
     monkeypatch.undo()
