@@ -82,7 +82,7 @@ class PostgresDatabase(Database):
         import psycopg
 
         # serialization failures, deadlocks, a connection lost mid-call (server restart): try again
-        return isinstance(e, psycopg.errors.TransactionRollbackError | psycopg.OperationalError)
+        return isinstance(e, psycopg.OperationalError)
 
     def explain(self, e: BaseException) -> CatalogDatabaseError:
         import psycopg
