@@ -28,6 +28,7 @@ from lakehouse.errors import (
 
 from ._db import SCHEMA_VERSION, Connection, Database, Undo
 from .base import Catalog, merge_properties, normalize_location, string_properties
+from .commits import CommitLedger
 from .errors import LocationOutsideWarehouse, NamespaceAlreadyExists, WarehouseMismatch
 from .names import DEFAULT_NAMESPACE, Name, TableIdent, parse_namespace, parse_table_name
 
@@ -43,6 +44,19 @@ class SqlCatalog(Catalog):
     def __init__(self, db: Database, warehouse: str | None, storage_options: Mapping[str, Any] | None):
         self._db = db
         super().__init__(self._init(warehouse), storage_options)
+        self.commits = CommitLedger(db, self._store, self._resolve)
+
+    # ------------------------------------------------------------------------------ commits
+    # The catalog ratifies its tables' commits (lakehouse.log.coordinated, catalog.commits).
+
+    def commit_state(self, uri: str) -> tuple[int | None, list[tuple[int, str, str]]]:
+        return self.commits.commit_state(uri)
+
+    def ratify(self, entries: Sequence[tuple[str, int, str, str]]) -> bool:
+        return self.commits.ratify(entries)
+
+    def _open(self, location: str) -> Table:
+        return Table.open(location, self.storage_options, coordinator=self)
 
     # ------------------------------------------------------------------------------ namespaces
 
@@ -166,6 +180,7 @@ class SqlCatalog(Catalog):
                     f"adopt it with register_table({ident.qualified!r}, {loc!r}), or delete those files "
                     f"(register it, then drop_table({ident.qualified!r}, purge=True))"
                 ) from None
+            table.coordinator = self
             if wanted is None:  # our own fresh directory: remove it whole
                 undo.append(table.purge)
             else:
@@ -173,6 +188,11 @@ class SqlCatalog(Catalog):
             con.execute(
                 "INSERT INTO catalog_tables (namespace, name, location, created_ms) VALUES (?, ?, ?, ?)",
                 (ident.namespace, ident.table, self._store(loc), _now_ms()),
+            )
+            # version 0 is the catalog's from the start (a transaction pins it at BEGIN)
+            con.execute(
+                "INSERT INTO catalog_versions (location, version) VALUES (?, 0) ON CONFLICT DO NOTHING",
+                (self._store(loc),),
             )
             return table
 
@@ -233,6 +253,9 @@ class SqlCatalog(Catalog):
             con.execute(
                 "DELETE FROM catalog_tables WHERE namespace = ? AND name = ?", (ident.namespace, ident.table)
             )
+            if purge:
+                con.execute("DELETE FROM catalog_versions WHERE location = ?", (row[0],))
+                con.execute("DELETE FROM catalog_pending WHERE location = ?", (row[0],))
             return loc
 
         loc = self._db.write(op)

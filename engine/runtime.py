@@ -106,6 +106,7 @@ class Runtime:
         self._snapshots = RecentSnapshots()
         self._footers = FooterCache(self._read_footers)
         self._closed = False
+        self.transaction: Any = None  # the open BEGIN ... COMMIT (engine.transaction), or None
         _LIVE.add(self)
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -252,6 +253,8 @@ class Runtime:
         Raises TableNotFound (with close matches) or VersionNotFound.
         """
         name = name if "." in name else f"main.{name}"
+        if self.transaction is not None and version is None and timestamp is None:
+            return self.transaction.view(name)  # pinned at BEGIN, with the transaction's own writes
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:

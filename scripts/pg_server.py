@@ -46,8 +46,10 @@ class PgServer:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         return f"{self.url}?options=-csearch_path%3D{schema}"
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = False) -> None:
         _run(self, [f"{self.bindir}/pg_ctl", "-D", str(self.data_dir / "data"), "-m", "immediate", "stop"])
+        if remove:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def find_bindir() -> str | None:
@@ -83,11 +85,9 @@ def start(data_dir: str | Path, timeout: float = 60.0) -> PgServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = PgServer(_free_port(), data_dir, bindir, run_as)
     if run_as is not None:
+        # the server user owns the directory; its parents must let it through (a fresh temp dir
+        # directly under /tmp: pytest's own temp root is private to root, and pytest keeps it so)
         pw = pwd.getpwnam(run_as)
-        for d in [data_dir, *data_dir.parents]:  # the server user must reach its directory
-            if d == Path("/"):
-                break
-            os.chmod(d, os.stat(d).st_mode | 0o011)
         os.chown(data_dir, pw.pw_uid, pw.pw_gid)
     data = data_dir / "data"
     r = _run(

@@ -33,7 +33,7 @@ def s3_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     """A private Postgres server (Debian's postgresql package) for the whole session, stopped at the end.
     Skips, saying why, where there are no server binaries or no psycopg (``bash scripts/dev.sh test``
     installs both)."""
@@ -47,9 +47,11 @@ def pg_server(tmp_path_factory):
         pytest.skip("Postgres catalog tests need psycopg: pip install -e '.[postgres]'")
     if mod.find_bindir() is None:
         pytest.skip("no Postgres server binaries: apt-get install postgresql (scripts/dev.sh test does)")
-    server = mod.start(tmp_path_factory.mktemp("pg"))
+    import tempfile
+
+    server = mod.start(tempfile.mkdtemp(prefix="lakehouse-pg-"))  # not under pytest's private root
     yield server
-    server.stop()
+    server.stop(remove=True)
 
 
 @pytest.fixture

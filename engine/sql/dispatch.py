@@ -130,10 +130,23 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
     try:
         if runtime.sandbox:
             sandbox.check_leading(st.text)
+        from ..transaction import control
+
+        done = control(runtime, st.text)  # BEGIN / COMMIT / ROLLBACK
+        if done is not None:
+            return done
         handler, match = find_handler(st)
         if runtime.sandbox:
             _check_sandboxed(st, handler, match)
-        return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+        txn = runtime.transaction
+        if txn is None:
+            return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+        txn.check(st.text)
+        try:
+            return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+        except BaseException as e:
+            txn.failed(e)  # the transaction is aborted: ROLLBACK ends it
+            raise
     except SqlError as e:
         raise absolute(e, st.line, st.column) from None
 

@@ -47,10 +47,24 @@ def test_database_created_on_first_use(tmp_path):
     try:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         meta = dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())
-        assert meta["schema_version"] == "1"
+        assert meta["schema_version"] == "2"
         assert con.execute("SELECT name FROM catalog_namespaces").fetchall() == [("main",)]
     finally:
         con.close()
+
+
+def test_version_1_database_is_migrated(tmp_path):
+    db = tmp_path / "catalog.db"
+    SqliteCatalog(db).create_table("t", SCHEMA)
+    con = sqlite3.connect(db)  # as release 1 left it: no commit ledger
+    con.execute("DROP TABLE catalog_versions")
+    con.execute("DROP TABLE catalog_pending")
+    con.execute("UPDATE catalog_meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    cat = SqliteCatalog(db)
+    assert cat.load_table("t").append(rows(2)) == 1  # ratified by the catalog from now on
+    assert cat.commit_state(cat.table_location("t"))[0] == 1
 
 
 def test_newer_schema_version_is_refused(tmp_path):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lakehouse import Transaction
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..pushdown import _prepare
@@ -67,7 +67,7 @@ def delete(ctx: Context) -> Result:
         alias = target.alias_or_name
         names = {n.lower() for n in snapshot.schema.names}
         simple = False if using else own_predicate(cond, alias, names, ctx.params)
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         if simple is not False:
             n = tx.delete(simple)
             return Result.written(tx.commit(), n, ctx.text)
@@ -110,7 +110,7 @@ def update(ctx: Context) -> Result:
             if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
                 raise SqlError(f"expected column = value in SET, got {eq.sql(dialect='duckdb')!r}")
             sets[_column(schema.names, eq.this.name)] = eq.expression
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         simple = False if from_ is not None else own_predicate(cond, alias, names, ctx.params)
         exprs = {}
         if simple is not False:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lakehouse import Transaction
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, reader, registered
 from ..reads import record_reads
@@ -58,7 +58,7 @@ def insert(ctx: Context) -> Result:
             parts = [f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items()]
             where = " AND ".join(parts + ([f"({where})"] if where else []))
         plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
         with registered(ctx.runtime, plan.regs) as con:
             sql = _insert_select(con, plan, schema, columns, static, bool(tree.args.get("by_name")))

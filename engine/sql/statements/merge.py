@@ -16,6 +16,7 @@ from lakehouse import Transaction
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..reads import record_reads
@@ -140,7 +141,7 @@ def merge(ctx: Context) -> Result:
         ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.schema
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         parts, scanned = [], set()
         if matched:
             cols, index = _changes_select(matched, schema, t_alias, s_alias)
