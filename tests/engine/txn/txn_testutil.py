@@ -50,3 +50,13 @@ def journal(paths) -> list[list[str]]:
                 if parts and parts[0] in "TAKR" and len(parts) == {"T": 3, "A": 3, "K": 3, "R": 5}[parts[0]]:
                     out.append(parts)  # a line cut short by SIGKILL has fewer fields: ignored
     return out
+
+
+def read_with_deltalake(uri: str, options: dict | None):
+    """The table as delta-rs reads it (tests/catalog/catalog_testutil.py)."""
+    here = str(ROOT / "tests" / "catalog")
+    if here not in sys.path:
+        sys.path.append(here)
+    from catalog_testutil import read_with_deltalake as read
+
+    return read(uri, options)
