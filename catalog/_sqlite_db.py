@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import urllib.parse
 
 from ._db import Connection, Database
@@ -12,12 +13,15 @@ from .errors import CatalogDatabaseError
 
 
 class SqliteDatabase(Database):
-    """One catalog database file. A connection per call: nothing to leak across fork or threads."""
+    """One catalog database file. A connection per process and thread, kept while the file is the one
+    it opened (closing the last connection checkpoints the WAL: a connection per call would pay that
+    on every commit); a file deleted or replaced while in use is reopened, and so reported."""
 
     def __init__(self, path: str, busy_timeout: float, lock_timeout: float):
         self.path = self.name = path
         self.busy_timeout = busy_timeout
         self.lock_timeout = lock_timeout
+        self._local = threading.local()
         os.makedirs(os.path.dirname(path), exist_ok=True)
 
     def read_meta(self) -> dict[str, str]:
@@ -45,7 +49,28 @@ class SqliteDatabase(Database):
         self.with_retry(run)
 
     def connect(self) -> sqlite3.Connection:
-        return self._open(create=False)
+        held = getattr(self._local, "held", None)
+        try:
+            ino = os.stat(self.path).st_ino
+        except OSError:
+            ino = None
+        if held is not None:
+            con, pid, opened = held
+            if pid == os.getpid() and opened == ino:
+                return con
+            self._local.held = None
+            if pid == os.getpid():
+                con.close()
+                if ino is not None:  # its -wal still holds the old file's pages: refuse, never mix them
+                    raise CatalogDatabaseError(
+                        f"catalog database {self.path} was replaced by another file while in use; if that "
+                        f"was meant, open the catalog again in a new process, else restore the file from "
+                        f"a backup",
+                        path=self.path,
+                    )
+        con = self._open(create=False)
+        self._local.held = (con, os.getpid(), ino)
+        return con
 
     def _open(self, create: bool) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; begin() issues BEGIN IMMEDIATE itself.
@@ -54,7 +79,9 @@ class SqliteDatabase(Database):
         return sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
 
     def release(self, con: Connection, broken: bool) -> None:
-        con.close()
+        if broken:
+            self._local.held = None
+            con.close()
 
     def begin(self, con: Connection) -> None:
         con.execute("BEGIN IMMEDIATE")

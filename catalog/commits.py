@@ -31,15 +31,14 @@ class CommitLedger:
         key = self._key(uri)
 
         def read(c: Connection) -> tuple[int | None, list[tuple[int, str, str]]]:
-            row = c.execute("SELECT version FROM catalog_versions WHERE location = ?", (key,)).fetchone()
-            if row is None:
-                return None, []
-            pending = c.execute(
-                "SELECT version, txn, body FROM catalog_pending WHERE location = ? AND version <= ? "
-                "ORDER BY version",
-                (key, row[0]),
+            rows = c.execute(
+                "SELECT v.version, p.version, p.txn, p.body FROM catalog_versions v LEFT JOIN catalog_pending p"
+                " ON p.location = v.location AND p.version <= v.version WHERE v.location = ? ORDER BY p.version",
+                (key,),
             ).fetchall()
-            return int(row[0]), [(int(v), t, b) for v, t, b in pending]
+            if not rows:
+                return None, []
+            return int(rows[0][0]), [(int(v), t, b) for _, v, t, b in rows if v is not None]
 
         return self._db.read(read)
 
@@ -52,27 +51,13 @@ class CommitLedger:
         def op(con: Connection, undo: Undo) -> bool:
             for uri, version, txn_id, body in entries:
                 key = self._key(uri)
-                if con.execute("SELECT 1 FROM catalog_tables WHERE location = ?", (key,)).fetchone() is None:
-                    raise TableNotFound(
-                        f"the table at {uri} was dropped while this transaction committed version {version}; "
-                        f"nothing was committed"
-                    )
-                row = con.execute(
-                    "SELECT version FROM catalog_versions WHERE location = ?", (key,)
-                ).fetchone()
-                if row is None:  # the table's first ratified commit: its log so far is the history
-                    con.execute(
-                        "INSERT INTO catalog_versions (location, version) VALUES (?, ?)", (key, version)
-                    )
-                elif int(row[0]) != version - 1:
-                    raise _Moved
-                else:
-                    cur = con.execute(
-                        "UPDATE catalog_versions SET version = ? WHERE location = ? AND version = ?",
-                        (version, key, version - 1),
-                    )
-                    if cur.rowcount != 1:
-                        raise _Moved
+                cur = con.execute(  # the commit point (all entries: one database transaction)
+                    "UPDATE catalog_versions SET version = ? WHERE location = ? AND version = ?"
+                    " AND EXISTS (SELECT 1 FROM catalog_tables WHERE location = ?)",
+                    (version, key, version - 1, key),
+                )
+                if cur.rowcount != 1:
+                    self._not_ratified(con, uri, key, version)
                 # earlier ones were published before this commit was staged
                 con.execute("DELETE FROM catalog_pending WHERE location = ? AND version < ?", (key, version))
                 con.execute(
@@ -86,12 +71,14 @@ class CommitLedger:
         except _Moved:
             return False
 
-    def forget(self, uri: str) -> None:
-        """Drop the ledger rows of a table whose files were purged."""
-        key = self._key(uri)
-
-        def op(con: Connection, undo: Undo) -> None:
-            con.execute("DELETE FROM catalog_versions WHERE location = ?", (key,))
-            con.execute("DELETE FROM catalog_pending WHERE location = ?", (key,))
-
-        self._db.write(op)
+    def _not_ratified(self, con: Connection, uri: str, key: str, version: int) -> None:
+        """Why the UPDATE matched no row: dropped (raise), moved (raise _Moved), or the table's first
+        ratified commit (enrol it: its log so far is its history)."""
+        if con.execute("SELECT 1 FROM catalog_tables WHERE location = ?", (key,)).fetchone() is None:
+            raise TableNotFound(
+                f"the table at {uri} was dropped while this transaction committed version {version}; "
+                f"nothing was committed"
+            )
+        if con.execute("SELECT 1 FROM catalog_versions WHERE location = ?", (key,)).fetchone() is not None:
+            raise _Moved
+        con.execute("INSERT INTO catalog_versions (location, version) VALUES (?, ?)", (key, version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import threading
@@ -208,6 +209,13 @@ def test_database_replaced_by_another_sqlite_file(tmp_path):
     con.execute("CREATE TABLE notes (x)")
     con.commit()
     con.close()
-    shutil.copy(other, tmp_path / "catalog.db")
+    shutil.copy(other, tmp_path / "new.db")
+    os.replace(tmp_path / "new.db", tmp_path / "catalog.db")  # a new file renamed over it: refused
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db was replaced by another file while in use"):
+        cat.load_table("t")
+    # the catalog keeps a connection per process (a WAL checkpoint at every close is too slow per
+    # commit); a new catalog in a new process finds the foreign file
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"catalog.db{suffix}").unlink(missing_ok=True)
     with pytest.raises(CatalogDatabaseError, match=r"catalog.db lost its catalog tables .*no such table"):
         cat.load_table("t")
