@@ -150,3 +150,19 @@ def test_tables_stay_readable_by_delta_rs(cfg, dbs):
     loc = a.catalog.table_location("acc")
     rows = read_with_deltalake(loc, cfg["options"]).to_pylist()
     assert sorted((r["id"], r["bal"]) for r in rows) == [(1, 100), (2, 7)]
+
+
+def test_shell_runs_transactions(dbs):
+    import io
+
+    from engine.shell.runner import Settings, execute_script
+
+    a, b = dbs
+    out, err = io.StringIO(), io.StringIO()
+    ok = execute_script(
+        a, "BEGIN; UPDATE acc SET bal = 5 WHERE id = 2; INSERT INTO log VALUES ('sh');", Settings(), out, err
+    )
+    assert ok, err.getvalue()
+    assert _state(b) == ([(1, 100), (2, 100)], [])  # open in the shell's session, not visible yet
+    assert execute_script(a, "ROLLBACK;", Settings(), out, err)
+    assert _state(b) == ([(1, 100), (2, 100)], [])
