@@ -125,6 +125,9 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        txn, self.transaction = self.transaction, None
+        if txn is not None:  # an open BEGIN ... is rolled back: its data files are deleted
+            txn.rollback()
         with self._lock:
             if self._con is not None:
                 self._con.close()

@@ -166,3 +166,13 @@ def test_shell_runs_transactions(dbs):
     assert _state(b) == ([(1, 100), (2, 100)], [])  # open in the shell's session, not visible yet
     assert execute_script(a, "ROLLBACK;", Settings(), out, err)
     assert _state(b) == ([(1, 100), (2, 100)], [])
+
+
+def test_close_rolls_back_an_open_transaction(cfg, dbs):
+    a, b = dbs
+    before, files = _state(b), _files(cfg)
+    a.sql("BEGIN")
+    a.sql("INSERT INTO log VALUES ('never')")
+    a.close()
+    assert _state(b) == before
+    assert _files(cfg) == files
