@@ -8,6 +8,7 @@ connection translates them).
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from abc import ABC, abstractmethod
@@ -85,6 +86,17 @@ class Database(ABC):
     @abstractmethod
     def read_meta(self) -> dict[str, str]:
         """The meta rows, or {} for a database whose schema is not created yet."""
+
+    def close(self) -> None:
+        """Close this thread's kept connection (a later call opens a new one)."""
+        held = getattr(getattr(self, "_local", None), "held", None)
+        if held is not None:
+            self._local.held = None
+            if held[1] == os.getpid():
+                try:
+                    held[0].close()
+                except Exception:
+                    pass
 
     def prepare(self) -> None:  # noqa: B027 (optional hook)
         """One-time setup before the schema is created (SQLite: WAL mode)."""

@@ -46,9 +46,9 @@ class PostgresDatabase(Database):
     def connect(self) -> Connection:
         import psycopg
 
-        held = getattr(self._local, "con", None)
-        if held is not None and held.pid == os.getpid() and not held.raw.closed:
-            return held
+        held = getattr(self._local, "held", None)
+        if held is not None and held[1] == os.getpid() and not held[0].raw.closed:
+            return held[0]
         try:
             raw = psycopg.connect(self.url, autocommit=True, connect_timeout=int(self.connect_timeout))
         except psycopg.Error as e:
@@ -57,8 +57,9 @@ class PostgresDatabase(Database):
                 f"server is running and the URL (user, host, port, database name) is right",
                 path=self.name,
             ) from e
-        self._local.con = held = _PgConnection(raw)
-        return held
+        con = _PgConnection(raw)
+        self._local.held = (con, os.getpid())
+        return con
 
     def release(self, con: Connection, broken: bool) -> None:
         if broken:
@@ -67,7 +68,7 @@ class PostgresDatabase(Database):
                 con.raw.close()
             except Exception:
                 pass
-            self._local.con = None
+            self._local.held = None
 
     def begin(self, con: Connection) -> None:
         con.execute("BEGIN")
@@ -113,6 +114,9 @@ class _PgConnection:
 
     def execute(self, sql: str, params: Any = None) -> Any:
         return self.raw.execute(sql.replace("?", "%s"), params)
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def _redact(url: str) -> str:

@@ -49,6 +49,10 @@ class SqlCatalog(Catalog):
     # ------------------------------------------------------------------------------ commits
     # The catalog ratifies its tables' commits (lakehouse.log.coordinated, catalog.commits).
 
+    def close(self) -> None:
+        """Close this thread's connection to the catalog database (reopened when used again)."""
+        self._db.close()
+
     def commit_state(self, uri: str) -> tuple[int | None, list[tuple[int, str, str]]]:
         return self.commits.commit_state(uri)
 
