@@ -12,6 +12,7 @@ it); DDL and maintenance statements are refused inside one.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse import Transaction
 from lakehouse.errors import SqlError, TableNotFound
 from lakehouse.log.coordinated import commit_staged
+from lakehouse.log.liveness import dropped_table_is_not_found
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
@@ -108,7 +110,12 @@ class SessionTransaction:
             return {}
         staged = [tx.staged({"lakehouseTransaction": self.id}) for _, tx in written]
         try:
-            versions = commit_staged(staged, self.catalog)
+            with contextlib.ExitStack() as stack:  # a table dropped meanwhile is TableNotFound
+                for _, tx in written:
+                    stack.enter_context(
+                        dropped_table_is_not_found(tx.table.storage, "this transaction committed")
+                    )
+                versions = commit_staged(staged, self.catalog)
         except BaseException as e:
             for _, tx in written:
                 tx.failed(e)

@@ -183,7 +183,8 @@ class Table:
         or it ratified nothing yet)."""
         if self.coordinator is None:
             return None
-        return sync(self.storage, self.coordinator)
+        with dropped_table_is_not_found(self.storage, "its ratified commits were published"):
+            return sync(self.storage, self.coordinator)
 
     @property
     def version(self) -> int:
