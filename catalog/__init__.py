@@ -6,6 +6,8 @@
   taken verbatim, as in SQLAlchemy), or a local path ending in ``.db``/``.sqlite``/``.sqlite3`` (or naming
   an existing file): the embedded SQLite catalog. ``warehouse`` is where its tables go (a local directory
   or ``s3://bucket/prefix``); by default the database's directory.
+- ``postgresql://user@host[:port]/db``: a catalog in Postgres, shared by many machines (needs the
+  ``postgres`` extra, psycopg); ``warehouse`` is required when it is first created.
 - anything else, a local directory, ``file://``, ``path://<dir>``, ``memory://`` or ``s3://bucket/prefix``:
   the path catalog over that warehouse (no database; ``warehouse``, if given, must be the same place).
 
@@ -24,6 +26,7 @@ from .errors import (
 from .loader import load_catalog
 from .names import DEFAULT_NAMESPACE, TableIdent, parse_namespace, parse_table_name
 from .path import PathCatalog
+from .postgres import PostgresCatalog
 from .sqlite import SqliteCatalog
 from .views import View, ViewNotFound
 
@@ -35,6 +38,7 @@ __all__ = [
     "LocationOutsideWarehouse",
     "NamespaceAlreadyExists",
     "PathCatalog",
+    "PostgresCatalog",
     "SqliteCatalog",
     "TableIdent",
     "View",

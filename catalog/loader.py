@@ -22,12 +22,17 @@ def load_catalog(
     """Open (creating on first use) the catalog at ``uri``.
 
     A directory is a path catalog; a ``.db`` file (or ``sqlite:///...``) a SQLite catalog whose
-    warehouse is the file's directory unless ``warehouse`` says otherwise.
+    warehouse is the file's directory unless ``warehouse`` says otherwise; ``postgresql://...`` a
+    Postgres catalog (``warehouse`` required when it is created).
 
     >>> cat = load_catalog("/data/warehouse")              # doctest: +SKIP
     >>> cat = load_catalog("/data/warehouse/catalog.db")   # doctest: +SKIP
     """
     text = os.fspath(uri)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresCatalog
+
+        return PostgresCatalog(text, warehouse, storage_options)
     if text.startswith("sqlite:"):
         if not text.startswith("sqlite:///") or text in ("sqlite:///", "sqlite:///:memory:"):
             raise ValueError(

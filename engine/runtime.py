@@ -114,6 +114,7 @@ class Runtime:
         self.plan_cache: Any = None
         self._footers = FooterCache(self._read_footers)
         self._closed = False
+        self.transaction: Any = None  # the open BEGIN ... COMMIT (engine.transaction), or None
         _LIVE.add(self)
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -132,6 +133,9 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        txn, self.transaction = self.transaction, None
+        if txn is not None:  # an open BEGIN ... is rolled back: its data files are deleted
+            txn.rollback()
         with self._lock:
             if self._con is not None:
                 self._con.close()
@@ -267,6 +271,8 @@ class Runtime:
     def _resolve_snapshot(self, name: str, version: int | None, timestamp: Any) -> tuple[Table, Snapshot]:
         name = self.qualified_name(name)
         latest = version is None and timestamp is None
+        if self.transaction is not None and latest:
+            return self.transaction.view(name)  # pinned at BEGIN, with the transaction's own writes
         token = None
         if latest:
             hit = self._latest.lookup(self.catalog, name)

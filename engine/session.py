@@ -94,6 +94,8 @@ def open_catalog(warehouse: str, catalog: Any, storage_options: dict[str, Any]) 
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         location = warehouse
+    elif uri.startswith(("postgresql://", "postgres://")):
+        location = warehouse
     else:
         location = None  # a path catalog is its warehouse
     return load_catalog(uri, warehouse=location, storage_options=storage_options or None)
@@ -179,6 +181,19 @@ class Session:
 
         self.runtime.check_open()
         return run_script(self.runtime, text, dialect=dialect)
+
+    def transaction(self) -> Any:
+        """A multi-table transaction: statements see a snapshot of every table pinned at its start plus
+        their own writes; the block commits atomically, or rolls back on an exception.
+
+        >>> with db.transaction() as tx:                                  # doctest: +SKIP
+        ...     tx.sql("UPDATE a SET bal = bal - 5 WHERE id = 1")
+        ...     tx.table("ledger").append(rows)
+        """
+        from .transaction import TransactionHandle
+
+        self.runtime.check_open()
+        return TransactionHandle(self)
 
     def table(self, name: str, version: int | None = None, timestamp: Any = None) -> DataFrame:
         """A lazy DataFrame over a table (optionally at a version or timestamp)."""

@@ -22,6 +22,7 @@ from .errors import (
 from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
+from .log.coordinated import Coordinator, sync
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
@@ -45,8 +46,10 @@ class Table:
     1
     """
 
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage, coordinator: Coordinator | None = None):
         self.storage = storage
+        # a catalog that ratifies this table's commits (lakehouse.log.coordinated), or None
+        self.coordinator = coordinator
         self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
 
     @property
@@ -93,15 +96,18 @@ class Table:
         return cls(storage)
 
     @classmethod
-    def open(cls, uri: str, storage_options: dict[str, Any] | None = None) -> Table:
-        """Open an existing table; TableNotFound if there is no Delta log at ``uri``."""
+    def open(
+        cls, uri: str, storage_options: dict[str, Any] | None = None, coordinator: Coordinator | None = None
+    ) -> Table:
+        """Open an existing table; TableNotFound if there is no Delta log at ``uri``. A catalog passes
+        itself as ``coordinator``: commits are then ratified by it and reads see what it ratified."""
         storage = open_storage(uri, storage_options)
         if not _has_log(storage):
             raise TableNotFound(
                 f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
                 f"create one with Table.create(uri, schema)"
             )
-        return cls(storage)
+        return cls(storage, coordinator)
 
     @classmethod
     def convert(
@@ -157,11 +163,16 @@ class Table:
             raise InvalidArgument("pass version or timestamp, not both")
         if version is not None:
             version = check_version(version, self.uri)
+        ratified = self._ratified()
         listing = list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted
             check_version_retained(self.storage, version, listing.latest)
+            if ratified is not None and version > ratified:
+                raise VersionNotFound(f"{self.uri} has no version {version}; the latest is {ratified}")
+        elif ratified is not None:  # log files above the ratified version are not committed
+            version = ratified
         base = self._latest
         if base is not None and version is not None and version < base.version:
             base = None
@@ -171,8 +182,19 @@ class Table:
             self._latest = state
         return Snapshot(self.storage, state)
 
+    def _ratified(self) -> int | None:
+        """The version the coordinator ratified, after publishing what it holds (None: no coordinator,
+        or it ratified nothing yet)."""
+        if self.coordinator is None:
+            return None
+        with dropped_table_is_not_found(self.storage, "its ratified commits were published"):
+            return sync(self.storage, self.coordinator)
+
     @property
     def version(self) -> int:
+        ratified = self._ratified()
+        if ratified is not None:
+            return ratified
         latest = list_log(self.storage).latest
         if latest is None:
             raise TableNotFound(f"no Delta table at {self.uri}")
@@ -363,6 +385,8 @@ class Table:
                     "user_name": ci.extra.get("userName"),
                     "statement_kind": ci.extra.get("statementKind"),
                     "txn_id": ci.txn_id,
+                    # shared by the versions one multi-table transaction wrote (engine.transaction)
+                    "transaction_id": ci.extra.get("lakehouseTransaction"),
                 }
             )
         return out

@@ -17,6 +17,7 @@ from .log import actions as log_actions
 from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
+from .log.coordinated import Staged, commit_staged
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .mapped_schema import layout_of
@@ -409,40 +410,69 @@ class Transaction:
         if dry_run_active():  # EXPLAIN of a write: everything but the commit, nothing left behind
             self.abort()
             raise DryRun(self)
+        coordinator = getattr(self.table, "coordinator", None)
+        try:
+            with dropped_table_is_not_found(self.table.storage, "this transaction committed"):
+                if coordinator is not None:  # ratified by the catalog (lakehouse.log.coordinated)
+                    self.version = commit_staged([self.staged()], coordinator)[0]
+                else:
+                    options = self._in_commit_timestamps()
+                    operation, params, actions = self._prepared()
+                    self.version = commit(
+                        self.table.storage,
+                        actions,
+                        read_version=self.read_version,
+                        operation=operation,
+                        parameters=params,
+                        metrics=self.metrics,
+                        read_set=self.read_set,
+                        matcher=self._matcher,
+                        **options,
+                    )
+        except BaseException as e:
+            self.failed(e)
+            raise
+        self.committed(self.version)
+        return self.version
+
+    def _prepared(self) -> tuple[str, dict, list[Action]]:
         if len(self._ops) == 1:
             operation, params = self._ops[0]
         elif not self._ops:
             operation, params = "WRITE", {"mode": "Append"}
         else:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
-        commit_options = self._in_commit_timestamps()
-        actions = self.actions()
         now = log_actions.now_ms()  # through the module: tests age commits by patching it
-        actions = [a.stamped(now) if isinstance(a, Remove) else a for a in actions]
-        try:
-            with dropped_table_is_not_found(self.table.storage, "this transaction committed"):
-                self.version = commit(
-                    self.table.storage,
-                    actions,
-                    read_version=self.read_version,
-                    operation=operation,
-                    parameters=params,
-                    metrics=self.metrics,
-                    read_set=self.read_set,
-                    matcher=self._matcher,
-                    **commit_options,
-                )
-        except Exception as e:
-            if isinstance(e, CommitOutcomeUnknown):
-                self._may_have_landed = True  # keep the files: they may be part of the table now
-            else:
-                self.abort()  # commit() raised an ordinary error: it certainly did not land
-            raise
-        except BaseException:
-            self._may_have_landed = True  # interrupted mid-commit: the outcome is unknown
-            raise
-        self.table._after_commit(self.version, self.view().properties)
-        return self.version
+        return operation, params, [a.stamped(now) if isinstance(a, Remove) else a for a in self.actions()]
+
+    def staged(self, extra_info: dict | None = None) -> Staged:
+        """This transaction's commit, for a coordinator to ratify (``lakehouse.log.coordinated``)."""
+        options = self._in_commit_timestamps()
+        operation, params, actions = self._prepared()
+        return Staged(
+            self.table.storage,
+            actions,
+            self.read_version,
+            operation,
+            params,
+            self.metrics,
+            self.read_set,
+            self._matcher,
+            {**options.get("extra_info", {}), **(extra_info or {})},
+            ict_after=options.get("ict_after"),
+        )
+
+    def failed(self, e: BaseException) -> None:
+        """A commit attempt raised ``e``: keep the data files when it may have landed, else delete."""
+        if isinstance(e, CommitOutcomeUnknown) or not isinstance(e, Exception):
+            self._may_have_landed = True  # interrupted mid-commit or a lost answer: keep the files
+        else:
+            self.abort()  # commit() raised an ordinary error: it certainly did not land
+
+    def committed(self, version: int) -> None:
+        """The commit landed as ``version`` (the table checkpoints when due)."""
+        self.version = version
+        self.table._after_commit(version, self.view().properties)
 
     def _in_commit_timestamps(self) -> dict:
         """commit() options for in-commit timestamps (``lakehouse.log.in_commit.commit_options``)."""

@@ -32,6 +32,28 @@ def s3_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A private Postgres server (Debian's postgresql package) for the whole session, stopped at the end.
+    Skips, saying why, where there are no server binaries or no psycopg (``bash scripts/dev.sh test``
+    installs both)."""
+    spec = importlib.util.spec_from_file_location("pg_server", ROOT / "scripts" / "pg_server.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("Postgres catalog tests need psycopg: pip install -e '.[postgres]'")
+    if mod.find_bindir() is None:
+        pytest.skip("no Postgres server binaries: apt-get install postgresql (scripts/dev.sh test does)")
+    import tempfile
+
+    server = mod.start(tempfile.mkdtemp(prefix="lakehouse-pg-"))  # not under pytest's private root
+    yield server
+    server.stop(remove=True)
+
+
 @pytest.fixture
 def s3_options(s3_server) -> dict:
     return s3_server.storage_options()

@@ -136,14 +136,31 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
     try:
         if runtime.sandbox:
             sandbox.check_leading(st.text)
-        fast = fast_path(runtime, st)  # a query planned before, nothing it depends on changed
+        from ..transaction import control
+
+        done = control(runtime, st.text)  # BEGIN / COMMIT / ROLLBACK
+        if done is not None:
+            return done
+        txn = runtime.transaction
+        fast = fast_path(runtime, st) if txn is None else None  # planned before, nothing changed
         if fast is not None:
             return _audited(runtime, st, fast)
         handler, match = find_handler(st)
         if runtime.sandbox:
             _check_sandboxed(st, handler, match)
-        with namespace.using(runtime.namespace):
-            return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+
+        def run() -> Result:
+            with namespace.using(runtime.namespace):
+                return _audited(runtime, st, lambda: handler(Context(runtime, st, match)))
+
+        if txn is None:
+            return run()
+        txn.check(st.text)
+        try:
+            return run()
+        except BaseException as e:
+            txn.failed(e)  # the transaction is aborted: ROLLBACK ends it
+            raise
     except SqlError as e:
         raise absolute(unknown_to_lakehouse(runtime, e), st.line, st.column) from None
 

@@ -74,7 +74,7 @@ def commit(
     read_set = read_set or ReadSet()
     txn_id = str(uuid.uuid4())
     version = read_version + 1
-    removes = {_key(a.path) for a in actions if isinstance(a, Remove)}
+    removes = {commit_key(a.path) for a in actions if isinstance(a, Remove)}
     txns = {a.app_id for a in actions if isinstance(a, Txn)}
     changes_metadata = any(isinstance(a, Metadata | Protocol) for a in actions)
     creates = read_version < 0
@@ -101,14 +101,14 @@ def commit(
             return version
         if creates:
             raise TableAlreadyExists(f"a table already exists at {storage.root}")
-        _check_conflict(winner, version, read_set, removes, txns, matcher)
-        ict_after = _later(ict_after, winner)
+        check_conflict(winner, version, read_set, removes, txns, matcher)
+        ict_after = later_timestamp(ict_after, winner)
         version += 1
         # Catch up with commits that already exist before the next put: attempting (and backing off)
         # once per existing version makes a writer that fell behind fall further behind.
         while (winner := _read_if_exists(storage, commit_path(version), version)) is not None:
-            _check_conflict(winner, version, read_set, removes, txns, matcher)
-            ict_after = _later(ict_after, winner)
+            check_conflict(winner, version, read_set, removes, txns, matcher)
+            ict_after = later_timestamp(ict_after, winner)
             version += 1
     raise CommitConflict(
         f"gave up committing {operation} to {storage.root} after {retry.attempts} attempts or "
@@ -117,7 +117,7 @@ def commit(
     )
 
 
-def _later(ict_after: int | None, winner: list) -> int | None:
+def later_timestamp(ict_after: int | None, winner: list) -> int | None:
     """The in-commit timestamp to stamp after, once ``winner`` took the version we tried."""
     if ict_after is None:
         return None
@@ -132,13 +132,13 @@ def _read_if_exists(storage: Storage, path: str, version: int) -> list | None:
         return None
 
 
-def _key(path: str) -> str:
+def commit_key(path: str) -> str:
     from urllib.parse import unquote
 
     return unquote(path)
 
 
-def _check_conflict(
+def check_conflict(
     winner: list,
     version: int,
     read_set: ReadSet,
@@ -157,7 +157,7 @@ def _check_conflict(
             raise CommitConflict(
                 f"{where} with the same application transaction id {a.app_id!r}", retryable=False
             )
-    removed = {_key(a.path) for a in winner if isinstance(a, Remove)}
+    removed = {commit_key(a.path) for a in winner if isinstance(a, Remove)}
     both = removed & our_removes
     if both:
         raise CommitConflict(

@@ -26,11 +26,11 @@ def rows(n: int, start: int = 0) -> pa.Table:
 class CatalogEnv:
     """A warehouse ``<base>/wh`` on one storage, with room for tables outside it under ``<base>/ext``."""
 
-    backend: str  # "sqlite" | "path"
+    backend: str  # "sqlite" | "postgres" | "path"
     storage: str  # "local" | "memory" | "s3"
     base: str
     storage_options: dict | None
-    db: str | None  # the SQLite file (kept outside the warehouse)
+    db: str | None  # the SQLite file (kept outside the warehouse), or the Postgres URL
 
     @property
     def warehouse(self) -> str:
@@ -38,11 +38,13 @@ class CatalogEnv:
 
     @property
     def uri(self) -> str:
+        if self.backend == "postgres":
+            return self.db
         return f"sqlite:///{self.db}" if self.backend == "sqlite" else self.warehouse
 
     def open(self) -> Catalog:
         """A fresh catalog object on the same database/warehouse (as another program would open it)."""
-        if self.backend == "sqlite":
+        if self.backend != "path":
             return load_catalog(self.uri, warehouse=self.warehouse, storage_options=self.storage_options)
         return load_catalog(self.uri, storage_options=self.storage_options)
 
@@ -64,9 +66,13 @@ class CatalogEnv:
         return bool(open_storage(location, self.storage_options).walk())
 
 
-def make_env(backend: str, storage: str, tmp_path: Path, s3_options: dict | None = None) -> CatalogEnv:
+def make_env(
+    backend: str, storage: str, tmp_path: Path, s3_options: dict | None = None, pg_server=None
+) -> CatalogEnv:
     tag = uuid.uuid4().hex[:12]
     db = str(tmp_path / "db" / "catalog.db") if backend == "sqlite" else None
+    if backend == "postgres":
+        db = pg_server.catalog_url(f"cat_{tag}")
     if storage == "local":
         base = str(tmp_path / "lake")
         os.makedirs(base, exist_ok=True)

@@ -70,12 +70,14 @@ def _run(target, args_per_process: list[tuple]) -> list[list[str]]:
 
 def _env(request, backend: str, storage: str, tmp_path) -> CatalogEnv:
     options = request.getfixturevalue("s3_options") if storage == "s3" else None
-    return make_env(backend, storage, tmp_path, options)
+    pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    return make_env(backend, storage, tmp_path, options, pg)
 
 
 BACKENDS = [
     pytest.param("sqlite", "local", id="sqlite-local"),
     pytest.param("path", "local", id="path-local"),
+    pytest.param("postgres", "local", id="postgres-local", marks=pytest.mark.postgres),
     # Eight processes each opening an S3 session take a while on 2 cores.
     pytest.param("sqlite", "s3", id="sqlite-s3", marks=[pytest.mark.s3, pytest.mark.slow]),
     pytest.param("path", "s3", id="path-s3", marks=[pytest.mark.s3, pytest.mark.slow]),
@@ -110,6 +112,7 @@ def test_processes_racing_for_one_name(request, tmp_path, backend, storage):
     [
         pytest.param("sqlite", "local", 50, id="sqlite-local"),
         pytest.param("path", "local", 50, id="path-local"),
+        pytest.param("postgres", "local", 20, id="postgres-local", marks=pytest.mark.postgres),
     ],
 )
 def test_processes_creating_many_tables(request, tmp_path, backend, storage, per_process):

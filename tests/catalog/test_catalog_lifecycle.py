@@ -17,6 +17,7 @@ ENVS = [
     pytest.param(("sqlite", "local"), id="sqlite-local"),
     pytest.param(("path", "local"), id="path-local"),
     pytest.param(("sqlite", "s3"), id="sqlite-s3", marks=pytest.mark.s3),
+    pytest.param(("postgres", "s3"), id="postgres-s3", marks=[pytest.mark.postgres, pytest.mark.s3]),
 ]
 
 
@@ -24,7 +25,8 @@ ENVS = [
 def env(request, tmp_path):
     backend, storage = request.param
     options = request.getfixturevalue("s3_options") if storage == "s3" else None
-    return make_env(backend, storage, tmp_path, options)
+    pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    return make_env(backend, storage, tmp_path, options, pg)
 
 
 def _session(env):
@@ -40,18 +42,20 @@ def test_insert_racing_drop_fails_and_never_resurrects_the_table(env):
     a.sql("CREATE TABLE x (id BIGINT, region VARCHAR)")
     a.sql("INSERT INTO x VALUES (1, 'eu')")
     old_location = a.catalog.table_location("x")
-    real_commit = lakehouse.transaction.commit
+    # B drops x between A's data write and A's commit (ratified by the catalog, or a plain log commit)
+    hook = "commit_staged" if env.backend != "path" else "commit"
+    real_commit = getattr(lakehouse.transaction, hook)
 
-    def drop_first(*args, **kwargs):  # B drops x between A's data write and A's commit
+    def drop_first(*args, **kwargs):
         b.sql("DROP TABLE x")
         return real_commit(*args, **kwargs)
 
-    lakehouse.transaction.commit = drop_first
+    setattr(lakehouse.transaction, hook, drop_first)
     try:
         with pytest.raises((TableNotFound, CommitConflict), match="dropped"):
             a.sql("INSERT INTO x VALUES (2, 'us'), (3, 'us')")
     finally:
-        lakehouse.transaction.commit = real_commit
+        setattr(lakehouse.transaction, hook, real_commit)
 
     # Nothing of the dropped table is left to block or leak: no log, no data file.
     assert not env.exists(old_location)

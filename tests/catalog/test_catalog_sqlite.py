@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import threading
@@ -9,7 +10,7 @@ import threading
 import pytest
 from catalog_testutil import SCHEMA, rows
 
-import catalog.sqlite
+import catalog.sql_catalog
 from catalog import CatalogDatabaseError, PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
 from lakehouse.errors import LakehouseError, UnsupportedFeature
 
@@ -47,10 +48,24 @@ def test_database_created_on_first_use(tmp_path):
     try:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         meta = dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())
-        assert meta["schema_version"] == "2"
+        assert meta["schema_version"] == "3"
         assert con.execute("SELECT name FROM catalog_namespaces").fetchall() == [("main",)]
     finally:
         con.close()
+
+
+def test_version_1_database_is_migrated(tmp_path):
+    db = tmp_path / "catalog.db"
+    SqliteCatalog(db).create_table("t", SCHEMA)
+    con = sqlite3.connect(db)  # as release 1 left it: no commit ledger
+    con.execute("DROP TABLE catalog_versions")
+    con.execute("DROP TABLE catalog_pending")
+    con.execute("UPDATE catalog_meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    cat = SqliteCatalog(db)
+    assert cat.load_table("t").append(rows(2)) == 1  # ratified by the catalog from now on
+    assert cat.commit_state(cat.table_location("t"))[0] == 1
 
 
 def test_newer_schema_version_is_refused(tmp_path):
@@ -92,7 +107,7 @@ def test_failure_after_the_log_is_written_leaves_nothing(tmp_path, monkeypatch):
     def broken_clock():
         raise OSError("disk full")  # fails the catalog INSERT, after Table.create has written the log
 
-    monkeypatch.setattr(catalog.sqlite, "_now_ms", broken_clock)
+    monkeypatch.setattr(catalog.sql_catalog, "_now_ms", broken_clock)
     with pytest.raises(OSError, match="disk full"):
         cat.create_table("t", SCHEMA)
     monkeypatch.undo()
@@ -194,7 +209,14 @@ def test_database_replaced_by_another_sqlite_file(tmp_path):
     con.execute("CREATE TABLE notes (x)")
     con.commit()
     con.close()
-    shutil.copy(other, tmp_path / "catalog.db")
+    shutil.copy(other, tmp_path / "new.db")
+    os.replace(tmp_path / "new.db", tmp_path / "catalog.db")  # a new file renamed over it: refused
+    with pytest.raises(CatalogDatabaseError, match=r"catalog.db was replaced by another file while in use"):
+        cat.load_table("t")
+    # the catalog keeps a connection per process (a WAL checkpoint at every close is too slow per
+    # commit); a new catalog in a new process finds the foreign file
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"catalog.db{suffix}").unlink(missing_ok=True)
     with pytest.raises(CatalogDatabaseError, match=r"catalog.db lost its catalog tables .*no such table"):
         cat.load_table("t")
 
@@ -215,7 +237,7 @@ def test_version_1_database_migrates_to_views(tmp_path):
     cat.create_view("v", "SELECT * FROM t")
     assert load_catalog(f"sqlite:///{db}").load_view("main.v").sql == "SELECT * FROM t"
     con = sqlite3.connect(db)
-    assert dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())["schema_version"] == "2"
+    assert dict(con.execute("SELECT key, value FROM catalog_meta").fetchall())["schema_version"] == "3"
     con.close()
 
 

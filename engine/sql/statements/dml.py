@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lakehouse import Transaction
 from lakehouse.column_values import check_assignments
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..pushdown import _prepare
@@ -68,7 +68,7 @@ def delete(ctx: Context) -> Result:
         alias = target.alias_or_name
         names = {n.lower() for n in snapshot.schema.names}
         simple = False if using else own_predicate(cond, alias, names, ctx.params)
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         if simple is not False:
             n = tx.delete(simple)
             return Result.written(tx.commit(), n, ctx.text)
@@ -112,7 +112,7 @@ def update(ctx: Context) -> Result:
                 raise SqlError(f"expected column = value in SET, got {eq.sql(dialect='duckdb')!r}")
             sets[_column(schema.names, eq.this.name)] = eq.expression
         check_assignments(snapshot.full_schema, sets)  # generated / identity columns are not SET
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         simple = False if from_ is not None else own_predicate(cond, alias, names, ctx.params)
         exprs = {}
         if simple is not False:

@@ -49,6 +49,7 @@ def describe_history(ctx: Context) -> Result:
             ("user_name", pa.string()),
             ("engine_info", pa.string()),
             ("statement_kind", pa.string()),
+            ("transaction_id", pa.string()),
         ]
     )
     out = [
@@ -63,6 +64,7 @@ def describe_history(ctx: Context) -> Result:
             "user_name": h.get("user_name"),
             "engine_info": h.get("engine_info"),
             "statement_kind": h.get("statement_kind"),
+            "transaction_id": h.get("transaction_id"),
         }
         for h in rows
     ]

@@ -16,6 +16,7 @@ from lakehouse.errors import SqlError, did_you_mean
 from lakehouse.retry import IDENTITY_RERUN, RERUN, retryable_conflict
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, reader, registered
 from ..reads import record_reads
@@ -60,7 +61,7 @@ def insert(ctx: Context) -> Result:
             parts = [f"{quote(c)} IS NOT DISTINCT FROM ({v})" for c, v in static.items()]
             where = " AND ".join(parts + ([f"({where})"] if where else []))
         plan = plan_query(ctx.runtime, source, ctx.params, cache=ctx.cache)
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         attempts.append(tx)
         record_reads(tx, plan)  # INSERT INTO t SELECT ... FROM t depends on t: not a blind append
         with registered(ctx.runtime, plan.regs) as con:

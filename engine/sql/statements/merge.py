@@ -17,6 +17,7 @@ from lakehouse.column_values import check_assignments, column_default
 from lakehouse.errors import SqlError, did_you_mean
 
 from ...result import Result
+from ...transaction import write_transaction
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..reads import record_reads
@@ -143,7 +144,7 @@ def merge(ctx: Context) -> Result:
         ctx.cache = type(ctx.cache)(ctx.runtime)
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.full_schema  # with column metadata: defaults, generated / identity columns
-        tx = Transaction(table, snapshot)
+        tx = write_transaction(ctx.runtime, table, snapshot)
         parts, scanned = [], set()
         if matched:
             cols, index = _changes_select(matched, schema, t_alias, s_alias)
