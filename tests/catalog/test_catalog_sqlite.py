@@ -223,12 +223,13 @@ def test_database_replaced_by_another_sqlite_file(tmp_path):
 
 def test_version_1_database_migrates_to_views(tmp_path):
     """A catalog.db written by a release without views (schema version 1) opens, keeps its tables, and
-    gains catalog_views (version 2)."""
+    gains what versions 2 and 3 added (ratified commits, views)."""
     db = tmp_path / "catalog.db"
     cat = load_catalog(f"sqlite:///{db}", warehouse=str(tmp_path))
     cat.create_table("t", SCHEMA)
     con = sqlite3.connect(db)
-    con.execute("DROP TABLE catalog_views")  # exactly the version-1 layout
+    for added in ("catalog_views", "catalog_versions", "catalog_pending"):  # the version-1 layout
+        con.execute(f"DROP TABLE {added}")
     con.execute("UPDATE catalog_meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
