@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -305,7 +305,7 @@ def _runs(groups: list[tuple[int, int]], split_rows: int | None, split_bytes: in
     return runs
 
 
-_storages: dict[tuple[int, str], Storage] = {}
+_storages: dict[tuple[int, str, int], Storage] = {}
 
 
 def storage_for(snapshot: TableVersion) -> Storage:
@@ -316,12 +316,13 @@ def storage_for(snapshot: TableVersion) -> Storage:
     if snapshot.storage.scheme != "s3":
         return snapshot.storage
     pid = os.getpid()
-    key = (pid, snapshot.uri)
+    if getattr(snapshot.storage.fs, "_pid", pid) == pid:
+        return snapshot.storage
+    key = (pid, snapshot.uri, id(snapshot.storage))  # per storage: its options and cache, not the first's
     if key not in _storages:
-        creator = getattr(snapshot.storage.fs, "_pid", pid)
-        _storages[key] = (
-            snapshot.storage if creator == pid else open_storage(snapshot.uri, snapshot.storage.options)
-        )
+        fresh = open_storage(snapshot.uri, snapshot.storage.options)
+        fresh.data_cache = snapshot.storage.data_cache
+        _storages[key] = fresh
     return _storages[key]
 
 
@@ -335,8 +336,22 @@ def open_data_file(snapshot: TableVersion, index: int) -> Iterator[pq.ParquetFil
         if storage.scheme == "file" and "://" not in local:
             yield pq.ParquetFile(local, memory_map=True)  # local: memory-map instead of fsspec reads
             return
-        with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
+        size = snapshot.file_facts([index]).size[0]
+        with open_remote(storage, path, size) as handle:  # closed promptly: an epoch opens every file again
             yield pq.ParquetFile(handle, pre_buffer=True)
+
+
+def open_remote(storage: Storage, path: str, size: int | None) -> BinaryIO:
+    """A remote data file, open for reading: through the local cache of immutable data (``lakehouse.cache``)
+    for object stores, so only the footer and the selected column chunks are fetched, once per machine."""
+    if storage.scheme != "s3" or size is None:
+        return storage.open(path)
+    from .cache import open_data_cache
+
+    cache = storage.data_cache or open_data_cache()
+    return storage.guarded(
+        "read of", path, lambda: cache.open(storage.fs, storage.full_path(path), int(size))
+    )
 
 
 def read_file(

@@ -108,7 +108,8 @@ def _parquet_part(
         return mapping and pa.types.is_nested(f.type)
 
     remote_uris = file_uris(snapshot, indices)
-    local, cache = runtime.localize(snapshot.storage, remote_uris)
+    sizes = list(snapshot.file_facts(indices).size)
+    local, cache = runtime.localize(snapshot.storage, remote_uris, sizes)
     uris = local or remote_uris
     regs.files.update(zip(uris, zip(itertools.repeat(snapshot), indices, remote_uris)))
     file_expr = f"__lh_d.{FILE_COLUMN}"

@@ -33,6 +33,9 @@ class Storage(ABC):
     # True when an exception from put_if_absent means nothing was written (a local syscall); False
     # when a request may have landed although its answer was lost (a remote store).
     atomic_put: bool = False
+    # The local cache of immutable data files readers go through (lakehouse.cache.DataCache); None: the
+    # process default (the user cache directory). A session sets its own on the storages it resolves.
+    data_cache: Any = None
 
     def __init__(self, root: str, fs: fsspec.AbstractFileSystem, fs_root: str, options: dict[str, Any]):
         self.root = root.rstrip("/")

@@ -1,0 +1,148 @@
+"""The persistent data cache on the real S3 server, counted and attacked through the fault proxy.
+
+Every result is compared with the rows read straight from the store without any cache (pyarrow on the
+local copy of the same objects), never with hard-coded values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lakehouse import Table
+
+pytestmark = pytest.mark.s3
+ROOT = Path(__file__).resolve().parents[2]
+COLUMNS = [f"c{i:02d}" for i in range(20)]
+COUNT = {"method": "GET", "path": r"\.parquet$", "action": "delay", "seconds": 0}  # counts data GETs
+
+
+def _wide(seed: int, rows: int = 30_000) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    cols = {"id": pa.array(np.arange(rows) + seed * rows)}
+    for c in COLUMNS[1:]:
+        cols[c] = pa.array(rng.standard_normal(rows))
+    return pa.table(cols).rename_columns(COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def wide_table(s3_server):
+    """A 20-column table of 3 files of ~4.6 MB each, written straight to the server."""
+    uri = f"s3://lake/wide-{uuid.uuid4().hex[:10]}"
+    table = Table.create(uri, _wide(0).schema, storage_options=s3_server.storage_options())
+    for seed in range(3):
+        table.append(_wide(seed))
+    expected = pa.concat_tables(_wide(s) for s in range(3))
+    return uri, expected
+
+
+def _sorted(t: pa.Table, columns: list[str]) -> pa.Table:
+    return t.select(columns).sort_by("c00")
+
+
+def test_three_of_twenty_columns_fetch_a_quarter_of_the_bytes_then_nothing(wide_table, proxy, tmp_path):
+    from lakehouse.cache import open_data_cache
+
+    uri, expected = wide_table
+    cols = ["c00", "c05", "c17"]
+    t = Table.open(uri, proxy.storage_options())
+    t.storage.data_cache = open_data_cache(tmp_path / "cache", "1GiB")
+    snap = t.snapshot()
+    total = sum(f.size for f in snap.files)
+    proxy.set_rules(COUNT)
+    got = snap.scan(columns=cols).to_arrow()
+    fetched = proxy.stats()["get_bytes"]
+    assert _sorted(got, cols).equals(_sorted(expected, cols))
+    assert fetched <= 0.25 * total, (fetched, total)
+    proxy.set_rules(COUNT)
+    again = Table.open(uri, proxy.storage_options())
+    again.storage.data_cache = t.storage.data_cache
+    assert _sorted(again.snapshot().scan(columns=cols).to_arrow(), cols).equals(_sorted(expected, cols))
+    assert proxy.stats().get("0", 0) == 0  # every range came from the cache
+
+
+_WARM = """
+import json, sys
+import engine
+opts = json.loads(sys.argv[3])
+with engine.connect(sys.argv[1], storage_options=opts, cache_dir=sys.argv[2]) as db:
+    rows = db.sql("SELECT c00, c03 FROM t ORDER BY c00").to_arrow()
+print(json.dumps([rows.num_rows, rows.column("c03").to_pylist()[:5]]))
+"""
+
+
+def _sql_table(proxy) -> tuple[str, pa.Table]:
+    import engine
+
+    warehouse = f"s3://lake/sqlcache-{uuid.uuid4().hex[:10]}"
+    data = pa.concat_tables(_wide(s, rows=5_000) for s in range(4))
+    with engine.connect(warehouse, storage_options=proxy.storage_options()) as db:
+        db.register("src", data)
+        db.sql("CREATE TABLE t AS SELECT * FROM src")
+    return warehouse, data
+
+
+def test_sql_cache_survives_the_session_and_serves_a_new_process(proxy, tmp_path):
+    warehouse, data = _sql_table(proxy)
+    cache = tmp_path / "cache"
+    opts = proxy.storage_options()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-c", _WARM, warehouse, str(cache), json.dumps(opts)]
+    want = data.sort_by("c00")
+    want = [want.num_rows, want.column("c03").to_pylist()[:5]]
+    proxy.set_rules(COUNT)
+    cold = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert cold.returncode == 0, cold.stderr
+    assert json.loads(cold.stdout) == want and proxy.stats().get("0", 0) > 0
+    proxy.set_rules(COUNT)
+    warm = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert warm.returncode == 0, warm.stderr
+    assert json.loads(warm.stdout) == want
+    assert proxy.stats().get("0", 0) == 0  # a new process, every data file from the cache
+    assert not list((cache / "sessions").iterdir())  # the sessions' views went with them
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"action": "truncate", "probability": 0.3},
+        {"action": "503", "probability": 0.4},
+        {"action": "ack_lost", "probability": 0.3},  # the connection drops without an answer
+    ],
+    ids=["truncated-bodies", "503-storm", "dropped-connections"],
+)
+def test_faults_during_reads_never_give_wrong_rows(wide_table, proxy, tmp_path, fault):
+    import engine
+    from lakehouse.cache import open_data_cache
+
+    uri, expected = wide_table
+    cols = ["c00", "c02", "c19"]
+    rules = (
+        {"method": "GET", "path": r"\.parquet$", **fault, "times": 2, "probability": 1.0},
+        {"method": "GET", "path": r"\.parquet$", **fault},
+    )
+    proxy.set_rules(*rules)
+    t = Table.open(uri, proxy.storage_options())
+    t.storage.data_cache = open_data_cache(tmp_path / "scan", "1GiB")
+    got = t.snapshot().scan(columns=cols).to_arrow()
+    assert _sorted(got, cols).equals(_sorted(expected, cols))
+    assert proxy.stats().get("0", 0) == 2  # the fault did happen
+    warehouse, data = _sql_table_direct(proxy)
+    proxy.set_rules(*rules)
+    with engine.connect(warehouse, storage_options=proxy.storage_options(), cache_dir=tmp_path / "sql") as db:
+        rows = db.sql("SELECT * FROM t").to_arrow()
+    assert rows.sort_by("c00").equals(data.sort_by("c00"))
+    assert proxy.stats().get("0", 0) == 2
+
+
+def _sql_table_direct(proxy) -> tuple[str, pa.Table]:
+    proxy.clear()
+    return _sql_table(proxy)
