@@ -11,7 +11,8 @@ valid) and applies the first matching rule. Rules are set at run time through th
                                    "get_bytes": body bytes of the GETs answered}
 
 A rule: {"method": "PUT", "path": "_delta_log/\\d+\\.json$", "action": ..., "probability": 1.0,
-"times": null, "seconds": 1.5}. ``path`` is a regex searched in the request path. Actions:
+"times": null, "seconds": 1.5}; ``"every": 50`` instead of a probability applies it to every 50th match
+(1st, 51st, ...). ``path`` is a regex searched in the request path. Actions:
 
 - ``ack_lost``: forward the request, then drop the connection without answering (the write landed);
 - ``delay``: wait ``seconds``, then forward (``"probability": 0.02``: a slow tail of 2% of requests);
@@ -61,7 +62,11 @@ class State:
                     continue
                 if rule.get("times") is not None and self.stats.get(str(i), 0) >= rule["times"]:
                     continue
-                if random.random() >= float(rule.get("probability", 1.0)):
+                if rule.get("every"):  # a deterministic fraction: the 1st, (every+1)th, ... match
+                    seen = self.stats[f"matched{i}"] = self.stats.get(f"matched{i}", 0) + 1
+                    if (seen - 1) % int(rule["every"]):
+                        continue
+                elif random.random() >= float(rule.get("probability", 1.0)):
                     continue
                 self.stats[str(i)] = self.stats.get(str(i), 0) + 1
                 return rule

@@ -146,3 +146,54 @@ def test_faults_during_reads_never_give_wrong_rows(wide_table, proxy, tmp_path, 
 def _sql_table_direct(proxy) -> tuple[str, pa.Table]:
     proxy.clear()
     return _sql_table(proxy)
+
+
+def _tail(proxy, paths: list[str], hedge: bool) -> tuple[float, int, int]:
+    """p99 latency of one GET per path with 2% of GETs (every 50th) delayed 2 s: (p99, requests, hedges)."""
+    import time
+
+    import s3fs
+
+    from lakehouse.cache import RangeFetcher
+
+    fs = s3fs.S3FileSystem(**proxy.storage_options(read_timeout=10), skip_instance_cache=True)
+    fetcher = RangeFetcher(fs, hedge=hedge)
+    fetcher.fetch_many([(p, 0, 100) for p in paths[:40]], lambda i, d: None)  # warm connections, p95
+    proxy.set_rules({"method": "GET", "path": r"/tail-", "action": "delay", "seconds": 2.0, "every": 50})
+    latency: list[float] = []
+    started = time.monotonic()
+    fetcher.stats.requests = fetcher.stats.hedges = 0
+
+    def done(_i: int, data: bytes) -> None:
+        assert len(data) == 100
+        latency.append(time.monotonic() - started)
+
+    # One request at a time per slot, as a scan reads files: latency of each measured from its start.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(p: str) -> float:
+        t0 = time.monotonic()
+        assert len(fetcher.fetch(p, 0, 100)) == 100
+        return time.monotonic() - t0
+
+    with ThreadPoolExecutor(8) as pool:
+        times = sorted(pool.map(one, paths))
+    proxy.clear()
+    return times[int(len(times) * 0.99) - 1], fetcher.stats.requests, fetcher.stats.hedges
+
+
+def test_hedged_reads_cut_the_tail_with_few_extra_requests(s3_server, proxy):
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**s3_server.storage_options(), skip_instance_cache=True)
+    prefix = f"lake/tail-{uuid.uuid4().hex[:8]}"
+    paths = [f"{prefix}/f{i:03d}.parquet" for i in range(200)]
+    fs.pipe({p: bytes(range(256)) * 4 for p in paths})
+    import random
+
+    random.seed(7)  # the proxy's draws are its own; ours only pick hedge jitter
+    slow, _, _ = _tail(proxy, paths, hedge=False)
+    fast, requests, hedges = _tail(proxy, paths, hedge=True)
+    assert slow >= 1.9  # the delayed 2% are in the p99 without hedging
+    assert fast * 3 <= slow, (fast, slow)
+    assert hedges <= 0.10 * 200 and requests <= 1.10 * 200, (requests, hedges)
