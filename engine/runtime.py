@@ -220,6 +220,13 @@ class Runtime:
                 self._data_cache = open_data_cache(self._cache_dir, self._cache_size)
             return self._data_cache
 
+    def cache_counters(self) -> dict[str, int]:
+        """The data cache's counters in this process (``DataCache.counters``); zeros before first use."""
+        cache = self._data_cache
+        if cache is None:
+            return dict.fromkeys(("hits", "misses", "bytes_fetched", "requests", "hedges", "retries"), 0)
+        return cache.counters()
+
     def cache_directory(self) -> Path:
         """This session's directory of local views of cached remote data files (what DuckDB reads)."""
         with self._lock:

@@ -57,6 +57,15 @@ class DataCache:
                 f = self._fetchers[fs] = RangeFetcher(fs)
             return f
 
+    def counters(self) -> dict[str, int]:
+        """This process's totals: cache hits, misses, bytes fetched; GETs sent, hedged and retried."""
+        out = self.disk.counters.as_dict()
+        with self._lock:
+            fetchers = list(self._fetchers.values())
+        for name in ("requests", "hedges", "retries"):
+            out[name] = sum(getattr(f.stats, name) for f in fetchers)
+        return out
+
     # ------------------------------------------------------------------------------ whole files
 
     def localize(self, fs: object, paths: Sequence[str], sizes: Sequence[int], view: Path) -> list[str]:
@@ -66,7 +75,8 @@ class DataCache:
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
             local = view_path(view, fs, p)
             out.append(str(local))
-            if local.exists():
+            if local.exists():  # this session linked it already
+                self.disk._count(hits=1, bytes_served=size)
                 continue
             entry = self.disk.get(entry_key(remote_name(fs, p), size), size)
             if entry is not None:

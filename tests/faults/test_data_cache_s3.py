@@ -197,3 +197,26 @@ def test_hedged_reads_cut_the_tail_with_few_extra_requests(s3_server, proxy):
     assert slow >= 1.9  # the delayed 2% are in the p99 without hedging
     assert fast * 3 <= slow, (fast, slow)
     assert hedges <= 0.10 * 200 and requests <= 1.10 * 200, (requests, hedges)
+
+
+def test_explain_analyze_counts_and_the_cache_cli(proxy, tmp_path, capsys):
+    import engine
+    from engine.shell.cli import main
+
+    warehouse, _ = _sql_table(proxy)
+    cache = tmp_path / "cache"
+    with engine.connect(warehouse, storage_options=proxy.storage_options(), cache_dir=cache) as db:
+        cold = db.sql("EXPLAIN ANALYZE SELECT sum(c01) FROM t").message
+        warm = db.sql("EXPLAIN ANALYZE SELECT sum(c01) FROM t").message
+        plain = db.sql("EXPLAIN SELECT sum(c01) FROM t").message
+    line = [x for x in cold.splitlines() if x.startswith("Data cache:")]
+    assert line and "misses 0" not in line[0] and "bytes fetched 0," not in line[0]
+    assert "hits 0" not in warm and "misses 0, bytes fetched 0," in warm
+    assert "Data cache:" not in plain
+    assert main(["cache", "info", "--cache-dir", str(cache), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["entries"] > 0 and info["misses"] > 0 and 0 < info["hit_rate"] < 1
+    assert main(["cache", "clear", "--cache-dir", str(cache)]) == 0
+    assert f"cleared {cache.resolve()}: {info['entries']} entries" in capsys.readouterr().out
+    assert main(["cache", "info", "--cache-dir", str(cache)]) == 0
+    assert "entries        0" in capsys.readouterr().out

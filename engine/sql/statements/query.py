@@ -28,6 +28,10 @@ def explain(ctx: Context) -> Result:
     line = ctx.statement.line + ctx.text.count("\n", 0, offset)
     tree = parse_one(text, ctx.dialect, line=line)
     check_params(ctx.params, tree)
+    before = ctx.runtime.cache_counters()  # planning fetches remote files: count from here
     plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
-    table = explain_plan(ctx.runtime, plan, analyze=bool(ctx.match.group("analyze")), text=text)
+    analyze = bool(ctx.match.group("analyze"))
+    table = explain_plan(
+        ctx.runtime, plan, analyze=analyze, text=text, cache_before=before if analyze else None
+    )
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))
