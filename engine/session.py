@@ -58,7 +58,7 @@ def connect(
     ``s3://`` warehouse gets the path catalog over the warehouse itself, no local state), a catalog URI
     (e.g. ``sqlite:////abs/path/catalog.db`` to keep an s3 warehouse's names in SQLite) or a Catalog.
     ``cache_dir``: the persistent cache of remote data files (they are immutable), shared by sessions and
-    processes; default ``$LAKEHOUSE_CACHE_DIR`` or the user cache directory (``~/.cache/lakehouse``).
+    processes; default ``$LAKEHOUSE_CACHE_DIR`` or ``~/.cache/lakehouse/data``.
     ``cache_size``: its bound in bytes or with a unit (``"20GiB"``); least recently used data goes first
     (default ``$LAKEHOUSE_CACHE_SIZE`` or 10 GiB). See docs/object-storage.md.
     ``sandbox``: the session runs untrusted SQL: only the warehouse's tables (and the cache directory)

@@ -13,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-dir",
         default=None,
-        help="the cache directory (default: $LAKEHOUSE_CACHE_DIR or the user cache dir, ~/.cache/lakehouse)",
+        help="the cache directory (default: $LAKEHOUSE_CACHE_DIR or ~/.cache/lakehouse/data)",
     )
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 

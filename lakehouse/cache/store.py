@@ -41,17 +41,17 @@ STALE_TMP = 3600.0  # seconds: a temp file this old is removed even when its pid
 
 
 def default_cache_dir() -> Path:
-    """``$LAKEHOUSE_CACHE_DIR``, else the user cache directory: ``$XDG_CACHE_HOME/lakehouse``,
-    ``~/.cache/lakehouse`` (``~/Library/Caches/lakehouse`` on macOS, ``%LOCALAPPDATA%`` on Windows)."""
+    """``$LAKEHOUSE_CACHE_DIR``, else ``lakehouse/data`` in the user cache directory: ``$XDG_CACHE_HOME``,
+    ``~/.cache`` (``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows)."""
     env = os.environ.get("LAKEHOUSE_CACHE_DIR")
     if env:
         return Path(env).expanduser()
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "lakehouse"
+        return Path.home() / "Library" / "Caches" / "lakehouse" / "data"
     if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "lakehouse" / "cache"
+        return Path(os.environ["LOCALAPPDATA"]) / "lakehouse" / "data"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lakehouse"
+    return Path(base) / "lakehouse" / "data"
 
 
 def default_cache_size() -> int:
