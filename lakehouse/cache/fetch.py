@@ -159,7 +159,10 @@ class RangeFetcher:
         first = asyncio.ensure_future(self._get(path, start, end))
         if not self.hedge:
             return await first
-        delay = max(self.hedge_floor, self.latencies.p95(end - start) or 0.0)
+        # Until requests of this size have a p95, assume a slow-ish link (50 MB/s): a large first GET is
+        # not a straggler just because it takes longer than a small one.
+        p95 = self.latencies.p95(end - start)
+        delay = max(self.hedge_floor, p95 if p95 is not None else self.hedge_floor + (end - start) / 50e6)
         done, _ = await asyncio.wait({first}, timeout=delay)
         if done or not self._may_hedge():
             return await first

@@ -110,6 +110,11 @@ class Storage(ABC):
         """(path, mtime_ms) of objects directly under ``prefix``; mtime -1 when not known cheaply."""
         return [(f.path, f.modified_ms) for f in self.list(prefix)]
 
+    def list_names_after(self, prefix: str, start_after: str) -> list[tuple[str, int]] | None:
+        """(path, mtime_ms) of objects under ``prefix`` whose names sort after ``start_after`` (a name
+        in ``prefix``), or None when the store cannot list from a point (then list everything)."""
+        return None
+
     def mtime_ms(self, path: str) -> int:
         return _mtime_ms(self.fs.info(self._full(path)))
 
