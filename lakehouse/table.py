@@ -21,8 +21,8 @@ from .errors import (
 from .log.actions import CommitInfo
 from .log.commit import commit
 from .log.files import LAST_CHECKPOINT, commit_path
-from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.latest import latest_version
+from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .metadata import new_metadata
