@@ -12,6 +12,7 @@ opens a table's Parquet data files.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -254,9 +255,31 @@ class Reader:
 
         # A DuckDB connection costs ~20 ms to open: only a filter Arrow cannot evaluate needs one.
         needs_con = self.row_filter is not None and self.row_filter.uses_duckdb
+        if not needs_con and len(splits) > 1 and storage_for(self.snapshot).scheme == "s3":
+            yield from self._prefetching(splits, batch_size)
+            return
         with _duck.connection() if needs_con else contextlib.nullcontext() as con:
             for split in splits:
                 yield from self.read(split, con=con).to_batches(max_chunksize=batch_size)
+
+    def _prefetching(self, splits: Sequence[Split], batch_size: int | None) -> Iterator[pa.RecordBatch]:
+        """``batches`` from object storage: the next PREFETCH splits are read while the current one is
+        consumed (their GETs overlap the caller's work); at most PREFETCH + 1 splits are held."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending = iter(splits)
+        pool = ThreadPoolExecutor(PREFETCH, thread_name_prefix="lakehouse-prefetch")
+        try:
+            ahead = deque(pool.submit(self.read, s) for s in itertools.islice(pending, PREFETCH + 1))
+            while ahead:
+                table = ahead.popleft().result()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    ahead.append(pool.submit(self.read, nxt))
+                yield from table.to_batches(max_chunksize=batch_size)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _partition_files(self, files: list[int]) -> list[int]:
         keep = self._partition_filter
@@ -304,6 +327,8 @@ def _runs(groups: list[tuple[int, int]], split_rows: int | None, split_bytes: in
         runs.append(run)
     return runs
 
+
+PREFETCH = 2  # splits read ahead from object storage by Reader.batches
 
 _storages: dict[tuple[int, str, int], Storage] = {}
 

@@ -220,3 +220,30 @@ def test_explain_analyze_counts_and_the_cache_cli(proxy, tmp_path, capsys):
     assert f"cleared {cache.resolve()}: {info['entries']} entries" in capsys.readouterr().out
     assert main(["cache", "info", "--cache-dir", str(cache)]) == 0
     assert "entries        0" in capsys.readouterr().out
+
+
+def test_scan_reads_the_next_files_while_the_current_one_is_consumed(s3_server, proxy, tmp_path):
+    import time
+
+    from lakehouse.cache import open_data_cache
+
+    uri = f"s3://lake/prefetch-{uuid.uuid4().hex[:8]}"
+    table = Table.create(uri, pa.schema([("x", pa.int64())]), storage_options=s3_server.storage_options())
+    for i in range(6):
+        table.append(pa.table({"x": list(range(i * 10, i * 10 + 10))}))
+    proxy.set_rules({"method": "GET", "path": r"\.parquet$", "action": "delay", "seconds": 0.4})
+    t = Table.open(uri, proxy.storage_options(read_timeout=5))
+    t.storage.data_cache = open_data_cache(tmp_path / "cache", "1GiB")
+    scan = t.snapshot().scan()
+    started = time.monotonic()
+    rows = []
+    for batch in scan.to_batches():
+        time.sleep(0.3)  # the caller's work on each file
+        rows.extend(batch.column("x").to_pylist())
+    elapsed = time.monotonic() - started
+    assert sorted(rows) == list(range(60))
+    assert rows == [
+        r for s in sorted({r // 10 for r in rows}, key=rows.index) for r in range(s * 10, s * 10 + 10)
+    ]
+    assert 6 <= proxy.stats().get("0", 0) <= 7  # one GET per file (+ at most one hedge)
+    assert elapsed < 6 * (0.4 + 0.3) * 0.75, elapsed  # GETs overlap the caller's work
