@@ -56,15 +56,26 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
         size = self._sizes.get(self._key(path))
         return size if size is not None else int(self.info(path)["size"])
 
-    def local_paths(self, uris: list[str], sizes: Sequence[int] | None = None) -> list[str]:
-        """Local copies of every uri (fetched concurrently when not cached), in order.
-
-        DuckDB then reads plain local files: its Python-filesystem bridge was seen returning corrupt
-        bytes under concurrent reads, and local reads are faster anyway.
+    def local_paths(
+        self, uris: list[str], sizes: Sequence[int] | None = None, *, ranges_above: int | None = None
+    ) -> list[str]:
+        """What DuckDB should read for each uri, in order: a local copy (fetched concurrently when not
+        cached), or with ``ranges_above`` the uri itself for a larger file not cached whole, which DuckDB
+        then reads through this filesystem by byte ranges (only the columns and row groups it needs).
         """
         self.mark(uris, sizes)
         sizes = [self._size(u) for u in uris] if sizes is None else list(sizes)
-        return self.cache.localize(self.fs, [self._key(u) for u in uris], sizes, self.directory)
+        got = self.cache.localize(
+            self.fs, [self._key(u) for u in uris], sizes, self.directory, ranges_above=ranges_above
+        )
+        return [u if p is None else p for u, p in zip(uris, got, strict=True)]
+
+    def file_uri_sql(self, column: str) -> str:
+        """SQL turning ``column`` (the file DuckDB read: a local copy or a remote uri) into the table URI."""
+        prefix, drop = self.remote_prefix_sql()
+        view = str(self.directory).replace("'", "''") + "/"
+        local = f"({_literal(prefix)} || substr({column}, {drop + 1}))"
+        return f"(CASE WHEN starts_with({column}, '{view}') THEN {local} ELSE {column} END)"
 
     def remote_prefix_sql(self) -> tuple[str, int]:
         """(protocol prefix, number of leading characters of a local path to drop) to map back."""
@@ -78,7 +89,11 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any):
         if mode == "rb" and self._is_immutable(path):
-            return open(self._fetch(path), "rb")  # noqa: SIM115 - the caller closes it
+            local = self._local(path)
+            if local.exists():
+                return open(local, "rb")  # noqa: SIM115 - the caller closes it
+            # Byte ranges through the cache; a file object with a position per thread (see DataCache).
+            return self.cache.open(self.fs, self._key(path), self._size(path))
         return self.fs.open(path, mode, **kwargs)
 
     def info(self, path: str, **kwargs: Any) -> dict:
@@ -86,12 +101,21 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
             return self.fs.info(path, **kwargs)
         key = self._key(path)
         if key not in self._info:
-            self._info[key] = self.fs.info(path, **kwargs)
+            size = self._sizes.get(key)  # from the log: no HEAD request
+            self._info[key] = (
+                {"name": key, "size": size, "type": "file", "mtime": 0.0}
+                if size is not None
+                else self.fs.info(path, **kwargs)
+            )
         return self._info[key]
 
     def modified(self, path: str):
         if not self._is_immutable(path):
             return self.fs.modified(path)
+        if self._sizes.get(self._key(path)) is not None:
+            import datetime
+
+            return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)  # immutable: one version forever
         info = self.info(path)
         value = info.get("LastModified") or info.get("mtime") or info.get("last_modified")
         return value if value is not None else self.fs.modified(path)
@@ -118,3 +142,7 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
 
     def _strip_protocol(self, path: str) -> str:  # type: ignore[override]
         return self.fs._strip_protocol(path)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
     from .filecache import ImmutableFileCache
 
+# SQL reads data files larger than lakehouse.cache.WHOLE_FILE_BELOW that are not cached whole by byte
+# ranges (footer + the columns and row groups DuckDB needs); False: always whole local copies.
+SQL_RANGE_READS = os.environ.get("LAKEHOUSE_SQL_RANGE_READS", "1") != "0"
+
 _LIVE: weakref.WeakSet[Runtime] = weakref.WeakSet()
 _INHERITED: list[Any] = []  # connections copied into a forked child: never collected there (segfault)
 
@@ -330,11 +334,18 @@ class Runtime:
         holding them; (None, None) for local storage."""
         if "://" not in storage.root:
             return None, None
+        from lakehouse.cache import WHOLE_FILE_BELOW
+
         cache = self._file_cache(storage)
         first = uris[0] if uris else ""
         what = f"download of {len(uris)} data file(s), e.g."
+        # Larger files not cached whole are read by DuckDB in byte ranges through the registered cache
+        # filesystem (a sandboxed DuckDB reads local copies only).
+        above = None if self.sandbox or not SQL_RANGE_READS else WHOLE_FILE_BELOW
         try:
-            return storage.guarded(what, first, lambda: cache.local_paths(uris, sizes)), cache
+            return storage.guarded(
+                what, first, lambda: cache.local_paths(uris, sizes, ranges_above=above)
+            ), cache
         except StorageUnavailable as e:
             if e.operation == what:
                 raise

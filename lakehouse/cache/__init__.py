@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 
-from .fetch import FetchStats, RangeFetcher
+from .fetch import FetchStats, ObjectSizeMismatch, RangeFetcher
 from .files import WHOLE_FILE_BELOW, DataCache, remote_name, view_path
 from .store import DEFAULT_CACHE_SIZE, DiskCache, default_cache_dir, default_cache_size, entry_key, parse_size
 
@@ -21,6 +21,7 @@ __all__ = [
     "DataCache",
     "DiskCache",
     "FetchStats",
+    "ObjectSizeMismatch",
     "RangeFetcher",
     "default_cache_dir",
     "default_cache_size",

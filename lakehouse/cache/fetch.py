@@ -29,6 +29,18 @@ MAX_SECONDS = 60.0  # one range's total time over every retry
 CONCURRENCY = 16  # range requests in flight per fetch_many
 
 
+class ObjectSizeMismatch(OSError):
+    """The object is smaller than the bytes asked of it: it is not the file the Delta log describes
+    (damaged or replaced). Not transient: never retried."""
+
+    def __init__(self, path: str, size: int, wanted_end: int):
+        super().__init__(
+            f"{path} is {size} bytes but bytes up to {wanted_end} were expected (the size the Delta log "
+            f"records): the object was damaged or replaced"
+        )
+        self.path, self.size, self.wanted_end = path, size, wanted_end
+
+
 @dataclass
 class FetchStats:
     requests: int = 0
@@ -78,7 +90,7 @@ class RangeFetcher:
     hedge_floor: float = HEDGE_FLOOR
     hedge_budget: float = HEDGE_BUDGET
     max_seconds: float = MAX_SECONDS
-    attempts: int = 8
+    attempts: int = 5
     stats: FetchStats = field(default_factory=FetchStats)
     latencies: _Latencies = field(default_factory=_Latencies)
 
@@ -140,7 +152,10 @@ class RangeFetcher:
     async def _get(self, path: str, start: int, end: int) -> bytes:
         t0 = time.monotonic()
         data = await self.fs._cat_file(path, start=start, end=end)
-        if len(data) != end - start:  # a GET can come back short with no error
+        if len(data) != end - start:  # a GET can come back short with no error ...
+            size = int((await asyncio.to_thread(self.fs.info, path))["size"])
+            if size < end:  # ... or the object is not the one the log describes
+                raise ObjectSizeMismatch(path, size, end)
             raise ConnectionError(f"short read: got {len(data)} of {end - start} bytes")
         self.latencies.add(end - start, time.monotonic() - t0)
         return data
@@ -208,6 +223,9 @@ class RangeFetcher:
                     self.stats.requests += 1
                 data = self.fs.cat_file(path, start=start, end=end)
                 if len(data) != end - start:
+                    size = int(self.fs.info(path)["size"])
+                    if size < end:
+                        raise ObjectSizeMismatch(path, size, end)
                     raise ConnectionError(f"short read: got {len(data)} of {end - start} bytes")
                 with self._lock:
                     self.stats.bytes += len(data)
@@ -221,7 +239,8 @@ class RangeFetcher:
         from ..storage.s3 import is_transient
 
         short = isinstance(e, ConnectionError) and "short read" in str(e)
-        if isinstance(e, FileNotFoundError) or not (short or is_transient(e) or _is_slow_down(e)):
+        final = isinstance(e, FileNotFoundError | ObjectSizeMismatch)
+        if final or not (short or is_transient(e) or _is_slow_down(e)):
             raise e
         wait = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
         if attempt + 1 >= self.attempts or time.monotonic() + wait > deadline:

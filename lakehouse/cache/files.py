@@ -68,10 +68,22 @@ class DataCache:
 
     # ------------------------------------------------------------------------------ whole files
 
-    def localize(self, fs: object, paths: Sequence[str], sizes: Sequence[int], view: Path) -> list[str]:
+    def localize(
+        self,
+        fs: object,
+        paths: Sequence[str],
+        sizes: Sequence[int],
+        view: Path,
+        *,
+        ranges_above: int | None = None,
+    ) -> list[str | None]:
         """Local files holding ``paths`` (fs paths, ``sizes`` from the log), under the session's ``view``
-        directory and named like the object keys; files not cached yet are fetched concurrently."""
-        out, missing = [], []
+        directory and named like the object keys; files not cached yet are fetched concurrently.
+
+        ``ranges_above``: a file larger than this that is not cached whole is not fetched; its entry is
+        None and the caller reads it by ranges (``open``)."""
+        out: list[str | None] = []
+        missing = []
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
             local = view_path(view, fs, p)
             out.append(str(local))
@@ -79,6 +91,9 @@ class DataCache:
                 self.disk._count(hits=1, bytes_served=size)
                 continue
             entry = self.disk.get(entry_key(remote_name(fs, p), size), size)
+            if entry is None and ranges_above is not None and size > ranges_above:
+                out[-1] = None
+                continue
             if entry is not None:
                 local.parent.mkdir(parents=True, exist_ok=True)
                 try:
@@ -93,7 +108,7 @@ class DataCache:
         def done(j: int, data: bytes) -> None:
             i = missing[j]
             key = entry_key(remote_name(fs, paths[i]), sizes[i])
-            self.disk.fill(key, sizes[i], lambda f: f.write(data), link_to=Path(out[i]))
+            self.disk.fill(key, sizes[i], lambda f: f.write(data), link_to=Path(out[i]))  # type: ignore[arg-type]
 
         self.fetcher(fs).fetch_many([(paths[i], 0, sizes[i]) for i in missing], done)
         return out
@@ -138,13 +153,24 @@ class DataCache:
 
 
 class _RangeFile(io.RawIOBase):
-    """The raw file under ``DataCache.open``: every read is a cached range (thread-safe position)."""
+    """The raw file under ``DataCache.open``: every read is a cached range (a position per thread)."""
 
     def __init__(self, cache: DataCache, fs: object, path: str, remote: str, size: int):
         super().__init__()
         self._cache, self._fs, self._path, self._remote, self._size = cache, fs, path, remote, size
-        self._pos = 0
-        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # The position is per thread: DuckDB's Python-filesystem bridge reads a shared handle from several
+    # threads as seek(location) then read(n); with one shared position another thread's seek between
+    # the two gave a read at the wrong place (the corrupt bytes seen before). A thread's seek + read pair
+    # is never split, so a per-thread position is always the one its read means.
+    @property
+    def _pos(self) -> int:
+        return getattr(self._local, "pos", 0)
+
+    @_pos.setter
+    def _pos(self, value: int) -> None:
+        self._local.pos = value
 
     def readable(self) -> bool:
         return True
@@ -156,32 +182,29 @@ class _RangeFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        with self._lock:
-            base = {0: 0, 1: self._pos, 2: self._size}[whence]
-            self._pos = max(0, base + offset)
-            return self._pos
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
 
     def readinto(self, buffer) -> int:
-        with self._lock:
-            start = self._pos
-            end = min(self._size, start + len(buffer))
-            if end <= start:
-                return 0
-            data = self._cache.read_range(self._fs, self._path, self._remote, self._size, start, end)
-            buffer[: end - start] = data
-            self._pos = end
-            return end - start
+        start = self._pos
+        end = min(self._size, start + len(buffer))
+        if end <= start:
+            return 0
+        data = self._cache.read_range(self._fs, self._path, self._remote, self._size, start, end)
+        buffer[: end - start] = data
+        self._pos = end
+        return end - start
 
     def read(self, size: int = -1) -> bytes:
         # One request for the whole read (RawIOBase.read would go through readinto of a fresh buffer).
-        with self._lock:
-            start = self._pos
-            end = self._size if size is None or size < 0 else min(self._size, start + size)
-            if end <= start:
-                return b""
-            data = self._cache.read_range(self._fs, self._path, self._remote, self._size, start, end)
-            self._pos = end
-            return data
+        start = self._pos
+        end = self._size if size is None or size < 0 else min(self._size, start + size)
+        if end <= start:
+            return b""
+        data = self._cache.read_range(self._fs, self._path, self._remote, self._size, start, end)
+        self._pos = end
+        return data
 
     def size(self) -> int:
         return self._size
