@@ -53,3 +53,14 @@ def open_data_cache(directory: str | os.PathLike | None = None, size: int | str 
         if cache is None:
             cache = _CACHES[(root, bound)] = DataCache(DiskCache(root, bound))
         return cache
+
+
+def _after_fork_in_child() -> None:
+    # A lock a parent thread held at the fork (a prefetch, a fill) would never be released in the child.
+    global _LOCK
+    _LOCK = threading.Lock()
+    for cache in _CACHES.values():
+        cache.reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -47,6 +47,12 @@ class DataCache:
         self._ranges: dict[str, list[tuple[int, int]]] = {}  # remote -> cached (start, end), sorted
         self._lock = threading.Lock()
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: fresh locks, and no fetchers bound to the parent's filesystems."""
+        self._lock = threading.Lock()
+        self._fetchers = weakref.WeakKeyDictionary()
+        self.disk.reset_after_fork()
+
     def fetcher(self, fs: object) -> RangeFetcher:
         with self._lock:
             try:

@@ -121,6 +121,9 @@ class DiskCache:
         self._unflushed = Counters()
         self._mutex = threading.Lock()
 
+    def reset_after_fork(self) -> None:
+        self._mutex = threading.Lock()
+
     # ------------------------------------------------------------------------------ entries
 
     def path(self, key: str) -> Path:
