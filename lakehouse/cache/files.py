@@ -9,7 +9,6 @@ Both key entries by the object (endpoint + path) and its size from the Delta log
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
 import io
@@ -143,19 +142,48 @@ class DataCache:
         data = self.disk.read(entry_key(remote, size, start, end - start), end - start)
         if data is not None:
             return data
-        with self._lock:
-            known = list(self._ranges.get(remote, ()))
-        i = bisect.bisect_right(known, (start, float("inf"))) - 1
-        if i >= 0 and known[i][1] >= end:
-            s, e = known[i]
-            data = self.disk.read(entry_key(remote, size, s, e - s), e - s)
-            if data is not None:
-                return data[start - s : end - s]
+        for s, e in self._known(remote, size):
+            if s <= start and end <= e:  # inside a range cached before (by any process)
+                data = self.disk.read(entry_key(remote, size, s, e - s), e - s)
+                if data is not None:
+                    return data[start - s : end - s]
         data = self.fetcher(fs).fetch(path, start, end)
         self.disk.put(entry_key(remote, size, start, end - start), data)
         with self._lock:
-            bisect.insort(self._ranges.setdefault(remote, []), (start, end))
+            self._ranges.setdefault(remote, []).append((start, end))
+        # The file's range index: what other processes can look up by containment, not only by key.
+        # One short O_APPEND write per range: whole lines, whatever other writers do.
+        index = self._index_path(remote, size)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{start} {end}\n".encode())
+        finally:
+            os.close(fd)
         return data
+
+    def _index_path(self, remote: str, size: int) -> Path:
+        key = entry_key(remote, size)
+        return self.disk.base / "ranges" / key[:2] / key
+
+    def _known(self, remote: str, size: int) -> list[tuple[int, int]]:
+        """The ranges of ``remote`` cached as entries (by this process, or listed in its range index)."""
+        with self._lock:
+            if remote in self._ranges:
+                return list(self._ranges[remote])
+        found: list[tuple[int, int]] = []
+        try:
+            text = self._index_path(remote, size).read_text()
+        except FileNotFoundError:
+            text = ""
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                found.append((int(parts[0]), int(parts[1])))
+        with self._lock:
+            known = self._ranges.setdefault(remote, [])
+            known.extend(r for r in found if r not in known)
+            return list(known)
 
 
 class _RangeFile(io.RawIOBase):

@@ -331,6 +331,9 @@ class DiskCache:
         with self.locked():
             usage = self._scan_usage()
             self._evict(0)
+            import shutil
+
+            shutil.rmtree(self.base / "ranges", ignore_errors=True)  # range indexes (engine.filecache)
             self._write_json("usage.json", {"bytes": 0, "entries": 0})
             self._write_json("stats.json", Counters().as_dict())
         return usage

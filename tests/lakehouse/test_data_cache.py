@@ -149,3 +149,24 @@ def test_stale_session_views_of_dead_processes_are_swept(tmp_path):
     time.sleep(0.01)
     cache._sweep()
     assert not view.exists() and mine.exists()
+
+
+def test_a_range_inside_one_another_process_cached_is_served_without_a_request(tmp_path):
+    import fsspec
+
+    from lakehouse.cache import DataCache, remote_name
+
+    fs = fsspec.filesystem("memory")
+    path = f"/rng-{os.getpid()}/f.parquet"
+    data = bytes(range(256)) * 64
+    fs.pipe(path, data)
+    remote = remote_name(fs, path)
+    first, second = DataCache(DiskCache(tmp_path, 1 << 20)), DataCache(DiskCache(tmp_path, 1 << 20))
+    assert first.read_range(fs, path, remote, len(data), 1000, 9000) == data[1000:9000]
+    assert first.fetcher(fs).stats.requests == 1
+    assert second.read_range(fs, path, remote, len(data), 2000, 3000) == data[2000:3000]  # containment
+    assert second.read_range(fs, path, remote, len(data), 1000, 9000) == data[1000:9000]  # exact key
+    assert second.fetcher(fs).stats.requests == 0
+    assert second.read_range(fs, path, remote, len(data), 8000, 10000) == data[8000:10000]  # not inside
+    assert second.fetcher(fs).stats.requests == 1
+    fs.rm(path)
