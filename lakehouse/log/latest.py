@@ -19,6 +19,14 @@ _SEEN: dict[str, int] = {}
 _LOCK = threading.Lock()
 
 
+def knows_latest(storage: Storage) -> bool:
+    """True when this process saw a version of the table at ``storage`` and the store lists from a
+    point (S3): ``latest_version`` is then one short listing."""
+    with _LOCK:
+        known = storage.root in _SEEN
+    return known and type(storage).list_names_after is not Storage.list_names_after
+
+
 def latest_version(storage: Storage) -> int | None:
     """The newest commit version of the table at ``storage`` (None: no table there)."""
     with _LOCK:
