@@ -158,9 +158,10 @@ class PathCatalog(Catalog):
     def load_table(self, name: Name) -> Table:
         ident = parse_table_name(name)
         loc = self.default_location(ident)
-        if not self._table_exists_at(loc):
-            raise self._table_not_found(ident, f" (no Delta log under {loc})")
-        return self._open(loc)
+        try:
+            return self._open(loc)  # checks the log once (a HEAD on object storage), not twice
+        except TableNotFound:
+            raise self._table_not_found(ident, f" (no Delta log under {loc})") from None
 
     def table_exists(self, name: Name) -> bool:
         return self._table_exists_at(self.default_location(name))

@@ -1,20 +1,23 @@
-"""A local whole-file cache for remote table data files, placed between DuckDB and fsspec.
+"""A session's view of remote table data files as local files, placed between DuckDB and fsspec.
 
-Delta data files are immutable (a new version writes new files), so a file read once is kept on local
-disk and served from there; its size and modification time are answered without a request too. Only
-paths the engine marks as table data files are cached; anything else a query names passes through.
+Delta data files are immutable (a new version writes new files), so a file read once is kept in the
+persistent cache of the machine (``lakehouse.cache``: size-bounded, shared by processes, least recently
+used out) and shown to DuckDB as a hard link in this session's view directory, named like the object key
+so Hive-style directories survive; its size and modification time are answered without a request too.
+Only paths the engine marks as table data files are cached; anything else a query names passes through.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import fsspec
+
+from lakehouse.cache import DataCache, view_path
 
 
 class ImmutableFileCache(fsspec.AbstractFileSystem):
@@ -22,62 +25,57 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
 
     cachable = False  # never share instances through fsspec's instance cache
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, directory: str | os.PathLike):
+    def __init__(self, fs: fsspec.AbstractFileSystem, directory: str | os.PathLike, cache: DataCache):
         super().__init__()
         self.fs = fs
         self.protocol = fs.protocol
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.cache = cache
         self._immutable: set[str] = set()
         self._info: dict[str, dict] = {}
+        self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def _key(self, path: str) -> str:
         return self.fs._strip_protocol(path)
 
-    def mark(self, uris: list[str]) -> None:
+    def mark(self, uris: Sequence[str], sizes: Sequence[int] | None = None) -> None:
         with self._lock:
             self._immutable.update(self._key(u) for u in uris)
+            if sizes is not None:
+                self._sizes.update((self._key(u), int(s)) for u, s in zip(uris, sizes, strict=True))
 
     def _is_immutable(self, path: str) -> bool:
         return self._key(path) in self._immutable
 
     def _local(self, path: str) -> Path:
-        # Mirror the object key (bucket/prefix/col=value/part.parquet) so Hive-style directory names
-        # survive and the remote URI can be recovered from the local path.
-        key = self._key(path).lstrip("/")
-        if ".." in key.split("/"):
-            return self.directory / "_hashed" / hashlib.sha256(key.encode()).hexdigest()[:32]
-        return self.directory / key
+        return view_path(self.directory, self.fs, path)
 
-    def local_paths(self, uris: list[str]) -> list[str]:
-        """Fetch every uri not cached yet (concurrently) and return the local paths, in order.
+    def _size(self, path: str) -> int:
+        size = self._sizes.get(self._key(path))
+        return size if size is not None else int(self.info(path)["size"])
 
-        DuckDB then reads plain local files: its Python-filesystem bridge was seen returning corrupt
-        bytes under concurrent reads, and local reads are faster anyway.
+    def local_paths(
+        self, uris: list[str], sizes: Sequence[int] | None = None, *, ranges_above: int | None = None
+    ) -> list[str]:
+        """What DuckDB should read for each uri, in order: a local copy (fetched concurrently when not
+        cached), or with ``ranges_above`` the uri itself for a larger file not cached whole, which DuckDB
+        then reads through this filesystem by byte ranges (only the columns and row groups it needs).
         """
-        self.mark(uris)
-        locals_ = [self._local(u) for u in uris]
-        missing = [(u, lp) for u, lp in zip(uris, locals_, strict=True) if not lp.exists()]
-        if missing:
-            tmps = []
-            for _, lp in missing:
-                lp.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=lp.parent, prefix=".part-")
-                os.close(fd)
-                tmps.append(tmp)
-            try:
-                self.fs.get([u for u, _ in missing], tmps)
-                for (u, lp), tmp in zip(missing, tmps, strict=True):
-                    size = int(self.info(u)["size"])
-                    if os.path.getsize(tmp) != size:  # a GET can come back short with no error
-                        raise OSError(f"short download of {u}: {os.path.getsize(tmp)} of {size} bytes")
-                    os.replace(tmp, lp)
-            finally:
-                for tmp in tmps:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-        return [str(lp) for lp in locals_]
+        self.mark(uris, sizes)
+        sizes = [self._size(u) for u in uris] if sizes is None else list(sizes)
+        got = self.cache.localize(
+            self.fs, [self._key(u) for u in uris], sizes, self.directory, ranges_above=ranges_above
+        )
+        return [u if p is None else p for u, p in zip(uris, got, strict=True)]
+
+    def file_uri_sql(self, column: str) -> str:
+        """SQL turning ``column`` (the file DuckDB read: a local copy or a remote uri) into the table URI."""
+        prefix, drop = self.remote_prefix_sql()
+        view = str(self.directory).replace("'", "''") + "/"
+        local = f"({_literal(prefix)} || substr({column}, {drop + 1}))"
+        return f"(CASE WHEN starts_with({column}, '{view}') THEN {local} ELSE {column} END)"
 
     def remote_prefix_sql(self) -> tuple[str, int]:
         """(protocol prefix, number of leading characters of a local path to drop) to map back."""
@@ -85,23 +83,17 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
         return f"{proto}://", len(str(self.directory)) + 1
 
     def _fetch(self, path: str) -> Path:
-        local = self._local(path)
-        if not local.exists():
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".part-")
-            os.close(fd)
-            try:
-                self.fs.get_file(path, tmp)
-                os.replace(tmp, local)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        return local
+        return Path(self.local_paths([path])[0])
 
     # ---------------------------------------------------------------- what DuckDB calls
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any):
         if mode == "rb" and self._is_immutable(path):
-            return open(self._fetch(path), "rb")  # noqa: SIM115 - the caller closes it
+            local = self._local(path)
+            if local.exists():
+                return open(local, "rb")  # noqa: SIM115 - the caller closes it
+            # Byte ranges through the cache; a file object with a position per thread (see DataCache).
+            return self.cache.open(self.fs, self._key(path), self._size(path))
         return self.fs.open(path, mode, **kwargs)
 
     def info(self, path: str, **kwargs: Any) -> dict:
@@ -109,12 +101,21 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
             return self.fs.info(path, **kwargs)
         key = self._key(path)
         if key not in self._info:
-            self._info[key] = self.fs.info(path, **kwargs)
+            size = self._sizes.get(key)  # from the log: no HEAD request
+            self._info[key] = (
+                {"name": key, "size": size, "type": "file", "mtime": 0.0}
+                if size is not None
+                else self.fs.info(path, **kwargs)
+            )
         return self._info[key]
 
     def modified(self, path: str):
         if not self._is_immutable(path):
             return self.fs.modified(path)
+        if self._sizes.get(self._key(path)) is not None:
+            import datetime
+
+            return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)  # immutable: one version forever
         info = self.info(path)
         value = info.get("LastModified") or info.get("mtime") or info.get("last_modified")
         return value if value is not None else self.fs.modified(path)
@@ -141,3 +142,7 @@ class ImmutableFileCache(fsspec.AbstractFileSystem):
 
     def _strip_protocol(self, path: str) -> str:  # type: ignore[override]
         return self.fs._strip_protocol(path)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -37,7 +37,7 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.audit import os_user
-from lakehouse.errors import SqlError, TableNotFound
+from lakehouse.errors import SqlError, StorageUnavailable, TableNotFound
 from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers
@@ -46,9 +46,14 @@ from .snapshot_cache import LatestSnapshots, RecentSnapshots
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
+    from lakehouse.cache import DataCache
     from lakehouse.storage import Storage
 
     from .filecache import ImmutableFileCache
+
+# SQL reads data files larger than lakehouse.cache.WHOLE_FILE_BELOW that are not cached whole by byte
+# ranges (footer + the columns and row groups DuckDB needs); False: always whole local copies.
+SQL_RANGE_READS = os.environ.get("LAKEHOUSE_SQL_RANGE_READS", "1") != "0"
 
 _LIVE: weakref.WeakSet[Runtime] = weakref.WeakSet()
 _INHERITED: list[Any] = []  # connections copied into a forked child: never collected there (segfault)
@@ -88,6 +93,7 @@ class Runtime:
         warehouse: str,
         storage_options: dict[str, Any] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        cache_size: int | str | None = None,
         sandbox: bool = False,
         allow_external_locations: bool = False,
         user: str | None = None,
@@ -103,8 +109,14 @@ class Runtime:
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._filesystems: dict[str, ImmutableFileCache] = {}  # protocol -> cache registered with DuckDB
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self._own_cache: str | None = None
+        self._cache_dir = cache_dir
+        self._cache_size = cache_size
+        self._data_cache: DataCache | None = None
+        self._view: Path | None = None  # this session's hard links into the cache, for DuckDB
+        if cache_size is not None:
+            from lakehouse.cache import parse_size
+
+            parse_size(cache_size)  # a bad size fails at connect(), not at the first remote query
         self._user: dict[str, pa.Table] = {}
         self._snapshots = RecentSnapshots()
         self._latest = LatestSnapshots()
@@ -129,7 +141,7 @@ class Runtime:
             raise SqlError("this session is closed: open a new one with engine.connect(...)")
 
     def close(self) -> None:
-        """Close the connection, remove the own file cache and close the catalog (idempotent)."""
+        """Close the connection, remove the session's view of the cache and close the catalog (idempotent)."""
         if self._closed:
             return
         self._closed = True
@@ -140,10 +152,12 @@ class Runtime:
             if self._con is not None:
                 self._con.close()
                 self._con = None
-        if self._own_cache is not None:
+        if self._view is not None:
             import shutil
 
-            shutil.rmtree(self._own_cache, ignore_errors=True)
+            shutil.rmtree(self._view, ignore_errors=True)
+        if self._data_cache is not None:
+            self._data_cache.disk.flush_stats()
         close = getattr(self.catalog, "close", None)
         if callable(close):
             close()
@@ -212,14 +226,29 @@ class Runtime:
         con.execute("SET enable_external_access=false")
         con.execute("SET lock_configuration=true")
 
-    def cache_directory(self) -> Path:
-        """Where remote data files are kept (the given ``cache_dir``, else a temporary directory)."""
+    def data_cache(self) -> DataCache:
+        """The persistent cache of remote data files (``connect(cache_dir=, cache_size=)``; by default the
+        user cache directory), shared with the table reader and the machine's other processes."""
         with self._lock:
-            if self._cache_dir is None and self._own_cache is None:
-                import tempfile
+            if self._data_cache is None:
+                from lakehouse.cache import open_data_cache
 
-                self._own_cache = tempfile.mkdtemp(prefix="lakehouse-cache-")
-            return (self._cache_dir or Path(self._own_cache)).resolve()
+                self._data_cache = open_data_cache(self._cache_dir, self._cache_size)
+            return self._data_cache
+
+    def cache_counters(self) -> dict[str, int]:
+        """The data cache's counters in this process (``DataCache.counters``); zeros before first use."""
+        cache = self._data_cache
+        if cache is None:
+            return dict.fromkeys(("hits", "misses", "bytes_fetched", "requests", "hedges", "retries"), 0)
+        return cache.counters()
+
+    def cache_directory(self) -> Path:
+        """This session's directory of local views of cached remote data files (what DuckDB reads)."""
+        with self._lock:
+            if self._view is None:
+                self._view = self.data_cache().disk.new_session_dir()
+            return self._view
 
     def evaluate(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """A constant SQL expression's value, computed by DuckDB (time travel arguments).
@@ -288,6 +317,8 @@ class Runtime:
                 f"table {name} is stored outside the warehouse, at {table.uri}: this session is sandboxed and "
                 f"reads only the warehouse's tables; query it from a trusted session"
             )
+        if table.storage.scheme == "s3":  # Table.scan, jobs and loaders read through the session's cache
+            table.storage.data_cache = self.data_cache()
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
         v = table.version if version is None else check_version(version, table.uri)
@@ -334,17 +365,30 @@ class Runtime:
     # ------------------------------------------------------------------------------ data files
 
     def localize(
-        self, storage: Storage, uris: list[str]
+        self, storage: Storage, uris: list[str], sizes: list[int] | None = None
     ) -> tuple[list[str], ImmutableFileCache] | tuple[None, None]:
-        """Local copies of remote data files and the cache holding them; (None, None) for local storage."""
+        """Local copies of remote data files (``sizes`` from the log save a HEAD each) and the cache
+        holding them; (None, None) for local storage."""
         if "://" not in storage.root:
             return None, None
+        from lakehouse.cache import WHOLE_FILE_BELOW
+
         cache = self._file_cache(storage)
-        cache.mark(uris)
         first = uris[0] if uris else ""
-        return storage.guarded(
-            f"download of {len(uris)} data file(s), e.g.", first, lambda: cache.local_paths(uris)
-        ), cache
+        what = f"download of {len(uris)} data file(s), e.g."
+        # Larger files not cached whole are read by DuckDB in byte ranges through the registered cache
+        # filesystem (a sandboxed DuckDB reads local copies only).
+        above = None if self.sandbox or not SQL_RANGE_READS else WHOLE_FILE_BELOW
+        try:
+            return storage.guarded(
+                what, first, lambda: cache.local_paths(uris, sizes, ranges_above=above)
+            ), cache
+        except StorageUnavailable as e:
+            if e.operation == what:
+                raise
+            raise StorageUnavailable(
+                f"{what} {first} failed: {e}", operation=what, path=e.path, attempts=e.attempts
+            ) from e
 
     def file_columns(self, uris: Iterable[str]) -> dict[str, Columns]:
         """Per file, its top-level columns and their DuckDB types (cached: data files are immutable)."""
@@ -362,7 +406,7 @@ class Runtime:
             if cache is None:
                 from .filecache import ImmutableFileCache
 
-                cache = ImmutableFileCache(storage.fs, self.cache_directory())
+                cache = ImmutableFileCache(storage.fs, self.cache_directory(), self.data_cache())
                 if not self.sandbox:  # a sandboxed DuckDB reads the local copies only
                     self._connection().register_filesystem(cache)
                 self._filesystems[protocol] = cache

@@ -50,6 +50,7 @@ def connect(
     user: str | None = None,
     storage_options: dict[str, Any] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    cache_size: int | str | None = None,
     namespace: str = "main",
 ) -> Session:
     """Open a session on a warehouse.
@@ -57,8 +58,10 @@ def connect(
     ``catalog``: None (a local warehouse gets a SQLite catalog at ``<warehouse>/catalog.db``; an
     ``s3://`` warehouse gets the path catalog over the warehouse itself, no local state), a catalog URI
     (e.g. ``sqlite:////abs/path/catalog.db`` to keep an s3 warehouse's names in SQLite) or a Catalog.
-    ``cache_dir``: where remote data files read by queries are kept (they are immutable); by default a
-    temporary directory removed when the session closes.
+    ``cache_dir``: the persistent cache of remote data files (they are immutable), shared by sessions and
+    processes; default ``$LAKEHOUSE_CACHE_DIR`` or ``~/.cache/lakehouse/data``.
+    ``cache_size``: its bound in bytes or with a unit (``"20GiB"``); least recently used data goes first
+    (default ``$LAKEHOUSE_CACHE_SIZE`` or 10 GiB). See docs/object-storage.md.
     ``sandbox``: the session runs untrusted SQL: only the warehouse's tables (and the cache directory)
     are reachable; statements and functions touching files, other databases, settings or extensions
     raise SqlError (docs/security.md). The default session trusts its SQL like DuckDB does.
@@ -78,6 +81,7 @@ def connect(
         user=user,
         storage_options=storage_options,
         cache_dir=cache_dir,
+        cache_size=cache_size,
         namespace=namespace,
     )
 
@@ -118,6 +122,7 @@ class Session:
         user: str | None = None,
         storage_options: dict[str, Any] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        cache_size: int | str | None = None,
         namespace: str = "main",
     ):
         warehouse = normalize_uri(warehouse)
@@ -127,6 +132,7 @@ class Session:
             warehouse=warehouse,
             storage_options=options,
             cache_dir=cache_dir,
+            cache_size=cache_size,
             sandbox=sandbox,
             allow_external_locations=allow_external_locations,
             user=user,

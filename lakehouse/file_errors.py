@@ -54,9 +54,13 @@ def is_corruption(e: BaseException) -> bool:
 
 def data_file_error(snapshot: VersionRef, uri: str, e: BaseException) -> LakehouseError | OSError | None:
     """The error to raise instead of ``e`` from reading data file ``uri``; None to keep ``e``."""
+    from .cache import ObjectSizeMismatch
+
     table = snapshot.uri
     if isinstance(e, FileNotFoundError):
         return missing_file(snapshot, uri)
+    if isinstance(e, ObjectSizeMismatch):
+        return corrupt_file(table, uri, snapshot.version, str(e))
     if is_corruption(e):
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return corrupt_file(table, uri, snapshot.version, detail)

@@ -12,11 +12,12 @@ opens a table's Parquet data files.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -254,9 +255,31 @@ class Reader:
 
         # A DuckDB connection costs ~20 ms to open: only a filter Arrow cannot evaluate needs one.
         needs_con = self.row_filter is not None and self.row_filter.uses_duckdb
+        if not needs_con and len(splits) > 1 and storage_for(self.snapshot).scheme == "s3":
+            yield from self._prefetching(splits, batch_size)
+            return
         with _duck.connection() if needs_con else contextlib.nullcontext() as con:
             for split in splits:
                 yield from self.read(split, con=con).to_batches(max_chunksize=batch_size)
+
+    def _prefetching(self, splits: Sequence[Split], batch_size: int | None) -> Iterator[pa.RecordBatch]:
+        """``batches`` from object storage: the next PREFETCH splits are read while the current one is
+        consumed (their GETs overlap the caller's work); at most PREFETCH + 1 splits are held."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending = iter(splits)
+        pool = ThreadPoolExecutor(PREFETCH, thread_name_prefix="lakehouse-prefetch")
+        try:
+            ahead = deque(pool.submit(self.read, s) for s in itertools.islice(pending, PREFETCH + 1))
+            while ahead:
+                table = ahead.popleft().result()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    ahead.append(pool.submit(self.read, nxt))
+                yield from table.to_batches(max_chunksize=batch_size)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _partition_files(self, files: list[int]) -> list[int]:
         keep = self._partition_filter
@@ -305,7 +328,9 @@ def _runs(groups: list[tuple[int, int]], split_rows: int | None, split_bytes: in
     return runs
 
 
-_storages: dict[tuple[int, str], Storage] = {}
+PREFETCH = 2  # splits read ahead from object storage by Reader.batches
+
+_storages: dict[tuple[int, str, int], Storage] = {}
 
 
 def storage_for(snapshot: TableVersion) -> Storage:
@@ -316,12 +341,13 @@ def storage_for(snapshot: TableVersion) -> Storage:
     if snapshot.storage.scheme != "s3":
         return snapshot.storage
     pid = os.getpid()
-    key = (pid, snapshot.uri)
+    if getattr(snapshot.storage.fs, "_pid", pid) == pid:
+        return snapshot.storage
+    key = (pid, snapshot.uri, id(snapshot.storage))  # per storage: its options and cache, not the first's
     if key not in _storages:
-        creator = getattr(snapshot.storage.fs, "_pid", pid)
-        _storages[key] = (
-            snapshot.storage if creator == pid else open_storage(snapshot.uri, snapshot.storage.options)
-        )
+        fresh = open_storage(snapshot.uri, snapshot.storage.options)
+        fresh.data_cache = snapshot.storage.data_cache
+        _storages[key] = fresh
     return _storages[key]
 
 
@@ -335,8 +361,22 @@ def open_data_file(snapshot: TableVersion, index: int) -> Iterator[pq.ParquetFil
         if storage.scheme == "file" and "://" not in local:
             yield pq.ParquetFile(local, memory_map=True)  # local: memory-map instead of fsspec reads
             return
-        with storage.open(path) as handle:  # closed promptly: a long epoch opens every file again
+        size = snapshot.file_facts([index]).size[0]
+        with open_remote(storage, path, size) as handle:  # closed promptly: an epoch opens every file again
             yield pq.ParquetFile(handle, pre_buffer=True)
+
+
+def open_remote(storage: Storage, path: str, size: int | None) -> BinaryIO:
+    """A remote data file, open for reading: through the local cache of immutable data (``lakehouse.cache``)
+    for object stores, so only the footer and the selected column chunks are fetched, once per machine."""
+    if storage.scheme != "s3" or size is None:
+        return storage.open(path)
+    from .cache import open_data_cache
+
+    cache = storage.data_cache or open_data_cache()
+    return storage.guarded(
+        "read of", path, lambda: cache.open(storage.fs, storage.full_path(path), int(size))
+    )
 
 
 def read_file(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from .log.actions import CommitInfo
 from .log.commit import commit
 from .log.coordinated import Coordinator, sync
 from .log.files import LAST_CHECKPOINT, commit_path
+from .log.latest import knows_latest, latest_version
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
@@ -36,6 +38,9 @@ from .transaction import SchemaMode, Transaction
 from .write import as_arrow
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
+
+
+OPEN_LISTING_SECONDS = 1.0  # the first .version this soon after open() reuses open()'s log listing
 
 
 class Table:
@@ -51,6 +56,7 @@ class Table:
         # a catalog that ratifies this table's commits (lakehouse.log.coordinated), or None
         self.coordinator = coordinator
         self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
+        self._opened_at: tuple[int, float] | None = None  # (latest version, when) open() listed it
 
     @property
     def uri(self) -> str:
@@ -102,6 +108,13 @@ class Table:
         """Open an existing table; TableNotFound if there is no Delta log at ``uri``. A catalog passes
         itself as ``coordinator``: commits are then ratified by it and reads see what it ratified."""
         storage = open_storage(uri, storage_options)
+        # A table this process saw before: one listing from its last version (object stores) proves the
+        # log is there and answers the first .version too, instead of a HEAD and then a listing.
+        seen = latest_version(storage) if knows_latest(storage) else None
+        if seen is not None:
+            table = cls(storage, coordinator)
+            table._opened_at = (seen, time.monotonic())
+            return table
         if not _has_log(storage):
             raise TableNotFound(
                 f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
@@ -195,7 +208,10 @@ class Table:
         ratified = self._ratified()
         if ratified is not None:
             return ratified
-        latest = list_log(self.storage).latest
+        opened, self._opened_at = self._opened_at, None
+        # Right after open() (a catalog lookup then the query's version check), its listing is the answer.
+        fresh = opened is not None and time.monotonic() - opened[1] < OPEN_LISTING_SECONDS
+        latest = opened[0] if fresh else latest_version(self.storage)  # type: ignore[index]
         if latest is None:
             raise TableNotFound(f"no Delta table at {self.uri}")
         return latest

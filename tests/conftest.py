@@ -15,6 +15,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    # The persistent data cache (lakehouse.cache) of the test run: private, never the user's ~/.cache.
+    if "LAKEHOUSE_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["LAKEHOUSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="lakehouse-test-cache-")
+        config._lakehouse_cache_dir = os.environ["LAKEHOUSE_CACHE_DIR"]
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_lakehouse_cache_dir", None)
+    if made:
+        import shutil
+
+        shutil.rmtree(made, ignore_errors=True)
+
+
 def _s3_module():
     spec = importlib.util.spec_from_file_location("s3_server", ROOT / "scripts" / "s3_server.py")
     mod = importlib.util.module_from_spec(spec)

@@ -17,7 +17,7 @@ COMMANDS: dict[
 def _load_commands() -> None:
     import importlib
 
-    for module in ("engine.shell.sql_command", "tpcds.cli"):
+    for module in ("engine.shell.sql_command", "engine.shell.cache_command", "tpcds.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as e:

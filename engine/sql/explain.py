@@ -27,12 +27,28 @@ def scan_lines(scans: list[ScanInfo]) -> list[str]:
     return lines
 
 
+def cache_line(before: dict[str, int], after: dict[str, int]) -> str:
+    """``Data cache: hits 3, misses 1, bytes fetched 1,024, GETs 1 (hedged 0, retried 0)``."""
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    return (
+        f"Data cache: hits {d['hits']}, misses {d['misses']}, bytes fetched {d['bytes_fetched']:,}, "
+        f"GETs {d['requests']} (hedged {d['hedges']}, retried {d['retries']})"
+    )
+
+
 def explain_plan(
-    runtime: Runtime, plan: Plan, *, analyze: bool = False, text: str = "", phases: Phases | None = None
+    runtime: Runtime,
+    plan: Plan,
+    *,
+    analyze: bool = False,
+    text: str = "",
+    phases: Phases | None = None,
+    cache_before: dict | None = None,
 ) -> pa.Table:
     """A one-column table (``explain``) of lines: the scans, then DuckDB's physical plan.
 
-    ``phases`` (with ``analyze``): the statement's timings so far, shown as a ``Phases:`` line.
+    ``phases`` (with ``analyze``): the statement's timings so far, shown as a ``Phases:`` line;
+    ``cache_before`` (EXPLAIN ANALYZE): also what the remote data cache served and fetched.
     """
     from .execute import query
 
@@ -41,6 +57,8 @@ def explain_plan(
     lines = scan_lines(plan.scans)
     if analyze and phases is not None:
         lines.append(f"Phases: {phases.line()}")
+    if cache_before is not None:
+        lines.append(cache_line(cache_before, runtime.cache_counters()))
     lines.append("DuckDB plan:" if not analyze else "DuckDB plan (executed):")
     for row in out.to_pylist():
         value = row.get("explain_value") or ""

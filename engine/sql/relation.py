@@ -21,9 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 from lakehouse import partitions
+from lakehouse.cache import ObjectSizeMismatch
 from lakehouse.column_mapping import mapping_mode
 from lakehouse.dv_write import deleted_rows, live_positions
 from lakehouse.errors import SqlError
+from lakehouse.file_errors import corrupt_file
 from lakehouse.reader import read_file
 
 from .mapped_columns import ids_agree, logical_expr
@@ -113,13 +115,17 @@ def _parquet_part(
         return mapping and pa.types.is_nested(f.type)
 
     remote_uris = file_uris(snapshot, indices)
-    local, cache = runtime.localize(snapshot.storage, remote_uris)
+    sizes = list(snapshot.file_facts(indices).size)
+    try:
+        local, cache = runtime.localize(snapshot.storage, remote_uris, sizes)
+    except ObjectSizeMismatch as e:  # the object is not the file the log describes: name it
+        uri = next((u for u in remote_uris if u.endswith(e.path)), e.path)
+        raise corrupt_file(snapshot.uri, uri, snapshot.version, str(e)) from None
     uris = local or remote_uris
     regs.files.update(zip(uris, zip(itertools.repeat(snapshot), indices, remote_uris)))
     file_expr = f"__lh_d.{FILE_COLUMN}"
     if cache is not None:  # rows name the file by its table URI, not by its local copy
-        prefix, drop = cache.remote_prefix_sql()
-        file_expr = f"({literal(prefix)} || substr(__lh_d.{FILE_COLUMN}, {drop + 1}))"
+        file_expr = cache.file_uri_sql(f"__lh_d.{FILE_COLUMN}")
     try:
         present = runtime.file_columns(uris)
     except SqlError as e:  # a damaged or missing file: name it and its table

@@ -33,6 +33,9 @@ class Storage(ABC):
     # True when an exception from put_if_absent means nothing was written (a local syscall); False
     # when a request may have landed although its answer was lost (a remote store).
     atomic_put: bool = False
+    # The local cache of immutable data files readers go through (lakehouse.cache.DataCache); None: the
+    # process default (the user cache directory). A session sets its own on the storages it resolves.
+    data_cache: Any = None
 
     def __init__(self, root: str, fs: fsspec.AbstractFileSystem, fs_root: str, options: dict[str, Any]):
         self.root = root.rstrip("/")
@@ -106,6 +109,11 @@ class Storage(ABC):
     def list_names(self, prefix: str) -> list[tuple[str, int]]:
         """(path, mtime_ms) of objects directly under ``prefix``; mtime -1 when not known cheaply."""
         return [(f.path, f.modified_ms) for f in self.list(prefix)]
+
+    def list_names_after(self, prefix: str, start_after: str) -> list[tuple[str, int]] | None:
+        """(path, mtime_ms) of objects under ``prefix`` whose names sort after ``start_after`` (a name
+        in ``prefix``), or None when the store cannot list from a point (then list everything)."""
+        return None
 
     def mtime_ms(self, path: str) -> int:
         return _mtime_ms(self.fs.info(self._full(path)))

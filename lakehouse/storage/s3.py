@@ -115,6 +115,30 @@ class S3Storage(Storage):
     def list(self, prefix: str) -> list[FileInfo]:
         return self._guard("LIST of", prefix, lambda: super(S3Storage, self).list(prefix))
 
+    def list_names_after(self, prefix: str, start_after: str) -> list[tuple[str, int]]:
+        """One ListObjectsV2 from ``StartAfter`` on (pages followed): the log's newest commits without
+        listing the whole ``_delta_log/``."""
+        from fsspec.asyn import sync
+
+        bucket, key, _ = self.fs.split_path(self._full(prefix))
+        key = key.rstrip("/") + "/"
+
+        async def listing() -> list[tuple[str, int]]:
+            out: list[tuple[str, int]] = []
+            kwargs = {"Bucket": bucket, "Prefix": key, "StartAfter": key + start_after, "Delimiter": "/"}
+            while True:
+                page = await self.fs._call_s3("list_objects_v2", **kwargs)
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(key) :]
+                    modified = obj.get("LastModified")
+                    out.append((f"{prefix}/{name}", int(modified.timestamp() * 1000) if modified else 0))
+                token = page.get("NextContinuationToken")
+                if not page.get("IsTruncated") or not token:
+                    return out
+                kwargs["ContinuationToken"] = token
+
+        return self._guard("LIST of", prefix, lambda: sync(self.fs.loop, listing))
+
     def walk(self, prefix: str = "") -> list[FileInfo]:
         return self._guard("LIST of", prefix, lambda: super(S3Storage, self).walk(prefix))
 

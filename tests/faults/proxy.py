@@ -7,13 +7,16 @@ Forwards every request to ``--target`` unchanged (the Host header too, so SigV4 
 valid) and applies the first matching rule. Rules are set at run time through the control endpoint:
 
     PUT  /__faults__/rules   body: JSON list of rules (replaces them; [] = pass everything through)
-    GET  /__faults__/stats   JSON {rule index: times applied, "requests": total}
+    GET  /__faults__/stats   JSON {rule index: times applied, "requests": total, "gets": GETs answered,
+                                   "get_bytes": body bytes of the GETs answered}
 
 A rule: {"method": "PUT", "path": "_delta_log/\\d+\\.json$", "action": ..., "probability": 1.0,
-"times": null, "seconds": 1.5}. ``path`` is a regex searched in the request path. Actions:
+"times": null, "seconds": 1.5}; ``"every": 50`` instead of a probability applies it to every 50th match
+(1st, 51st, ...). ``path`` is a regex searched in the request path. Actions:
 
 - ``ack_lost``: forward the request, then drop the connection without answering (the write landed);
-- ``delay``: wait ``seconds``, then forward; ``delay_response``: forward, wait ``seconds``, answer;
+- ``delay``: wait ``seconds``, then forward (``"probability": 0.02``: a slow tail of 2% of requests);
+  ``delay_response``: forward, wait ``seconds``, answer;
 - ``503``: answer 503 SlowDown without forwarding;
 - ``truncate``: forward, then send the headers and only half of the body, and drop the connection.
 """
@@ -59,7 +62,11 @@ class State:
                     continue
                 if rule.get("times") is not None and self.stats.get(str(i), 0) >= rule["times"]:
                     continue
-                if random.random() >= float(rule.get("probability", 1.0)):
+                if rule.get("every"):  # a deterministic fraction: the 1st, (every+1)th, ... match
+                    seen = self.stats[f"matched{i}"] = self.stats.get(f"matched{i}", 0) + 1
+                    if (seen - 1) % int(rule["every"]):
+                        continue
+                elif random.random() >= float(rule.get("probability", 1.0)):
                     continue
                 self.stats[str(i)] = self.stats.get(str(i), 0) + 1
                 return rule
@@ -106,6 +113,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":  # a HEAD answer has no body, whatever its Content-Length
             self.wfile.write(body[: len(body) // 2] if cut else body)
+            if self.command == "GET":
+                with self.state.lock:
+                    self.state.stats["gets"] = self.state.stats.get("gets", 0) + 1
+                    self.state.stats["get_bytes"] = self.state.stats.get("get_bytes", 0) + len(body)
         self.wfile.flush()
         if cut:
             self._drop()

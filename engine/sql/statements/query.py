@@ -35,7 +35,15 @@ def explain(ctx: Context) -> Result:
     with collect() as phases:
         tree = parse_one(text, ctx.dialect, line=line)
         check_params(ctx.params, tree)
+        before = ctx.runtime.cache_counters()  # planning fetches remote files: count from here
         plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
         analyze = bool(ctx.match.group("analyze"))
-        table = explain_plan(ctx.runtime, plan, analyze=analyze, text=text, phases=phases)
+        table = explain_plan(
+            ctx.runtime,
+            plan,
+            analyze=analyze,
+            text=text,
+            phases=phases,
+            cache_before=before if analyze else None,
+        )
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))

@@ -7,6 +7,7 @@ here) and, as a cross-check, by delta-rs; delta-rs's SQL engine is the oracle fo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -281,7 +282,14 @@ def test_on_s3_through_the_file_cache(tmp_path, s3_uri, s3_options):
                 fresh.sql("SELECT * FROM remote")
         finally:
             fresh.close()
-        with pytest.raises(CorruptDataFile, match=f"data file {s3_uri}/part-1.parquet"):
-            Table.open(s3_uri, storage_options=s3_options).snapshot().scan().to_arrow()
+        # Data files are immutable: the machine's cache keeps serving the bytes it read before the file
+        # was replaced in place; a process with another cache reads the damaged file and names it.
+        os.environ["LAKEHOUSE_CACHE_DIR"], saved = str(tmp_path / "c3"), os.environ.get("LAKEHOUSE_CACHE_DIR")
+        try:
+            with pytest.raises(CorruptDataFile, match=f"data file {s3_uri}/part-1.parquet"):
+                Table.open(s3_uri, storage_options=s3_options).snapshot().scan().to_arrow()
+        finally:
+            if saved is not None:
+                os.environ["LAKEHOUSE_CACHE_DIR"] = saved
     finally:
         db.close()

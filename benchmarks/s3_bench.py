@@ -1,0 +1,251 @@
+"""Object storage benchmark: TPC-DS on the local S3 server (SeaweedFS) against local disk, in one run.
+
+For each scale factor: the same tables loaded into a local warehouse and an ``s3://`` warehouse; the
+queries run in a NEW process each time, in this order: local disk, S3 with an empty cache (cold), S3 again
+with the cache the cold run filled (warm), local disk again, S3 warm again. Reported: total query seconds per run and the
+ratios against the faster local run (a ratio is what counts on a busy machine), and the cache's counters.
+Then bytes fetched for a scan selecting 3 of a 20-column table's columns (Table.scan and SQL), and the
+range-read trade-off: GET latency by size on this server.
+
+    python benchmarks/s3_bench.py [--sf 0.1 [--sf 1]] [--queries 1-99] [--workdir /tmp/lh-s3bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _s3_module():
+    spec = importlib.util.spec_from_file_location("s3_server", ROOT / "scripts" / "s3_server.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ------------------------------------------------------------------------------ child: run the queries
+
+
+def child(args: argparse.Namespace) -> None:
+    import engine
+    from tpcds.cli import parse_queries
+    from tpcds.generate import TABLES
+    from tpcds.queries import load_queries, qualify_tables, split_statements
+
+    options = json.loads(args.options) if args.options else None
+    t_open = time.perf_counter()
+    db = engine.connect(args.warehouse, storage_options=options, cache_dir=args.cache_dir)
+    for t in TABLES:
+        db.resolve_snapshot(f"{args.namespace}.{t}")
+    opened = time.perf_counter() - t_open
+    texts = load_queries(args.plain)
+    times: dict[int, float] = {}
+    failed: dict[int, str] = {}
+    for nr in parse_queries(args.queries):
+        if nr not in texts:
+            continue
+        t0 = time.perf_counter()
+        try:
+            for stmt in split_statements(texts[nr]):
+                db.sql(qualify_tables(stmt, args.namespace, TABLES)).to_arrow()
+        except Exception as e:  # a query the engine cannot run counts on neither side
+            failed[nr] = f"{type(e).__name__}: {str(e)[:120]}"
+            continue
+        times[nr] = time.perf_counter() - t0
+    counters = db.runtime.cache_counters()
+    db.close()
+    print(json.dumps({"times": times, "failed": failed, "open_seconds": opened, "counters": counters}))
+
+
+def _run_child(warehouse: str, namespace: str, plain: Path, queries: str, options, cache: Path) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--warehouse",
+        warehouse,
+        "--namespace",
+        namespace,
+        "--plain",
+        str(plain),
+        "--queries",
+        queries,
+        "--cache-dir",
+        str(cache),
+        "--options",
+        json.dumps(options) if options else "",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ parent
+
+
+def tpcds(sf: float, work: Path, server, queries: str) -> dict:
+    import engine
+    from tpcds.generate import generate_parquet
+    from tpcds.load import default_namespace, load_tables
+
+    plain = work / "plain" / f"sf{sf:g}"
+    generate_parquet(sf, plain, progress=lambda m: None)
+    namespace = default_namespace(sf)
+    local = str(work / f"local-sf{sf:g}")
+    remote = f"s3://lake/bench-sf{sf:g}-{uuid.uuid4().hex[:6]}"
+    options = server.storage_options()
+    t0 = time.perf_counter()
+    for wh, opts in ((local, None), (remote, options)):
+        with engine.connect(wh, storage_options=opts) as db:
+            load_tables(db.catalog, plain, namespace, sf, progress=lambda m: None)
+    print(f"  loaded sf={sf:g} into {local} and {remote} in {time.perf_counter() - t0:.0f} s", flush=True)
+    cache = work / f"cache-sf{sf:g}"
+    shutil.rmtree(cache, ignore_errors=True)
+    runs = {}
+    runs["local"] = _run_child(local, namespace, plain, queries, None, cache / "unused")
+    runs["s3_cold"] = _run_child(remote, namespace, plain, queries, options, cache)
+    runs["s3_warm"] = _run_child(remote, namespace, plain, queries, options, cache)
+    runs["local_again"] = _run_child(local, namespace, plain, queries, None, cache / "unused")
+    runs["s3_warm_again"] = _run_child(remote, namespace, plain, queries, options, cache)
+    common = set.intersection(*(set(r["times"]) for r in runs.values()))
+    totals = {k: sum(r["times"][q] for q in common) for k, r in runs.items()}
+    base = min(totals["local"], totals["local_again"])
+    out = {
+        "sf": sf,
+        "queries": len(common),
+        "failed": sorted(set().union(*(r["failed"] for r in runs.values()))),
+        "seconds": {k: round(v, 2) for k, v in totals.items()},
+        "cold_vs_local": round(totals["s3_cold"] / base, 2),
+        "warm_vs_local": round(totals["s3_warm"] / base, 2),
+        # The machine is shared: local runs alone differ by up to 1.7x. Also against the mean local run,
+        # and the two warm runs against the two local runs.
+        "cold_vs_mean_local": round(totals["s3_cold"] * 2 / (totals["local"] + totals["local_again"]), 2),
+        "warm_pair_vs_local_pair": round(
+            (totals["s3_warm"] + totals["s3_warm_again"]) / (totals["local"] + totals["local_again"]), 2
+        ),
+        "cold_counters": runs["s3_cold"]["counters"],
+        "warm_counters": runs["s3_warm"]["counters"],
+        "open_seconds": {k: round(r["open_seconds"], 2) for k, r in runs.items()},
+    }
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def columns_bytes(work: Path, server) -> dict:
+    """Bytes fetched for 3 of 20 columns of a 3-file table, against the files' size."""
+    import numpy as np
+    import pyarrow as pa
+
+    import engine
+    from lakehouse import Table
+    from lakehouse.cache import open_data_cache
+
+    rng = np.random.default_rng(0)
+    names = [f"c{i:02d}" for i in range(20)]
+    uri = f"s3://lake/wide-{uuid.uuid4().hex[:6]}"
+    options = server.storage_options()
+    schema = pa.schema([(n, pa.float64()) for n in names])
+    table = Table.create(uri, schema, storage_options=options)
+    for _ in range(3):
+        table.append(pa.table({n: rng.standard_normal(200_000) for n in names}, schema=schema))
+    snap = Table.open(uri, options).snapshot()
+    total = sum(f.size for f in snap.files)
+    cache = open_data_cache(work / f"cols-{uuid.uuid4().hex[:6]}", "10GiB")
+    t = Table.open(uri, options)
+    t.storage.data_cache = cache
+    before = cache.counters()
+    t0 = time.perf_counter()
+    t.snapshot().scan(columns=["c00", "c07", "c19"]).to_arrow()
+    cold = time.perf_counter() - t0
+    after = cache.counters()
+    t0 = time.perf_counter()
+    t.snapshot().scan(columns=["c00", "c07", "c19"]).to_arrow()
+    warm = time.perf_counter() - t0
+    fetched = after["bytes_fetched"] - before["bytes_fetched"]
+    out = {
+        "files_bytes": total,
+        "scan_bytes_fetched": fetched,
+        "scan_fraction": round(fetched / total, 3),
+        "scan_requests": after["requests"] - before["requests"],
+        "scan_cold_s": round(cold, 3),
+        "scan_warm_s": round(warm, 3),
+    }
+    warehouse = uri.rsplit("/", 1)[0] + f"/widesql-{uuid.uuid4().hex[:6]}"
+    with engine.connect(warehouse, storage_options=options, cache_dir=work / "cols-sql") as db:
+        db.register("src", t.snapshot().scan().to_arrow())
+        db.sql("CREATE TABLE w AS SELECT * FROM src")
+    with engine.connect(warehouse, storage_options=options, cache_dir=work / "cols-sql") as db:
+        b = db.runtime.cache_counters()
+        db.sql("SELECT sum(c00), sum(c07), sum(c19) FROM w").to_arrow()
+        a = db.runtime.cache_counters()
+        out["sql_bytes_fetched"] = a["bytes_fetched"] - b["bytes_fetched"]
+        out["sql_fraction"] = round(out["sql_bytes_fetched"] / total, 3)
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def get_latency(server) -> dict:
+    """Median GET seconds by size on this server: what one extra range request costs."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**server.storage_options(), skip_instance_cache=True)
+    path = f"lake/lat-{uuid.uuid4().hex[:6]}"
+    fs.pipe(path, b"x" * (16 << 20))
+    out = {}
+    for size in (4 << 10, 64 << 10, 1 << 20, 4 << 20, 16 << 20):
+        samples = []
+        for _ in range(9):
+            t0 = time.perf_counter()
+            fs.cat_file(path, start=0, end=size)
+            samples.append(time.perf_counter() - t0)
+        out[f"{size >> 10} KiB"] = round(statistics.median(samples) * 1000, 2)
+    print(json.dumps({"get_ms_by_size": out}, indent=1), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sf", type=float, action="append")
+    ap.add_argument("--queries", default="1-99")
+    ap.add_argument("--workdir", default="/tmp/lh-s3bench")
+    ap.add_argument("--skip-tpcds", action="store_true")
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--warehouse")
+    ap.add_argument("--namespace")
+    ap.add_argument("--plain")
+    ap.add_argument("--cache-dir")
+    ap.add_argument("--options", default="")
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    server = _s3_module().start(work / f"s3data-{uuid.uuid4().hex[:6]}")
+    results = {}
+    try:
+        results["get_latency_ms"] = get_latency(server)
+        results["columns"] = columns_bytes(work, server)
+        if not args.skip_tpcds:
+            results["tpcds"] = [tpcds(sf, work, server, args.queries) for sf in (args.sf or [0.1])]
+    finally:
+        server.stop()
+        shutil.rmtree(server.data_dir, ignore_errors=True)
+    (work / "s3_bench.json").write_text(json.dumps(results, indent=1))
+    print(f"results: {work / 's3_bench.json'}")
+
+
+if __name__ == "__main__":
+    main()

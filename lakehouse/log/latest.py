@@ -1,0 +1,48 @@
+"""The latest version of a table without listing its whole log, where the store can list from a point.
+
+A process remembers the latest version it saw per table root; the next check lists only the names from
+that version's commit on (S3 ``StartAfter``). The remembered commit must still be there (a table dropped
+and created again at the same place starts over); if it is not, or the store cannot list from a point,
+the whole log is listed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import threading
+
+from ..storage import Storage
+from .files import LOG_DIR, parse_commit_name
+from .replay import list_log
+
+_SEEN: dict[str, int] = {}
+_LOCK = threading.Lock()
+
+
+def knows_latest(storage: Storage) -> bool:
+    """True when this process saw a version of the table at ``storage`` and the store lists from a
+    point (S3): ``latest_version`` is then one short listing."""
+    with _LOCK:
+        known = storage.root in _SEEN
+    return known and type(storage).list_names_after is not Storage.list_names_after
+
+
+def latest_version(storage: Storage) -> int | None:
+    """The newest commit version of the table at ``storage`` (None: no table there)."""
+    with _LOCK:
+        known = _SEEN.get(storage.root)
+    latest = None
+    if known is not None:
+        names = storage.list_names_after(LOG_DIR, f"{known - 1:020d}.zzz" if known > 0 else "")
+        if names is not None:
+            versions = {parse_commit_name(posixpath.basename(p)) for p, _ in names} - {None}
+            if known in versions:
+                latest = max(versions)  # type: ignore[type-var]
+    if latest is None:
+        latest = list_log(storage).latest
+    with _LOCK:
+        if latest is None:
+            _SEEN.pop(storage.root, None)
+        else:
+            _SEEN[storage.root] = latest
+    return latest
