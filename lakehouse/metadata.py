@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import constraints
+from . import cdf, constraints
 from .errors import SchemaMismatch, did_you_mean
 from .log.actions import Metadata, Protocol, now_ms
 from .protocol import protocol_for
@@ -97,11 +97,12 @@ def protocol_of(
     schema: pa.Schema, properties: Mapping[str, str], current: Protocol | None = None
 ) -> Protocol:
     """The smallest protocol covering what a table with this schema and properties uses."""
-    return protocol_for(
+    protocol = protocol_for(
         constraints=bool(constraints.check_constraints(dict(properties))),
         timestamp_ntz=uses_timestamp_ntz(schema),
         current=current,
     )
+    return cdf.protocol_with_cdf(protocol) if cdf.is_enabled(properties) else protocol
 
 
 def resolve_column(schema: pa.Schema, name: str, what: str = "column") -> str:

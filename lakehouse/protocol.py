@@ -8,7 +8,7 @@ from .log.actions import Protocol
 READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
 WRITER_FEATURES = {
     "appendOnly", "invariants", "checkConstraints", "timestampNtz", "deletionVectors",
-    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata",
+    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "changeDataFeed",
 }  # fmt: skip
 
 
@@ -40,15 +40,6 @@ def check_writable(protocol: Protocol, config: dict[str, str], where: str) -> No
                 f"correctly; the table is read-only here",
                 feature=unknown[0],
             )
-    elif (
-        protocol.min_writer_version >= 4
-        and config.get("delta.enableChangeDataFeed", "false").lower() == "true"
-    ):
-        raise UnsupportedFeature(
-            f"{where} has the change data feed enabled (writer version 4); lakehouse does not write "
-            f"change data files, so the table is read-only here",
-            feature="changeDataFeed",
-        )
     if config.get("delta.columnMapping.mode", "none") != "none":
         raise UnsupportedFeature(
             f"{where} uses column mapping; lakehouse reads it but does not write to it yet",

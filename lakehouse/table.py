@@ -296,6 +296,18 @@ class Table:
 
     # ------------------------------------------------------------------------------ history
 
+    def changes(self, start_version: int, end_version: int | None = None) -> pa.Table:
+        """Row changes of versions ``start_version``..``end_version`` (inclusive; latest if None) of a
+        table with ``delta.enableChangeDataFeed=true``: the rows plus ``_change_type`` (``insert``,
+        ``delete``, ``update_preimage``, ``update_postimage``), ``_commit_version``, ``_commit_timestamp``.
+
+        >>> t.changes(1).column("_change_type").to_pylist()      # doctest: +SKIP
+        ['update_preimage', 'update_postimage']
+        """
+        from .changes import read_changes
+
+        return read_changes(self.storage, lambda v: self.snapshot(v), start_version, end_version)
+
     def history(self, limit: int | None = None) -> list[dict]:
         """Commit information, newest first: version, timestamp, operation, parameters, metrics."""
         listing = list_log(self.storage)

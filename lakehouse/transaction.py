@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import constraints
+from .cdf import ChangeRecorder
 from .data_file import DataFile
 from .errors import CommitOutcomeUnknown, ConstraintViolation, LakehouseError
 from .log.actions import Action, Add, Metadata, Protocol, Remove
@@ -72,6 +73,7 @@ class Transaction:
         self._view: Snapshot | None = None
         self._extra_actions: list[Action] = []
         self._may_have_landed = False
+        self.cdc = ChangeRecorder(table.storage, lambda: self._metadata, self.view)  # change data feed
 
     # ------------------------------------------------------------------------------------- state
 
@@ -165,6 +167,7 @@ class Transaction:
             if f.path in self._adds:  # written by this transaction: just forget it
                 del self._adds[f.path]
                 self.table.storage.delete([f.path])
+                self.cdc.forgot(f.path)
             else:
                 self._removes[f.path] = Remove(
                     path=f.log_path,
@@ -352,6 +355,9 @@ class Transaction:
             operation, params = "WRITE", {"mode": "Append"}
         else:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
+        self._extra_actions.extend(
+            self.cdc.finish(self._removes.values(), self._adds.values(), self.snapshot)
+        )
         actions = self.actions()
         now = _now()
         actions = [a if not isinstance(a, Remove) else _stamp(a, now) for a in actions]
@@ -413,6 +419,7 @@ class Transaction:
         if self._may_have_landed or self.version is not None:
             return
         self.table.storage.delete([unquote(a.path) for a in self._adds.values()])
+        self.cdc.discard()
 
     def __enter__(self) -> Transaction:
         return self

@@ -16,6 +16,7 @@ from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
 from .sandbox import check_tree
+from .table_changes import rewrite_table_changes
 
 if TYPE_CHECKING:
     from ..runtime import HasRuntime, Runtime
@@ -74,7 +75,8 @@ def plan_query(
     if copy:
         tree = tree.copy()
     refs = bind(runtime, tree, cache, params)
-    if not refs and original is not None:
+    changes = rewrite_table_changes(runtime, tree, cache, params, regs)
+    if not refs and not changes and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"

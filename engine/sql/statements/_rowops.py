@@ -21,6 +21,7 @@ from ..execute import reader, registered
 from ..relation import FILE_COLUMN, POS_COLUMN, Registrations, file_uris, scan_sql
 from ..rewrite import Plan
 from ..types import quote
+from ._changefeed import change_rows_sql
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table, Transaction
@@ -96,6 +97,11 @@ def apply_changes(
         f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} "
         f"WHERE c.{ACTION} IS DISTINCT FROM 'D'"
     )
-    tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
+    removed = [snapshot.file_at(i) for i in touched]
+    tx.remove_files(removed, read=True)
     with registered(runtime, regs) as con:
-        tx.write_rows(reader(con, sql, None, text, regs=regs))
+        adds = tx.write_rows(reader(con, sql, None, text, regs=regs))
+        if tx.cdc.enabled:  # change data feed: the changed rows before and after
+            names = [quote(f.name) for f in snapshot.schema]
+            rows = reader(con, change_rows_sql(names, cols, rel, ch, ACTION), None, text, regs=regs)
+            tx.cdc.record(rows, removed=removed, added=adds)
