@@ -88,7 +88,12 @@ def read_changes(
             COMMIT_TIMESTAMP, pa.repeat(pa.scalar(ts, pa.timestamp("ms", tz="UTC")), rows.num_rows)
         )
         parts.append(rows)
-    return pa.concat_tables(parts) if parts else empty_changes(last.schema)
+    if not parts:
+        empty = empty_changes(last.schema)
+        return empty.append_column(COMMIT_VERSION, pa.array([], pa.int64())).append_column(
+            COMMIT_TIMESTAMP, pa.array([], pa.timestamp("ms", tz="UTC"))
+        )
+    return pa.concat_tables(parts)
 
 
 def _commit_timestamp(storage: Storage, listing, version: int, actions: list) -> int:
