@@ -298,3 +298,21 @@ def test_replaying_the_feed_reproduces_every_version(tmp_path_factory, ops, part
         state = Counter({k: c for k, c in state.items() if c})  # a negative count stays and fails
         if v in expected:
             assert state == expected[v], v
+
+
+def test_every_backend_records_and_reads_changes(table_location):
+    uri, options = table_location
+    t = Table.create(
+        uri,
+        pa.schema([("id", pa.int64()), ("p", pa.string())]),
+        partition_by=["p"],
+        properties={"delta.enableChangeDataFeed": "true"},
+        storage_options=options,
+    )
+    t.append(pa.table({"id": [1, 2, 3], "p": ["a", "a", "b"]}))
+    t.update({"id": "id * 10"}, "id = 2")
+    t.delete("id = 3")
+    names = [f.path for f in t.storage.walk("_change_data")]
+    assert names and all(n.startswith("_change_data/p=") for n in names)
+    got = sorted((r["_commit_version"], r["_change_type"], r["id"], r["p"]) for r in t.changes(2).to_pylist())
+    assert got == [(2, "update_postimage", 20, "a"), (2, "update_preimage", 2, "a"), (3, "delete", 3, "b")]
