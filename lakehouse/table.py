@@ -364,6 +364,7 @@ class Table:
                 r = rows[i]
                 r["partitionValues"] = dict(r["partitionValues"] or [])
                 r["tags"] = dict(r["tags"]) if r["tags"] else None
+                r["dataChange"] = True  # back in the table: a change (an OPTIMIZE output had false)
                 readd.append(Add.from_json(r))
             tx.add_files(readd)
             if target.metadata != current.metadata or target.protocol != current.protocol:

@@ -316,3 +316,20 @@ def test_every_backend_records_and_reads_changes(table_location):
     assert names and all(n.startswith("_change_data/p=") for n in names)
     got = sorted((r["_commit_version"], r["_change_type"], r["id"], r["p"]) for r in t.changes(2).to_pylist())
     assert got == [(2, "update_postimage", 20, "a"), (2, "update_preimage", 2, "a"), (3, "delete", 3, "b")]
+
+
+def test_restore_is_a_change_the_feed_replays(tmp_path):
+    t = Table.create(
+        str(tmp_path / "t"),
+        pa.schema([("id", pa.int64())]),
+        properties={"delta.enableChangeDataFeed": "true"},
+    )
+    t.append(pa.table({"id": [1]}))
+    t.append(pa.table({"id": [2]}))
+    t.maintenance.optimize()  # version 3: one file written with dataChange=false
+    t.delete("id = 1")
+    t.restore(3)  # the OPTIMIZE output comes back: the feed must show its rows as inserted
+    net: Counter = Counter()
+    for r in t.changes(0).to_pylist():
+        net[r["id"]] += -1 if r["_change_type"] in ("delete", "update_preimage") else 1
+    assert {k: c for k, c in net.items() if c} == {1: 1, 2: 1}
