@@ -57,6 +57,12 @@ def read_changes(
         )
     if end < start:
         raise InvalidArgument(f"end_version {end} is before start_version {start}: pass end >= start")
+    missing = [v for v in range(start, end + 1) if v not in listing.commits]
+    if missing:
+        raise VersionNotFound(
+            f"no change data for version {missing[0]} of {storage.root}: its commit file is gone (log "
+            f"cleanup after delta.logRetentionDuration); the oldest commit kept is {listing.earliest_commit}"
+        )
     first = snapshot_at(start)
     last = snapshot_at(end) if end != start else first
     metadata = first.metadata

@@ -25,6 +25,20 @@ def _change_files(uri: str) -> list[str]:
     return out
 
 
+def _id_table(tmp_path) -> Table:
+    """A fresh table of one int64 column ``id`` with the change data feed on."""
+    schema = pa.schema([("id", pa.int64())])
+    return Table.create(str(tmp_path / "t"), schema, properties={"delta.enableChangeDataFeed": "true"})
+
+
+def _net(changes: pa.Table) -> dict:
+    """id -> rows in minus rows out over the feed (zeros left out)."""
+    net: Counter = Counter()
+    for r in changes.to_pylist():
+        net[r["id"]] += -1 if r["_change_type"] in ("delete", "update_preimage") else 1
+    return {k: c for k, c in net.items() if c}
+
+
 def _rows(table: pa.Table) -> list[str]:
     """Rows as sortable text (NaN equals NaN, NULL sorts)."""
     return sorted(repr(tuple(r.values())) for r in table.to_pylist())
@@ -81,11 +95,7 @@ def test_delta_rs_agrees_at_every_version_range(tmp_path, partitioned):
 
 
 def test_add_only_and_optimize_write_no_change_files(tmp_path):
-    t = Table.create(
-        str(tmp_path / "t"),
-        pa.schema([("id", pa.int64())]),
-        properties={"delta.enableChangeDataFeed": "true"},
-    )
+    t = _id_table(tmp_path)
     t.append(pa.table({"id": [1, 2]}))
     t.append(pa.table({"id": [3]}))
     t.maintenance.optimize()
@@ -194,30 +204,19 @@ def test_failed_dml_leaves_no_change_files(tmp_path):
 
 
 def test_same_transaction_append_then_delete_is_net_change(tmp_path):
-    t = Table.create(
-        str(tmp_path / "t"),
-        pa.schema([("id", pa.int64())]),
-        properties={"delta.enableChangeDataFeed": "true"},
-    )
+    t = _id_table(tmp_path)
     t.append(pa.table({"id": [1, 2]}))
     with t.transaction() as tx:
         tx.append(pa.table({"id": [3, 4]}))
         tx.delete("id IN (2, 4)")  # deletes from a visible file and from the transaction's own file
     got = t.changes(2)
-    net: Counter = Counter()
-    for i, kind in zip(got.column("id").to_pylist(), got.column("_change_type").to_pylist()):
-        net[i] += -1 if kind == "delete" else 1
     # Rows of the transaction's own file were never visible: the feed nets to -2 and +3 (it may
     # spell that as whole-file deletes and inserts, derived from the commit's removes and adds).
-    assert {k: c for k, c in net.items() if c} == {2: -1, 3: 1}
+    assert _net(got) == {2: -1, 3: 1}
 
 
 def test_vacuum_removes_old_change_files_and_time_travel_still_works(tmp_path):
-    t = Table.create(
-        str(tmp_path / "t"),
-        pa.schema([("id", pa.int64())]),
-        properties={"delta.enableChangeDataFeed": "true"},
-    )
+    t = _id_table(tmp_path)
     t.append(pa.table({"id": [1, 2]}))
     t.delete("id = 1")
     kept = t.maintenance.vacuum(dry_run=False)  # default retention: everything is recent
@@ -319,17 +318,22 @@ def test_every_backend_records_and_reads_changes(table_location):
 
 
 def test_restore_is_a_change_the_feed_replays(tmp_path):
-    t = Table.create(
-        str(tmp_path / "t"),
-        pa.schema([("id", pa.int64())]),
-        properties={"delta.enableChangeDataFeed": "true"},
-    )
+    t = _id_table(tmp_path)
     t.append(pa.table({"id": [1]}))
     t.append(pa.table({"id": [2]}))
     t.maintenance.optimize()  # version 3: one file written with dataChange=false
     t.delete("id = 1")
     t.restore(3)  # the OPTIMIZE output comes back: the feed must show its rows as inserted
-    net: Counter = Counter()
-    for r in t.changes(0).to_pylist():
-        net[r["id"]] += -1 if r["_change_type"] in ("delete", "update_preimage") else 1
-    assert {k: c for k, c in net.items() if c} == {1: 1, 2: 1}
+    assert _net(t.changes(0)) == {1: 1, 2: 1}
+
+
+def test_changes_of_a_cleaned_up_commit_say_so(tmp_path):
+    t = _id_table(tmp_path)
+    t.append(pa.table({"id": [1]}))
+    t.append(pa.table({"id": [2]}))
+    t.maintenance.checkpoint(2)
+    for v in (0, 1):  # as log cleanup would, once a checkpoint covers them
+        os.remove(os.path.join(t.uri, "_delta_log", f"{v:020d}.json"))
+    with pytest.raises(VersionNotFound, match="version 1 .*log cleanup"):
+        t.changes(1)
+    assert t.changes(2).column("id").to_pylist() == [2]
