@@ -3,6 +3,7 @@ checked against delta-rs (``load_cdf``) at every version range and against DuckD
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
 
@@ -165,12 +166,22 @@ def test_sql_table_changes_and_errors(tmp_path):
         ("SELECT * FROM table_changes('t')", "2 or 3 arguments"),
         ("SELECT * FROM table_changes('nope', 0)", "unknown table"),
         ("SELECT * FROM table_changes('t', 7)", "latest version is 2"),
-        ("SELECT * FROM table_changes('t', 'x')", "integers"),
+        ("SELECT * FROM table_changes('t', 1.5)", "integers"),
+        ("SELECT * FROM table_changes('t', 'x')", "timestamp"),
     ]:
         with pytest.raises(SqlError, match=match):
             db.sql(bad).to_arrow()
     spark = db.sql("SELECT count(*) AS n FROM table_changes('t', 1, 2)", dialect="databricks").to_pylist()
     assert spark == [{"n": 4}]
+    # Timestamps (Databricks): start = first version committed at or after it, end = last at or before.
+    table, _ = db.resolve_snapshot("t")
+    when = {h["version"]: h["timestamp"] for h in table.history()}
+    assert when[1] < when[2]
+    q = "SELECT DISTINCT _commit_version AS v FROM table_changes('t', ?, ?) ORDER BY v"
+    assert db.sql(q, [when[2].isoformat(), when[2].isoformat()]).to_pylist() == [{"v": 2}]
+    assert db.sql(q, [when[1].isoformat(), when[1].isoformat()]).to_pylist() == [{"v": 1}]
+    later = (when[1] + dt.timedelta(milliseconds=1)).isoformat()
+    assert db.sql(q, [later, when[2].isoformat()]).to_pylist() == [{"v": 2}]
 
 
 def test_failed_dml_leaves_no_change_files(tmp_path):
