@@ -348,3 +348,20 @@ def test_changes_of_a_cleaned_up_commit_say_so(tmp_path):
     with pytest.raises(VersionNotFound, match="version 1 .*log cleanup"):
         t.changes(1)
     assert t.changes(2).column("id").to_pylist() == [2]
+
+
+def test_delta_rs_written_feed_reads_the_same_and_stays_writable(tmp_path):
+    deltalake = pytest.importorskip("deltalake")
+    uri = str(tmp_path / "t")
+    data = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "p": ["a", "a", "b"]})
+    deltalake.write_deltalake(
+        uri, data, partition_by=["p"], configuration={"delta.enableChangeDataFeed": "true"}
+    )
+    theirs = deltalake.DeltaTable(uri)
+    theirs.delete("id = 2")
+    theirs.update(updates={"id": "id + 10"}, predicate="id = 3")
+    ours = Table.open(uri)
+    ours.update({"id": "id * 2"}, "id = 1")  # and we continue the feed they started
+    schema = ours.changes(0).drop_columns(["_commit_timestamp"]).schema
+    for start in range(ours.version + 1):
+        assert _rows(_ours(ours, start, ours.version)) == _rows(_delta_rs(uri, start, ours.version, schema))
