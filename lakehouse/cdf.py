@@ -74,6 +74,7 @@ class ChangeRecorder:
         self._covered: set[str] = set()
         self._own: set[str] = set()  # files this transaction wrote and removed again
         self._derive = False  # a change touched this transaction's own files: let readers derive
+        self._cached: tuple[Metadata, tuple] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -105,9 +106,18 @@ class ChangeRecorder:
             return
         self._write(rows, change_type)
 
+    def _layout(self) -> tuple[pa.Schema, list[str], dict[str, str] | None]:
+        """Schema, partition columns and physical names, rebuilt only when the metadata changes (a
+        transaction's view is rebuilt after every file it writes)."""
+        metadata = self._metadata()
+        if self._cached is None or self._cached[0] is not metadata:
+            view = self._view()
+            names = view.physical_names if view.column_mapping else None
+            self._cached = (metadata, (view.schema, view.partition_columns, names))
+        return self._cached[1]
+
     def _write(self, rows: pa.Table | pa.RecordBatchReader, change_type: str | None) -> None:
-        view = self._view()
-        schema = view.schema
+        schema, partition_by, physical_names = self._layout()
         target = pa.schema([*schema, pa.field(CHANGE_TYPE, pa.string())])
 
         def tables():
@@ -121,8 +131,8 @@ class ChangeRecorder:
         adds = write_data_files(
             self._storage,
             tables(),
-            partition_by=view.partition_columns,
-            physical_names=view.physical_names if view.column_mapping else None,
+            partition_by=partition_by,
+            physical_names=physical_names,
             directory=CHANGE_DIR,
         )
         self._cdcs.extend(Cdc(a.path, a.size, a.partition_values) for a in adds)
