@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from . import column_values, dv_write
+from . import cdf, column_values, dv_write
 from .column_mapping import mapping_mode
 
 
@@ -23,4 +23,6 @@ def used(schema: pa.Schema, properties: Mapping[str, str]) -> set[str]:
         out.add("columnMapping")
     if dv_write.enabled(properties):
         out.add(dv_write.FEATURE)
+    if cdf.is_enabled(properties):
+        out.add(cdf.FEATURE)
     return out

@@ -17,6 +17,7 @@ from .reader import read_file
 if TYPE_CHECKING:
     import duckdb
 
+    from .cdf import ChangeRecorder
     from .data_file import DataFile
     from .snapshot import Snapshot
 
@@ -27,6 +28,8 @@ class Transaction(Protocol):
     A protocol rather than the class: the transaction runs these row operations.
     """
 
+    @property
+    def cdc(self) -> ChangeRecorder: ...
     def view(self) -> Snapshot: ...
     def read(self, where: str) -> None: ...
     def read_all(self) -> None: ...
@@ -66,10 +69,12 @@ def delete_rows(tx: Transaction, where: str | None) -> int:
             if hits == 0:
                 continue
             deleted += hits
-            tx.remove_files([view.file_at(i)])
+            f = view.file_at(i)
+            tx.remove_files([f])
             keep = data.filter(pa.compute.invert(mask))
-            if keep.num_rows:
-                tx.write_rows(keep, validate=False)
+            adds = tx.write_rows(keep, validate=False) if keep.num_rows else []
+            if tx.cdc.enabled:
+                tx.cdc.record(data.filter(mask), "delete", removed=[f], added=adds)
     return deleted
 
 
@@ -117,6 +122,12 @@ def update_rows(tx: Transaction, assignments: dict[str, str], where: str | None)
             if hits == 0:
                 continue
             updated += hits
-            tx.remove_files([view.file_at(i)])
-            tx.write_rows(out.drop_columns(["__lh_hit"]), validate=True, con=con, rewrite=True)
+            f = view.file_at(i)
+            tx.remove_files([f])
+            new = out.drop_columns(["__lh_hit"])
+            adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
+            if tx.cdc.enabled:
+                hit = out.column("__lh_hit")
+                tx.cdc.record(data.filter(hit), "update_preimage", removed=[f], added=adds)
+                tx.cdc.record(new.filter(hit), "update_postimage")
     return updated

@@ -10,7 +10,7 @@ from .log.actions import Protocol
 READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
 WRITER_FEATURES = {
     "appendOnly", "invariants", "checkConstraints", "timestampNtz", "deletionVectors",
-    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "columnMapping",
+    "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "columnMapping", "changeDataFeed",
     "generatedColumns", "identityColumns", "allowColumnDefaults", "inCommitTimestamp",
 }  # fmt: skip
 
@@ -46,15 +46,6 @@ def check_writable(protocol: Protocol, config: dict[str, str], where: str) -> No
                 f"correctly; the table is read-only here",
                 feature=unknown[0],
             )
-    elif (
-        protocol.min_writer_version >= 4
-        and config.get("delta.enableChangeDataFeed", "false").lower() == "true"
-    ):
-        raise UnsupportedFeature(
-            f"{where} has the change data feed enabled (writer version 4); lakehouse does not write "
-            f"change data files, so the table is read-only here",
-            feature="changeDataFeed",
-        )
     if str(config.get("delta.columnMapping.mode", "none")).lower() == "id":
         raise UnsupportedFeature(
             f"{where} uses column mapping in id mode; lakehouse reads it but writes only name mode",

@@ -377,6 +377,18 @@ class Table:
 
     # ------------------------------------------------------------------------------ history
 
+    def changes(self, start_version: int, end_version: int | None = None) -> pa.Table:
+        """Row changes of versions ``start_version``..``end_version`` (inclusive; latest if None) of a
+        table with ``delta.enableChangeDataFeed=true``: the rows plus ``_change_type`` (``insert``,
+        ``delete``, ``update_preimage``, ``update_postimage``), ``_commit_version``, ``_commit_timestamp``.
+
+        >>> t.changes(1).column("_change_type").to_pylist()      # doctest: +SKIP
+        ['update_preimage', 'update_postimage']
+        """
+        from .changes import read_changes
+
+        return read_changes(self.storage, lambda v: self.snapshot(v), start_version, end_version)
+
     def history(self, limit: int | None = None) -> list[dict]:
         """Commit information, newest first: version, timestamp, operation, parameters, metrics."""
         listing = list_log(self.storage)
@@ -436,6 +448,7 @@ class Table:
                 r = rows[i]
                 r["partitionValues"] = dict(r["partitionValues"] or [])
                 r["tags"] = dict(r["tags"]) if r["tags"] else None
+                r["dataChange"] = True  # back in the table: a change (an OPTIMIZE output had false)
                 readd.append(Add.from_json(r))
             tx.add_files(readd)
             if target.metadata != current.metadata or target.protocol != current.protocol:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import column_values, constraints, read_files
+from .cdf import ChangeRecorder
 from .data_file import DataFile
 from .dry_run import DryRun, dry_run_active
 from .errors import CommitOutcomeUnknown, ConstraintViolation
@@ -77,6 +78,8 @@ class Transaction:
         self._may_have_landed = False
         self.handed_out_ids = False  # identity values: a concurrent commit may have taken them
         self._dv_files: dict[str, str] = {}  # data file path -> deletion vector file this transaction wrote
+        self.cdc = ChangeRecorder(table.storage, lambda: self._metadata, self.view)  # change data feed
+        self._cdc_actions: list[Action] | None = None  # the cdc actions, once the commit is prepared
 
     # ------------------------------------------------------------------------------------- state
 
@@ -173,6 +176,7 @@ class Transaction:
             elif f.path in self._adds:  # written by this transaction: just forget it
                 del self._adds[f.path]
                 self.table.storage.delete([f.path, *[p for p in [self._dv_files.pop(f.path, None)] if p]])
+                self.cdc.forgot(f.path)
             else:
                 self._removes[f.path] = Remove(
                     path=f.log_path,
@@ -442,6 +446,11 @@ class Transaction:
             operation, params = "WRITE", {"mode": "Append"}
         else:
             operation, params = "TRANSACTION", {"operations": [op for op, _ in self._ops]}
+        if self._cdc_actions is None:  # change data files for what DML did not record (once)
+            self._cdc_actions = list(
+                self.cdc.finish(self._removes.values(), self._adds.values(), self.snapshot)
+            )
+            self._extra_actions.extend(self._cdc_actions)
         now = log_actions.now_ms()  # through the module: tests age commits by patching it
         return operation, params, [a.stamped(now) if isinstance(a, Remove) else a for a in self.actions()]
 
@@ -506,6 +515,7 @@ class Transaction:
             return
         written = [unquote(a.path) for a in self._adds.values() if unquote(a.path) not in self._removes]
         self.table.storage.delete(written + list(self._dv_files.values()))
+        self.cdc.discard()
 
     def __enter__(self) -> Transaction:
         return self

@@ -68,15 +68,18 @@ def iter_tables(data: pa.Table | pa.RecordBatchReader, max_rows: int = 1_000_000
 
 
 class _RollingFile:
-    def __init__(self, storage: Storage, directory: str, schema: pa.Schema, target: int):
+    def __init__(
+        self, storage: Storage, directory: str, schema: pa.Schema, target: int, prefix: str = "part"
+    ):
         self.storage, self.directory, self.schema, self.target = storage, directory, schema, target
+        self.prefix = prefix
         # Float columns seen holding NaN get no footer min/max: Parquet statistics leave NaN out, and
         # readers trusting them (DuckDB without can_have_nan, Polars, Spark) would skip NaN rows.
         self.no_stats: set[str] = set()
         self._open()
 
     def _open(self) -> None:
-        self.name = f"part-{uuid.uuid4()}-c000.zstd.parquet"
+        self.name = f"{self.prefix}-{uuid.uuid4()}-c000.zstd.parquet"
         self.sink = pa.BufferOutputStream()
         stats: bool | list[str] = True
         if self.no_stats:
@@ -145,11 +148,13 @@ def write_data_files(
     layout: PhysicalLayout | None = None,
     target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
     data_change: bool = True,
+    directory: str = "",
 ) -> list[Add]:
     """Write Parquet files for already-validated data; return their add actions (not yet committed).
 
     Partition columns are not stored in the files; their values go to ``partitionValues``.
     ``layout``: a column-mapped table's physical names (files, statistics and partition values use them).
+    ``directory``: below the table root (``_change_data`` for change data files, named ``cdc-...``).
     """
     phys = layout.names if layout is not None else physical_names or {}
     writers: dict[tuple, _RollingFile] = {}
@@ -185,8 +190,10 @@ def write_data_files(
                     data = data.rename_columns([phys.get(c, c) for c in data.column_names])
                 w = writers.get(key)
                 if w is None:
-                    directory = partitions.partition_dir([phys.get(c, c) for c in partition_by], list(key))
-                    w = writers[key] = _RollingFile(storage, directory, data.schema, target_file_size)
+                    subdir = partitions.partition_dir([phys.get(c, c) for c in partition_by], list(key))
+                    subdir = "/".join(d for d in (directory, subdir) if d)
+                    prefix = "cdc" if directory else "part"
+                    w = writers[key] = _RollingFile(storage, subdir, data.schema, target_file_size, prefix)
                 for result in w.write(data):
                     emit(key, result)
         for key, w in writers.items():

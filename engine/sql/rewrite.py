@@ -19,6 +19,7 @@ from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
 from .sandbox import check_tree
+from .table_changes import rewrite_table_changes
 
 if TYPE_CHECKING:
     from ..runtime import HasRuntime, Runtime
@@ -94,7 +95,8 @@ def _plan_query(
     listed = info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
     with phase("bind"), namespace.using(runtime.namespace):
         refs = bind(runtime, tree, cache, params)
-    if not refs and not cache.views and not listed and original is not None:
+        changes = rewrite_table_changes(runtime, tree, cache, params, regs)
+    if not refs and not cache.views and not listed and not changes and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     predicates = pruning_predicates(tree, refs, params)
     if cache.views:  # filters written on a view prune the tables inside it

@@ -232,6 +232,41 @@ class Remove:
 
 
 @dataclass(frozen=True)
+class Cdc:
+    """A change data file (``_change_data/...``): the rows a commit changed, with ``_change_type``."""
+
+    path: str
+    size: int
+    partition_values: tuple[tuple[str, str | None], ...] = ()
+    data_change: bool = False
+    tags: tuple[tuple[str, str], ...] | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "cdc": _clean(
+                {
+                    "path": self.path,
+                    "partitionValues": dict(self.partition_values),
+                    "size": self.size,
+                    "dataChange": self.data_change,
+                    "tags": dict(self.tags) if self.tags is not None else None,
+                }
+            )
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Cdc:
+        tags = d.get("tags")
+        return cls(
+            path=d["path"],
+            size=int(d.get("size") or 0),
+            partition_values=tuple((d.get("partitionValues") or {}).items()),
+            data_change=bool(d.get("dataChange", False)),
+            tags=tuple(tags.items()) if tags else None,
+        )
+
+
+@dataclass(frozen=True)
 class Txn:
     app_id: str
     version: int
@@ -302,20 +337,21 @@ def _param(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v)
 
 
-Action = Protocol | Metadata | Add | Remove | Txn | CommitInfo
+Action = Protocol | Metadata | Add | Remove | Cdc | Txn | CommitInfo
 
 _PARSERS = {
     "protocol": Protocol.from_json,
     "metaData": Metadata.from_json,
     "add": Add.from_json,
     "remove": Remove.from_json,
+    "cdc": Cdc.from_json,
     "txn": Txn.from_json,
     "commitInfo": CommitInfo.from_json,
 }
 
 
 def parse_action(obj: dict) -> Action | None:
-    """One parsed JSON line -> action; None for action kinds a reader may ignore (cdc, domainMetadata...)."""
+    """One parsed JSON line -> action; None for action kinds a reader may ignore (domainMetadata...)."""
     for key, value in obj.items():
         parser = _PARSERS.get(key)
         if parser is not None:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..errors import CorruptLog
 from ..storage import Storage, open_storage
-from .actions import Add, DeletionVector, Metadata, Remove
+from .actions import Add, Cdc, DeletionVector, Metadata, Remove
 
 EXTERNAL_ROOTS = "lakehouse.externalRoots"
 _VERIFIED: set[str] = set()  # external roots seen holding a Delta log (tables do not stop being tables)
@@ -124,6 +124,8 @@ class PathCheck:
             if isinstance(a, Add | Remove):
                 self.check(a.path, version, "data file" if isinstance(a, Add) else "removed file")
                 self.check_dv(a.deletion_vector, version)
+            elif isinstance(a, Cdc):
+                self.check(a.path, version, "change data file")
 
     def check_table(self, files: pa.Table | None, version: int, what: str = "data file") -> None:
         """The paths and deletion vectors of a checkpoint's add or remove rows (columnar)."""

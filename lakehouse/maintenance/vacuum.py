@@ -2,7 +2,7 @@
 
 Kept: files of the current version, files removed less than ``retention`` ago (older versions
 still inside the window read them), and their deletion-vector files. Deleted: files removed longer
-ago, and orphans (in the table directory, referenced by no retained version, e.g. leftovers of
+ago, change data files (``_change_data/``) written longer ago, and orphans (in the table directory, referenced by no retained version, e.g. leftovers of
 failed writes) last modified longer ago, and temp files a killed commit left in ``_delta_log``.
 Never touched otherwise: ``_delta_log`` and other hidden paths
 (``_x``/``.x``), nested tables, and anything outside the table root (a shallow clone's source).
@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from ..cdf import CHANGE_DIR
 from ..deletion_vectors import dv_relative_path
 from ..errors import LakehouseError
 from ..intervals import parse_interval_ms
@@ -133,7 +134,7 @@ def _unneeded_files(storage: Storage, snapshot: Snapshot, cutoff: int) -> dict[s
     nested.discard("")
     out: dict[str, int] = {}
     for f in listed:
-        if f.path in keep or _hidden(f.path) or any(f.path.startswith(d + "/") for d in nested):
+        if f.path in keep or _hidden(_data_path(f.path)) or any(f.path.startswith(d + "/") for d in nested):
             continue
         if f.modified_ms and f.modified_ms >= cutoff:
             continue  # too recent: maybe a write still in flight
@@ -171,6 +172,13 @@ def _relative(storage: Storage, path: str) -> str | None:
         if path.startswith(prefix):
             return path[len(prefix) :]
     return None
+
+
+def _data_path(path: str) -> str:
+    """Change data files (``_change_data/...``) are vacuumed like data files: no version references
+    them as part of its rows, so past the retention period they go (``Table.changes`` then says so)."""
+    prefix = CHANGE_DIR + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _hidden(path: str) -> bool:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from lakehouse_testutil import read_deltalake
 
-from lakehouse import Table, UnsupportedFeature
+from lakehouse import Table
 
 
 def _expected(shared_tables):
@@ -76,11 +76,22 @@ def test_column_mapping_reads_logical_names(shared_tables):
     assert data.column("Super Name").null_count < data.num_rows
 
 
-def test_unsupported_writer_feature_refuses_writes(shared_tables, tmp_path):
+def test_spark_change_data_feed_table_is_writable_and_readers_agree(shared_tables, tmp_path):
     import shutil
 
+    deltalake = pytest.importorskip("deltalake")
     dst = tmp_path / "cdf"
     shutil.copytree(shared_tables / "cdf-table", dst)
     table = Table.open(str(dst))
-    with pytest.raises(UnsupportedFeature, match="change data feed"):
-        table.append(pa.table({"id": [1]}))
+    table.delete("id = 2")
+    table.update({"name": "'Z'"}, "id = 5")
+    ours = table.changes(0).drop_columns(["_commit_timestamp"])
+    theirs = pa.table(deltalake.DeltaTable(str(dst)).load_cdf(starting_version=0).read_all())
+    theirs = theirs.drop_columns(["_commit_timestamp"]).cast(ours.schema)
+    key = [(c, "ascending") for c in ours.column_names]
+    assert ours.sort_by(key).to_pylist() == theirs.sort_by(key).to_pylist()
+    assert {r["_change_type"] for r in ours.filter(pa.compute.field("_commit_version") >= 4).to_pylist()} == {
+        "delete",
+        "update_preimage",
+        "update_postimage",
+    }

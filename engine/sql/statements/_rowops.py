@@ -25,6 +25,7 @@ from ..execute import reader, registered
 from ..relation import FILE_COLUMN, POS_COLUMN, Registrations, file_uris, scan_sql
 from ..rewrite import Plan
 from ..types import quote
+from ._changefeed import change_rows_sql
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table, Transaction
@@ -86,12 +87,14 @@ def apply_changes(
     by_uri = dict(zip(uris, scanned))
     touched = sorted({by_uri[u] for u in pc.unique(changes.column(FILE_COLUMN)).to_pylist()})
     dv = dv_write.enabled(snapshot.properties)  # then keep the files: deletion vectors + new rows
+    removed = [snapshot.file_at(i) for i in touched]
+    writes = not dv or pc.any(pc.equal(changes.column(ACTION), "U")).as_py()  # DV deletes: no rows
     if dv:
         _mark_deleted(tx, snapshot, touched, file_uris(snapshot, touched), changes)
-        if not pc.any(pc.equal(changes.column(ACTION), "U")).as_py():
-            return  # deletes only: nothing to write
+        if not writes and not tx.cdc.enabled:
+            return
     else:
-        tx.remove_files([snapshot.file_at(i) for i in touched], read=True)
+        tx.remove_files(removed, read=True)
     regs = Registrations()
     rel = scan_sql(runtime, snapshot, touched, regs, with_file=True, with_pos=True)
     ch = regs.add("changes", changes)
@@ -108,7 +111,11 @@ def apply_changes(
         f"ON t.{FILE_COLUMN} = c.{FILE_COLUMN} AND t.{POS_COLUMN} = c.{POS_COLUMN} WHERE {keep}"
     )
     with registered(runtime, regs) as con:
-        tx.write_rows(reader(con, sql, None, text, regs=regs), rewrite=True)
+        adds = tx.write_rows(reader(con, sql, None, text, regs=regs), rewrite=True) if writes else []
+        if tx.cdc.enabled:  # change data feed: the changed rows before and after
+            names = [quote(f.name) for f in snapshot.schema]
+            rows = reader(con, change_rows_sql(names, cols, rel, ch, ACTION), None, text, regs=regs)
+            tx.cdc.record(rows, removed=removed, added=adds)
 
 
 def _mark_deleted(
