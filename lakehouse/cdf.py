@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from .change_files import CHANGE_TYPE, read_log_files, removed_file
-from .log.actions import Add, Cdc, Metadata, Protocol, Remove
+from .log.actions import Add, Cdc, Metadata, Remove
 from .write import iter_tables, write_data_files
 
 if TYPE_CHECKING:
@@ -39,23 +39,6 @@ CHANGE_TYPES = ("insert", "delete", "update_preimage", "update_postimage")
 def is_enabled(properties: Mapping[str, str]) -> bool:
     """True if the table's properties turn the change data feed on."""
     return str(properties.get(PROPERTY, "false")).strip().lower() == "true"
-
-
-def protocol_with_cdf(protocol: Protocol) -> Protocol:
-    """``protocol`` upgraded to allow the change data feed (never downgraded)."""
-    if protocol.min_writer_version == 7:
-        writer = set(protocol.writer_features or ())
-        if FEATURE in writer:
-            return protocol
-        return Protocol(
-            protocol.min_reader_version,
-            7,
-            protocol.reader_features,
-            tuple(sorted(writer | {FEATURE})),
-        )
-    if protocol.min_writer_version >= 4:
-        return protocol
-    return Protocol(protocol.min_reader_version, 4, protocol.reader_features, protocol.writer_features)
 
 
 class ChangeRecorder:
@@ -158,4 +141,4 @@ class ChangeRecorder:
         self._cdcs = []
 
 
-__all__ = ["CHANGE_DIR", "CHANGE_TYPE", "ChangeRecorder", "is_enabled", "protocol_with_cdf"]
+__all__ = ["CHANGE_DIR", "CHANGE_TYPE", "ChangeRecorder", "is_enabled"]

@@ -31,7 +31,6 @@ from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_f
 if TYPE_CHECKING:
     import duckdb
 
-    from .scan import Scan
     from .storage import Storage
 
 
@@ -51,7 +50,7 @@ class TableHandle(typing.Protocol):
 SchemaMode = Literal["strict", "merge"]
 
 
-class Transaction:
+class Transaction(read_files.DeclaredReads):
     """Operations against one snapshot, committed as one version.
 
     >>> with table.transaction() as tx:          # doctest: +SKIP
@@ -116,55 +115,6 @@ class Transaction:
     # ------------------------------------------------------------------------------------- reads
     # What this transaction read decides which concurrent commits conflict with it (serializable):
     # declare it here, never by editing ``read_set``.
-
-    def read(self, where: str) -> None:
-        """Declare that what this transaction writes depends on the rows matching ``where`` (SQL): a
-        concurrent commit adding rows that may match it then makes the commit conflict."""
-        if where not in self.read_set.predicates:
-            self.read_set.predicates.append(where)
-
-    def read_all(self) -> None:
-        """Declare that what this transaction writes depends on every row of the table: any
-        concurrent commit that adds or removes data then makes the commit conflict."""
-        self.read_set.whole_table = True
-
-    def read_files(self, files: Iterable[DataFile]) -> None:
-        """Declare that this transaction read exactly these files of its snapshot: a concurrent commit
-        removing one of them then makes the commit conflict (files it wrote itself do not count)."""
-        self.read_set.files.update(f.path for f in files if f.path not in self._adds)
-
-    def mark_read(self, f: DataFile) -> None:
-        self.read_files([f])
-
-    def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:
-        """Read the table as this transaction sees it, as part of the transaction: a concurrent
-        commit that changes what the scan read then makes the commit conflict (serializable).
-
-        >>> with table.transaction() as tx:                   # doctest: +SKIP
-        ...     hot = tx.scan(where="v > 100").to_arrow()
-        ...     tx.append(summarize(hot))                     # not a blind append
-        """
-        view = self.view()
-        scan = view.scan(columns=columns, where=where)
-        self.mark_scanned(scan.file_indices, scan.where, snapshot=view)
-        return scan
-
-    def mark_scanned(
-        self, indices: Sequence[int], where: str | None, *, snapshot: Snapshot | None = None
-    ) -> None:
-        """Record a read of this transaction's snapshot (or of ``snapshot``, its view): the files at
-        ``indices`` were read and the result depends on the rows matching ``where`` (on every row if
-        None). A concurrent commit that removes one of those files, or adds rows that may match, then
-        conflicts (serializable).
-        """
-        if indices:
-            adds = (snapshot or self.snapshot).adds
-            paths = decoded_paths(adds).take(pa.array(list(indices), pa.int64()))
-            self.read_set.files.update(p for p in paths.to_pylist() if p not in self._adds)
-        if where is None:
-            self.read_all()
-        else:
-            self.read(where)
 
     def remove_files(
         self, files: Iterable[DataFile], *, read: bool = False, data_change: bool = True
@@ -399,15 +349,6 @@ class Transaction:
         out.extend(self._extra_actions)
         return out
 
-    @property
-    def read_predicates(self) -> list[str]:
-        """The predicates this transaction declared it read by (SQL text)."""
-        return list(self.read_set.predicates)
-
-    def files_read(self) -> int:
-        """How many of the snapshot's files this transaction read (declared reads; EXPLAIN reports it)."""
-        return read_files.count_read(self.snapshot, self.read_set)
-
     def commit(self) -> int:
         if self.version is not None:
             return self.version
@@ -492,10 +433,6 @@ class Transaction:
         if new_config is not None:
             self.set_metadata(self._metadata.replace(configuration=tuple(sorted(new_config.items()))))
         return options
-
-    def _matcher(self, adds: list[Add], predicates: list[str]) -> list[Add]:
-        """The winner's files that may hold rows matching our read predicates."""
-        return read_files.matching(self.table.storage, self.snapshot, adds, predicates)
 
     @property
     def outcome_unknown(self) -> bool:
