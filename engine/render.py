@@ -28,6 +28,13 @@ def type_name(t: pa.DataType) -> str:
         return str(t)
 
 
+def footer(shown: int, total: int | None) -> str:
+    """``3 rows``, or ``20 of 1,000,000 rows`` when only some are shown (``total`` None: unknown)."""
+    if total is None or total == shown:
+        return f"{shown:,} row{'s' if shown != 1 else ''}"
+    return f"{shown:,} of {total:,} rows"
+
+
 def cell(v: Any) -> str:
     if v is None:
         return "NULL"
@@ -43,9 +50,14 @@ def cell(v: Any) -> str:
 
 
 def render(
-    table: pa.Table, mode: Mode = "table", max_rows: int | None = 40, max_width: int | None = None
+    table: pa.Table,
+    mode: Mode = "table",
+    max_rows: int | None = 40,
+    max_width: int | None = None,
+    total_rows: int | None = None,
 ) -> str:
-    """Text for ``table``; ``max_rows`` limits table/markdown output (None: all rows).
+    """Text for ``table``; ``max_rows`` limits table/markdown output (None: all rows); ``total_rows``: the
+    row count of the whole result when ``table`` holds only its first rows (the footer says ``20 of N``).
 
     >>> print(render(pa.table({"id": [1, 2]}), mode="csv"))
     id
@@ -63,7 +75,7 @@ def render(
         )
     if mode == "markdown":
         return _markdown(table, max_rows)
-    return _table(table, max_rows, max_width)
+    return _table(table, max_rows, max_width, total_rows)
 
 
 def _json_value(v: Any) -> Any:
@@ -116,7 +128,7 @@ def _markdown(table: pa.Table, max_rows: int | None) -> str:
     return "\n".join(lines)
 
 
-def _table(table: pa.Table, max_rows: int | None, max_width: int | None) -> str:
+def _table(table: pa.Table, max_rows: int | None, max_width: int | None, total: int | None = None) -> str:
     if not table.column_names:
         return "(no columns)"
     rows, hidden = _rows(table, max_rows)
@@ -151,9 +163,5 @@ def _table(table: pa.Table, max_rows: int | None, max_width: int | None) -> str:
     out = [top, line(names), line(types), mid]
     out += [line(r, align=True) for r in rows]
     out.append(bot)
-    n = table.num_rows
-    footer = f"{n} row{'s' if n != 1 else ''}"
-    if hidden:
-        footer += f" ({len(rows)} shown)"
-    out.append(footer)
+    out.append(footer(len(rows), total if total is not None else table.num_rows))
     return "\n".join(out)

@@ -284,10 +284,24 @@ class DataFrame:
         return _run.count(self._runtime, self._plan)
 
     def show(self, n: int = 20, max_width: int | None = None) -> None:
-        """Print the first ``n`` rows as a table."""
-        from ..result import Result
+        """Print the first ``n`` rows as a table; the footer says ``20 of 1,000,000 rows``."""
+        from ..render import render
 
-        Result(self.limit(n).collect()).show(max_rows=n, max_width=max_width)
+        first, total = self._first(n)
+        print(render(first, mode="table", max_rows=n, max_width=max_width, total_rows=total))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the first 20 rows as an HTML table (runs the query), with the total row count."""
+        from ..notebook import MAX_ROWS, html_table
+
+        first, total = self._first(MAX_ROWS)
+        return html_table(first, total, MAX_ROWS)
+
+    def _first(self, n: int) -> tuple[pa.Table, int]:
+        """The first ``n`` rows and the total row count (counted only when there are more than ``n``)."""
+        first = self.limit(n + 1).collect()
+        total = first.num_rows if first.num_rows <= n else self.count()
+        return first.slice(0, n), total
 
     def explain(self, *, analyze: bool = False) -> str:
         """What SQL ``EXPLAIN`` says of this query: files total / scanned / skipped per table, then

@@ -120,5 +120,5 @@ def test_markdown_and_table_modes(tmp_path):
     r = _cli(tmp_path, "--mode", "markdown", "-c", "SELECT 1 AS a, 'x' AS b")
     assert "| a | b |" in r.stdout
     r = _cli(tmp_path, "-c", "SELECT range AS n FROM range(100)", "--max-rows", "5")
-    assert "100 rows (5 shown)" in r.stdout
+    assert "5 of 100 rows" in r.stdout
     assert "bigint" in r.stdout  # types in the header
