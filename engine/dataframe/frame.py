@@ -25,6 +25,7 @@ from sqlglot import exp
 from . import _plan as P
 from . import _run
 from ._bind import bind, lookup
+from ._frame_ops import FrameOps, keep_dates
 from .expr import Expr, ordering
 from .functions import col, lit, sql_expr
 from .functions import count as count_rows
@@ -42,7 +43,7 @@ WriteMode = Literal["error", "append", "overwrite"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
-class DataFrame:
+class DataFrame(FrameOps):
     """A lazy query (see the module docs). Create one with ``db.table(name)`` or ``from_sql(db, text)``.
 
     A frame runs on its session's ``Runtime`` (``engine.runtime``), never on the Session itself.
@@ -116,10 +117,6 @@ class DataFrame:
     def __repr__(self) -> str:
         return f"DataFrame[{', '.join(self.columns)}]\n{self.sql()}"
 
-    def sql(self) -> str:
-        """The query as DuckDB SQL text that ``db.sql`` accepts (pinned tables as ``VERSION AS OF n``)."""
-        return _run.display_sql(self._plan)
-
     # --------------------------------------------------------------------------- transformations
 
     def select(self, *exprs: Any, **named: Any) -> DataFrame:
@@ -127,7 +124,7 @@ class DataFrame:
 
         >>> df.select("id", (col("amount") * 2).alias("a2"), total="amount + tax")   # doctest: +SKIP
         """
-        items = self._exprs(exprs, named)
+        items = keep_dates(self, self._exprs(exprs, named))
         return self._new(P.select_plan(self._plan, items))
 
     def with_columns(self, *exprs: Any, **named: Any) -> DataFrame:
@@ -135,7 +132,7 @@ class DataFrame:
 
         >>> df.with_columns((col("amount") * 2).alias("a2"), share=col("amount") / col("amount").sum())  # doctest: +SKIP
         """
-        items = self._exprs(exprs, named)
+        items = keep_dates(self, self._exprs(exprs, named))
         return self._new(P.with_columns_plan(self._plan, items))
 
     def with_column(self, name: str, expr: Any) -> DataFrame:
@@ -233,8 +230,6 @@ class DataFrame:
     def distinct(self) -> DataFrame:
         """Drop duplicate rows (row order is not kept)."""
         return self._new(P.distinct_plan(self._plan))
-
-    unique = distinct
 
     def union(self, other: DataFrame) -> DataFrame:
         """Rows of both frames, duplicates removed (columns matched by name)."""
