@@ -121,36 +121,22 @@ def _history(db, args, settings, out):
     _print(text, settings, out)
 
 
-@dot("timer", ".timer on|off", "print how long each statement took")
-def _timer(db, args, settings, out):
-    flag = _on_off("timer", args, out)
-    if flag is None:
-        return False
-    settings.timer = flag
+def _flag(name: str, help: str) -> None:  # noqa: A002
+    """``.name on|off`` setting the Settings field of the same name."""
+
+    def command(db, args, settings, out):
+        flag = _on_off(name, args, out)
+        if flag is None:
+            return False
+        setattr(settings, name, flag)
+
+    dot(name, f".{name} on|off", help)(command)
 
 
-@dot("headers", ".headers on|off", "show column names (table, csv)")
-def _headers(db, args, settings, out):
-    flag = _on_off("headers", args, out)
-    if flag is None:
-        return False
-    settings.headers = flag
-
-
-@dot("echo", ".echo on|off", "print each command before running it")
-def _echo(db, args, settings, out):
-    flag = _on_off("echo", args, out)
-    if flag is None:
-        return False
-    settings.echo = flag
-
-
-@dot("bail", ".bail on|off", "stop a script at its first error (on by default for scripts)")
-def _bail(db, args, settings, out):
-    flag = _on_off("bail", args, out)
-    if flag is None:
-        return False
-    settings.bail = flag
+_flag("timer", "print how long each statement took")
+_flag("headers", "show column names (table, csv)")
+_flag("echo", "print each command before running it")
+_flag("bail", "stop a script at its first error (on by default for scripts)")
 
 
 @dot("nullvalue", ".nullvalue STRING", "text shown for NULL (default NULL; empty in csv)")

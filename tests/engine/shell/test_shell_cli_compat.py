@@ -9,7 +9,7 @@ import subprocess
 
 import pexpect
 import pytest
-from test_shell import LAKEHOUSE, _cli, _env  # same directory (rootdir-relative imports)
+from test_shell import LAKEHOUSE, _cli, _env, spawn_shell  # same directory (rootdir-relative imports)
 
 import engine
 from engine.shell.completion import SqlCompleter
@@ -129,15 +129,7 @@ def test_completer_reads_the_catalog(db):
 
 
 def test_tab_completion_in_a_terminal(tmp_path, db):
-    shell = pexpect.spawn(
-        LAKEHOUSE[0],
-        [*LAKEHOUSE[1:], "sql", "--warehouse", str(tmp_path / "wh")],
-        env=_env(tmp_path),
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(40, 160),
-        cwd=str(tmp_path),
-    )
+    shell = spawn_shell(tmp_path)
     try:
         shell.expect("lakehouse>")
         shell.send("SELECT count(*) AS n FROM s.ord\t")
