@@ -385,7 +385,7 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     write_report(
         records,
         out,
-        title=f"TPC-DS sf={sf:g}: lakehouse vs DuckDB on plain Parquet",
+        title=f"TPC-DS sf={sf:g}: lakehouse" + (" vs DuckDB on plain Parquet" if baseline else ""),
         ours_label="lakehouse",
         baseline_label="duckdb-parquet",
         notes=notes,
