@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from typing import Any
 
 DELAY_SECONDS = 1.0
@@ -51,13 +52,13 @@ def enabled() -> bool:
 class _Bar:
     def __init__(self, bar: Any):
         self._bar = bar
-        _active.on = True
+        _active.ref = weakref.ref(self)  # a bar dropped without close() stops counting as active
 
     def update(self, n: float = 1) -> None:
         self._bar.update(n)
 
     def close(self) -> None:
-        _active.on = False
+        _active.ref = None
         self._bar.close()
 
     def __enter__(self) -> _Bar:
@@ -71,7 +72,8 @@ def bar(
     total: float | None = None, desc: str = "", unit: str = "it", *, bytes_: bool = False
 ) -> _Bar | _Silent:
     """A progress bar (``update(n)``, ``close()``, or ``with``); ``bytes_``: count bytes (KB, MB...)."""
-    if getattr(_active, "on", False) or not enabled():
+    ref = getattr(_active, "ref", None)
+    if (ref is not None and ref() is not None) or not enabled():
         return _Silent()
     try:
         from tqdm import tqdm

@@ -283,8 +283,9 @@ def _loaded_at(cat: Any, namespace: str) -> float:
 
 def generate(args: argparse.Namespace, db: Any) -> tuple[Path, str]:
     """Generate the plain copy (idempotent) and load it (idempotent); the plain dir and namespace."""
-    from tpcds.generate import generate_parquet
+    from tpcds.generate import TABLES, generate_parquet
     from tpcds.load import load_tables
+    from tpcds.progress_lines import StepBar, table_loaded
 
     sf = args.sf
     plain = _plain_dir(args, sf)
@@ -292,15 +293,16 @@ def generate(args: argparse.Namespace, db: Any) -> tuple[Path, str]:
     _print(f"== TPC-DS sf={sf:g}: plain Parquet in {plain}")
     generate_parquet(sf, plain, progress=_print, generator=args.generator)
     _print(f"== loading into {args.warehouse} namespace {namespace}")
-    load_tables(
-        db.catalog,
-        plain,
-        namespace,
-        sf,
-        progress=_print,
-        sort=args.sort,
-        target_file_size=int(args.target_file_size * 2**20),
-    )
+    with StepBar(len(TABLES), "loading", "table", table_loaded) as shown:
+        load_tables(
+            db.catalog,
+            plain,
+            namespace,
+            sf,
+            progress=shown,
+            sort=args.sort,
+            target_file_size=int(args.target_file_size * 2**20),
+        )
     return plain, namespace
 
 
@@ -319,6 +321,7 @@ def _report_dir(args: argparse.Namespace, sf: float) -> Path:
 def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     """Run, verify, report; exit code 0 only if every query passed."""
     from tpcds.generate import TABLES, read_marker
+    from tpcds.progress_lines import StepBar, query_done
     from tpcds.queries import load_queries, qualify_tables, split_statements
     from tpcds.report import format_summary, write_report
     from tpcds.run import duckdb_executor, plain_duckdb_connection, run_queries
@@ -367,16 +370,17 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
             + (", with the baseline (DuckDB on plain Parquet), alternating" if baseline else "")
         )
         t0 = time.perf_counter()
-        records = run_queries(
-            queries,
-            ours,
-            base if baseline else None,
-            base,
-            args.timeout,
-            progress=_print,
-            interrupt=db.interrupt,
-            baseline_interrupt=con.interrupt,
-        )
+        with StepBar(len(queries), "TPC-DS", "query", query_done) as shown:
+            records = run_queries(
+                queries,
+                ours,
+                base if baseline else None,
+                base,
+                args.timeout,
+                progress=shown,
+                interrupt=db.interrupt,
+                baseline_interrupt=con.interrupt,
+            )
         wall = time.perf_counter() - t0
     finally:
         con.close()

@@ -65,3 +65,24 @@ def test_one_bar_at_a_time(monkeypatch):
         assert type(inner).__name__ == "_Silent"
         outer.update()
     assert type(progress.bar(total=1)).__name__ == "_Bar"
+
+
+def test_tpcds_steps_draw_a_bar_and_still_print_every_line(monkeypatch, capfd):
+    from tpcds.progress_lines import StepBar, query_done, table_loaded
+
+    monkeypatch.setenv("LAKEHOUSE_PROGRESS", "1")
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0)
+    with StepBar(2, "TPC-DS", "query", query_done) as shown:
+        shown("[    0.1s] q3   passed     ours    0.010s")
+        shown("warning: something")
+        shown("[    0.2s] q42  passed     ours    0.010s")
+        assert shown._bar._bar.n == 2
+    out, err = capfd.readouterr()
+    assert "q3   passed" in out and "warning: something" in out and "TPC-DS" in err
+    assert table_loaded("  tpcds_sf0_1.store_sales: 288 rows, 1 file(s) in 0.1 s")
+    assert table_loaded("  tpcds_sf0_1.item: complete (180 rows), kept")
+    assert not table_loaded("  tpcds_sf0_1.item: incomplete, dropping and loading again")
+    monkeypatch.setenv("LAKEHOUSE_PROGRESS", "0")
+    with StepBar(1, "x", "query", query_done) as shown:
+        shown("[    0.1s] q1 passed")
+    assert capfd.readouterr() == ("[    0.1s] q1 passed\n", "")
