@@ -31,16 +31,16 @@ if TYPE_CHECKING:
 
 _SELF = "__lh_self__"
 _ids = itertools.count()
-PIVOT_AGGS = {
-    "first": "first({v})",
-    "last": "last({v})",
-    "sum": "sum({v})",
-    "mean": "avg({v})",
-    "min": "min({v})",
-    "max": "max({v})",
-    "median": "median({v})",
-    "len": "count(*)",
-    "count": "count({v})",
+PIVOT_AGGS = {  # {f}: the FILTER clause of one pivot cell; a missing cell is NULL, 0 for sum/len (as Polars)
+    "first": "first({v}) {f}",
+    "last": "last({v}) {f}",
+    "sum": "coalesce(sum({v}) {f}, 0)",
+    "mean": "avg({v}) {f}",
+    "min": "min({v}) {f}",
+    "max": "max({v}) {f}",
+    "median": "median({v}) {f}",
+    "len": "count(*) {f}",
+    "count": "count({v}) {f}",
 }
 
 
@@ -284,7 +284,7 @@ class FrameOps:
         as Polars names them, sorted), holding ``aggregate_function`` (first, last, sum, mean, min, max,
         median, len, count) of ``values``. Reads the distinct values of ``on`` now."""
         (on_col,) = self._resolve(on)
-        agg = PIVOT_AGGS.get(aggregate_function or "first")
+        agg = PIVOT_AGGS.get(aggregate_function or "first")  # None: "first" (Polars: an error on duplicates)
         if agg is None:
             raise InvalidArgument(
                 f"pivot(aggregate_function={aggregate_function!r}): use one of {', '.join(PIVOT_AGGS)}"
@@ -301,13 +301,7 @@ class FrameOps:
             for k in keys:
                 name = polars_name(k) if len(vals) == 1 else f"{v}{separator}{polars_name(k)}"
                 cond = f"{q(on_col)} IS NULL" if k is None else f"{q(on_col)} = {lit_sql(k)}"
-                expr = agg.format(v=q(v))
-                items.append(
-                    f"nullif({expr} FILTER (WHERE {cond}), 0)"
-                    if agg == "count(*)"
-                    else f"{expr} FILTER (WHERE {cond})"
-                )
-                items[-1] += f" AS {q(name)}"
+                items.append(f"{agg.format(v=q(v), f=f'FILTER (WHERE {cond})')} AS {q(name)}")
         group = ", ".join(q(c) for c in idx)
         return self._over(f"SELECT {', '.join(items)} FROM {_SELF} GROUP BY {group}")
 

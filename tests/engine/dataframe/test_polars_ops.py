@@ -142,7 +142,9 @@ def test_pivot_and_unpivot(data, rows):
         src_o = orders.select("cid", "qty", "amount")
         src_p = theirs.select("cid", "qty", "amount")
         if agg == "first":  # one row per (index, on) so "first" is defined
-            src_o = src_o.unique(subset=["cid", "qty"], keep="first")
+            src_o = src_o.sort("cid", "qty", "amount", nulls_last=True).unique(
+                subset=["cid", "qty"], keep="first"
+            )
         ours = src_o.pivot("qty", index="cid", values="amount", aggregate_function=agg)
         if agg == "first":
             src_p = pl.from_arrow(src_o.collect())
@@ -229,3 +231,26 @@ def test_date_plus_duration_stays_a_date(data, rows):
     got = ours.collect()
     assert [pa.types.is_date(f.type) for f in got.schema] == [False, True, True, True, False]
     assert rows(got) == rows(theirs)
+
+
+def test_odd_names_and_values(data, rows):
+    """Quotes in values that become column names, spaces and quotes in column names, `self` in a string."""
+    t = pa.table(
+        {
+            "my key": pa.array([1, 1, 2, None], pa.int64()),
+            'we"ird': pa.array(["it's", 'say "hi"', "it's", None], pa.string()),
+            "v": pa.array([1.0, float("nan"), 3.0, 4.0], pa.float64()),
+        }
+    )
+    data.db.catalog.create_table("sales.odd", t.schema).append(t)
+    ours, theirs = data.db.table("sales.odd"), pl.from_arrow(t)
+    got = ours.pivot('we"ird', index="my key", values="v", aggregate_function="sum").collect()
+    expected = theirs.pivot(
+        on='we"ird', index="my key", values="v", aggregate_function="sum", sort_columns=True
+    )
+    assert sorted(got.column_names) == sorted(expected.columns)
+    assert rows(got.select(expected.columns)) == rows(expected)
+    same(rows, ours.unpivot(["v"], index="my key"), theirs.unpivot(["v"], index="my key"))
+    same(rows, ours.drop_nulls(), theirs.drop_nulls())
+    r = ours.sql("SELECT 'self' AS word, count(*) AS n FROM self").to_pylist()
+    assert r == [{"word": "self", "n": 4}]
