@@ -149,3 +149,16 @@ def test_tab_completion_in_a_terminal(tmp_path, db):
         shell.expect(pexpect.EOF)
     finally:
         shell.close()
+
+
+def test_progress_bar_setting(db):
+    """The interactive shell turns on DuckDB's progress bar (when stdout is a terminal); checked by hand
+    in a pexpect session with a 10 s query: the bar appears after 2 s."""
+
+    def setting():
+        with db.runtime.hold() as con:
+            return con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+
+    assert setting() is False
+    db.runtime.enable_progress_bar()
+    assert setting() is True
