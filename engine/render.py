@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-Mode = Literal["table", "csv", "json", "markdown"]
-MODES = ("table", "csv", "json", "markdown")
+Mode = Literal["table", "csv", "json", "markdown", "line"]
+MODES = ("table", "csv", "json", "markdown", "line")
 
 
 def type_name(t: pa.DataType) -> str:
@@ -26,6 +26,13 @@ def type_name(t: pa.DataType) -> str:
         return duckdb_type(t).lower()
     except Exception:
         return str(t)
+
+
+def footer(shown: int, total: int | None) -> str:
+    """``3 rows``, or ``20 of 1,000,000 rows`` when only some are shown (``total`` None: unknown)."""
+    if total is None or total == shown:
+        return f"{shown:,} row{'s' if shown != 1 else ''}"
+    return f"{shown:,} of {total:,} rows"
 
 
 def cell(v: Any) -> str:
@@ -43,9 +50,20 @@ def cell(v: Any) -> str:
 
 
 def render(
-    table: pa.Table, mode: Mode = "table", max_rows: int | None = 40, max_width: int | None = None
+    table: pa.Table,
+    mode: Mode = "table",
+    max_rows: int | None = 40,
+    max_width: int | None = None,
+    total_rows: int | None = None,
+    *,
+    headers: bool = True,
+    nullvalue: str | None = None,
 ) -> str:
-    """Text for ``table``; ``max_rows`` limits table/markdown output (None: all rows).
+    """Text for ``table``; ``max_rows`` limits table/markdown output (None: all rows); ``total_rows``: the
+    row count of the whole result when ``table`` holds only its first rows (the footer says ``20 of N``).
+    ``headers=False`` leaves out column names (table and csv); ``nullvalue`` is the text of a NULL
+    (default: ``NULL``, empty in csv). ``line`` mode prints one ``column = value`` line per value, as
+    the DuckDB CLI's ``.mode line``.
 
     >>> print(render(pa.table({"id": [1, 2]}), mode="csv"))
     id
@@ -54,8 +72,13 @@ def render(
     """
     if table.column_names == ["explain"]:
         return "\n".join(table.column("explain").to_pylist())
+    schema = table.schema
+    if nullvalue is not None:
+        table = _with_nulls(table, nullvalue)
     if mode == "csv":
-        return _csv(table)
+        return _csv(table, headers)
+    if mode == "line":
+        return _line(table, max_rows)
     if mode == "json":
         return "\n".join(
             json.dumps({k: _json_value(v) for k, v in r.items()}, default=_json_default)
@@ -63,7 +86,23 @@ def render(
         )
     if mode == "markdown":
         return _markdown(table, max_rows)
-    return _table(table, max_rows, max_width)
+    return _table(table, max_rows, max_width, total_rows, headers, schema)
+
+
+def _with_nulls(table: pa.Table, text: str) -> pa.Table:
+    """Every column as text, NULL shown as ``text`` (as the DuckDB CLI's ``.nullvalue``)."""
+    cols = [
+        pa.array([text if v is None else cell(v) for v in c.to_pylist()], pa.string()) for c in table.columns
+    ]
+    return pa.table(cols, names=table.column_names)
+
+
+def _line(table: pa.Table, max_rows: int | None) -> str:
+    rows, hidden = _rows(table, max_rows)
+    width = max((len(n) for n in table.column_names), default=0)
+    blocks = ["\n".join(f"{n.rjust(width)} = {v}" for n, v in zip(table.column_names, r)) for r in rows]
+    text = "\n\n".join(blocks)
+    return text + (f"\n\n({hidden} more rows)" if hidden else "")
 
 
 def _json_value(v: Any) -> Any:
@@ -86,10 +125,11 @@ def _json_default(v: Any) -> Any:
     return str(v)
 
 
-def _csv(table: pa.Table) -> str:
+def _csv(table: pa.Table, headers: bool = True) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(table.column_names)
+    if headers:
+        w.writerow(table.column_names)
     for row in table.to_pylist():
         w.writerow(["" if v is None else cell(v) for v in row.values()])
     return out.getvalue().rstrip("\n")
@@ -116,14 +156,23 @@ def _markdown(table: pa.Table, max_rows: int | None) -> str:
     return "\n".join(lines)
 
 
-def _table(table: pa.Table, max_rows: int | None, max_width: int | None) -> str:
+def _table(
+    table: pa.Table,
+    max_rows: int | None,
+    max_width: int | None,
+    total: int | None = None,
+    headers: bool = True,
+    schema: pa.Schema | None = None,
+) -> str:
+    schema = schema or table.schema
     if not table.column_names:
         return "(no columns)"
     rows, hidden = _rows(table, max_rows)
     names = table.column_names
-    types = [type_name(f.type) for f in table.schema]
+    types = [type_name(f.type) for f in schema]
     width = max_width or shutil.get_terminal_size((120, 24)).columns
-    widths = [max([len(n), len(t)] + [len(r[i]) for r in rows]) for i, (n, t) in enumerate(zip(names, types))]
+    heads = [[n, t] if headers else [] for n, t in zip(names, types)]
+    widths = [max([len(h) for h in heads[i]] + [len(r[i]) for r in rows] + [1]) for i in range(len(names))]
     # Shrink the widest columns until the table fits the terminal (each keeps at least 8 characters).
     while sum(widths) + 3 * len(widths) + 1 > width and max(widths) > 8:
         i = widths.index(max(widths))
@@ -135,7 +184,7 @@ def _table(table: pa.Table, max_rows: int | None, max_width: int | None) -> str:
 
     numeric = [
         pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
-        for f in table.schema
+        for f in schema
     ]
 
     def line(values: list[str], align: bool = False) -> str:
@@ -148,12 +197,8 @@ def _table(table: pa.Table, max_rows: int | None, max_width: int | None) -> str:
     top = "┌" + "┬".join("─" * (w + 2) for w in widths) + "┐"
     mid = "├" + "┼".join("─" * (w + 2) for w in widths) + "┤"
     bot = "└" + "┴".join("─" * (w + 2) for w in widths) + "┘"
-    out = [top, line(names), line(types), mid]
+    out = [top, line(names), line(types), mid] if headers else [top]
     out += [line(r, align=True) for r in rows]
     out.append(bot)
-    n = table.num_rows
-    footer = f"{n} row{'s' if n != 1 else ''}"
-    if hidden:
-        footer += f" ({len(rows)} shown)"
-    out.append(footer)
+    out.append(footer(len(rows), total if total is not None else table.num_rows))
     return "\n".join(out)

@@ -84,6 +84,19 @@ class Result:
     def to_pandas(self) -> pandas.DataFrame:
         return self._table.to_pandas()
 
+    # The names DuckDB users type: rel.df() (pandas), rel.pl() (Polars), rel.arrow() (Arrow).
+    def df(self) -> pandas.DataFrame:
+        """The rows as a pandas DataFrame (DuckDB's ``.df()``)."""
+        return self.to_pandas()
+
+    def pl(self) -> polars.DataFrame:
+        """The rows as a Polars DataFrame (DuckDB's ``.pl()``)."""
+        return self.to_polars()
+
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table (DuckDB's ``.arrow()``)."""
+        return self._table
+
     def to_pylist(self) -> list[dict]:
         return self._table.to_pylist()
 
@@ -127,6 +140,12 @@ class Result:
         from .render import render
 
         return render(self.to_arrow(), mode="table", max_rows=20)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the first 20 rows as an HTML table, with the row count."""
+        from .notebook import html_table
+
+        return html_table(self._table)
 
     def __str__(self) -> str:
         return self.__repr__()

@@ -127,6 +127,7 @@ class Runtime:
         self._footers = FooterCache(self._read_footers)
         self._closed = False
         self.transaction: Any = None  # the open BEGIN ... COMMIT (engine.transaction), or None
+        self._progress_bar = False
         _LIVE.add(self)
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -161,6 +162,14 @@ class Runtime:
         close = getattr(self.catalog, "close", None)
         if callable(close):
             close()
+
+    def enable_progress_bar(self) -> None:
+        """DuckDB's own progress bar (on stdout) for queries running over 2 s: the interactive shell
+        turns it on when stdout is a terminal."""
+        with self._lock:
+            self._progress_bar = True
+            if self._con is not None and not self.sandbox:
+                self._con.execute("SET enable_progress_bar=true")
 
     def interrupt(self) -> None:
         """Cancel the statement running on the connection (safe to call from another thread)."""
@@ -198,6 +207,8 @@ class Runtime:
             con.execute("SET TimeZone='UTC'")
             con.execute("SET parquet_metadata_cache=true")
             con.execute("SET parquet_can_have_nan=true")  # footer float bounds leave NaN out
+            if self._progress_bar:
+                con.execute("SET enable_progress_bar=true")
             if self.sandbox:
                 self._lock_down(con)
             for name, data in self._user.items():

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import partitions
+from . import partitions, progress
 from .errors import SchemaMismatch
 from .log.actions import Add, now_ms
 from .mapped_schema import PhysicalLayout
@@ -178,8 +178,10 @@ def write_data_files(
             )
         )
 
+    shown = progress.bar(desc="writing", unit="rows")  # silent unless it runs over a second
     try:
         for table in tables:
+            shown.update(table.num_rows)
             if table.num_rows == 0:
                 continue
             for key, part in _split_partitions(table, partition_by):
@@ -201,6 +203,8 @@ def write_data_files(
     except BaseException:
         storage.delete(written)  # best effort: uncommitted files are garbage either way
         raise
+    finally:
+        shown.close()
     return adds
 
 

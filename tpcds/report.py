@@ -103,6 +103,12 @@ def format_summary(records: Iterable[QueryRecord | Mapping]) -> str:
     lines.append(timing)
     if s["worst"]:
         lines.append("worst ratios: " + ", ".join(f"q{r.query} {r.ratio:.2f}x" for r in s["worst"]))
+    zero = _zero_rows(recs)
+    if zero:
+        lines.append(
+            f"{len(zero)} passed queries return 0 rows at this scale (a pass there checks little): "
+            + ", ".join(f"q{r.query}" for r in zero)
+        )
     bad = [r for r in recs if r.status != "passed"]
     for r in bad[:10]:
         lines.append(f"  q{r.query} {r.status}: {_short(r.message, 160)}")
@@ -153,6 +159,12 @@ def write_report(
         md.append(
             f"- {ours_label} / {baseline_label} over the {s['compared']} queries both finished: "
             f"{s['ratio']:.2f}x total, {s['geomean']:.2f}x geometric mean"
+        )
+    zero = _zero_rows(recs)
+    if zero:
+        md.append(
+            f"- {len(zero)} passed queries return 0 rows at this scale, so their pass checks little: "
+            + ", ".join(str(r.query) for r in zero)
         )
     if s["worst"]:
         md += ["", "## Five worst ratios", "", f"| query | {ours_label} s | {baseline_label} s | ratio |"]
@@ -237,36 +249,11 @@ def _write_csv(recs: list[QueryRecord], path: Path) -> None:
 
 
 def _write_chart(recs: list[QueryRecord], path: Path, title: str, ours: str, base: str) -> bool:
-    """Grouped bar chart of per-query seconds (log scale); timeouts are drawn hatched in red."""
-    try:
-        import matplotlib
+    from .chart import write_chart
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("note: matplotlib is not installed; chart.png skipped (pip install matplotlib)")
-        return False
-    if not recs:
-        return False
-    n = len(recs)
-    xs = list(range(n))
-    width = 0.4
-    fig, ax = plt.subplots(figsize=(max(10.0, n * 0.22), 5.0))
-    ours_vals = [r.seconds or 0.0 for r in recs]
-    colors = ["#d62728" if r.status in ("timeout", "error", "failed") else "#1f77b4" for r in recs]
-    ax.bar([x - width / 2 for x in xs], ours_vals, width, label=ours, color=colors)
-    if any(r.baseline_seconds is not None for r in recs):
-        base_vals = [r.baseline_seconds or 0.0 for r in recs]
-        ax.bar([x + width / 2 for x in xs], base_vals, width, label=base, color="#ff7f0e")
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds (log scale)")
-    ax.set_xticks(xs)
-    ax.set_xticklabels([str(r.query) for r in recs], rotation=90, fontsize=7)
-    ax.set_xlabel("query (red: not passed)")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return write_chart(recs, path, title, ours, base)
+
+
+def _zero_rows(recs: list[QueryRecord]) -> list[QueryRecord]:
+    """Passed queries that returned no rows: at a small scale a pass there checks little."""
+    return [r for r in recs if r.status == "passed" and r.rows == 0]

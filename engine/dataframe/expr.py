@@ -19,6 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from ._nodes import column, connective, literal, paren
+from .lists import ListNamespace
 from .strings import StringNamespace
 from .temporal import DateTimeNamespace
 
@@ -280,13 +281,40 @@ class Expr:
         'SUM(amount) OVER (PARTITION BY region)'
         """
         node = self._node
+        if not isinstance(node, exp.Window) and any(node.find_all(exp.Window)):  # cum_sum: CASE over a window
+            new = node.copy()
+            for w in list(new.find_all(exp.Window)):
+                w.replace(
+                    Expr(w, self._name)
+                    .over(partition_by, order_by=order_by, descending=descending, nulls_last=nulls_last)
+                    .node
+                )
+            return self._new(new)
         inner = node.this if isinstance(node, exp.Window) else node
         parts = [into_column(p).node for p in _listify(partition_by)]
-        window = exp.Window(this=inner.copy(), partition_by=parts or None, over="OVER")
+        spec = node.args.get("spec") if isinstance(node, exp.Window) else None
+        window = exp.Window(
+            this=inner.copy(), partition_by=parts or None, over="OVER", spec=spec and spec.copy()
+        )
         keys = _listify(order_by)
         if keys:
             window.set("order", exp.Order(expressions=ordering(keys, descending, nulls_last)))
         return self._new(window)
+
+    def cum_sum(self) -> Expr:
+        """Running sum (NULL where the value is NULL, as in Polars); in the order of
+        ``.over(order_by=...)``, which a lazy frame needs for a defined order."""
+        running = _running(exp.Sum(this=self.node))
+        return self._new(
+            exp.Case(
+                ifs=[exp.If(this=exp.Is(this=self.node, expression=exp.Null()), true=exp.Null())],
+                default=running,
+            )
+        )
+
+    def cum_count(self) -> Expr:
+        """Running count of non-NULL values (in the order of ``.over(order_by=...)``)."""
+        return self._new(_running(exp.Count(this=self.node)))
 
     def shift(self, n: int = 1) -> Expr:
         """The value ``n`` rows earlier (``n < 0``: later); needs ``.over(order_by=...)``."""
@@ -342,12 +370,22 @@ class Expr:
         return StringNamespace(self)
 
     @property
+    def list(self) -> ListNamespace[Expr]:
+        """List functions: ``col("tags").list.len()``."""
+        return ListNamespace(self)
+
+    @property
     def dt(self) -> DateTimeNamespace[Expr]:
         """Date and time functions: ``col("ts").dt.year()``."""
         return DateTimeNamespace(self)
 
 
 # ---------------------------------------------------------------------------------------- helpers
+
+
+def _running(agg: exp.Expression) -> exp.Window:
+    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    return exp.Window(this=agg, over="OVER", spec=spec)
 
 
 def to_node(value: IntoExpr) -> exp.Expression:

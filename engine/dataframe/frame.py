@@ -27,6 +27,7 @@ from lakehouse.errors import TableNotFound
 from . import _plan as P
 from . import _run
 from ._bind import bind, lookup
+from ._frame_ops import FrameOps, keep_dates
 from .expr import Expr, ordering
 from .functions import col, lit, sql_expr
 from .functions import count as count_rows
@@ -44,7 +45,7 @@ WriteMode = Literal["error", "append", "overwrite"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
-class DataFrame:
+class DataFrame(FrameOps):
     """A lazy query (see the module docs). Create one with ``db.table(name)`` or ``from_sql(db, text)``.
 
     A frame runs on its session's ``Runtime`` (``engine.runtime``), never on the Session itself.
@@ -124,10 +125,6 @@ class DataFrame:
     def __repr__(self) -> str:
         return f"DataFrame[{', '.join(self.columns)}]\n{self.sql()}"
 
-    def sql(self) -> str:
-        """The query as DuckDB SQL text that ``db.sql`` accepts (pinned tables as ``VERSION AS OF n``)."""
-        return _run.display_sql(self._plan)
-
     # --------------------------------------------------------------------------- transformations
 
     def select(self, *exprs: Any, **named: Any) -> DataFrame:
@@ -135,7 +132,7 @@ class DataFrame:
 
         >>> df.select("id", (col("amount") * 2).alias("a2"), total="amount + tax")   # doctest: +SKIP
         """
-        items = self._exprs(exprs, named)
+        items = keep_dates(self, self._exprs(exprs, named))
         return self._new(P.select_plan(self._plan, items))
 
     def with_columns(self, *exprs: Any, **named: Any) -> DataFrame:
@@ -143,7 +140,7 @@ class DataFrame:
 
         >>> df.with_columns((col("amount") * 2).alias("a2"), share=col("amount") / col("amount").sum())  # doctest: +SKIP
         """
-        items = self._exprs(exprs, named)
+        items = keep_dates(self, self._exprs(exprs, named))
         return self._new(P.with_columns_plan(self._plan, items))
 
     def with_column(self, name: str, expr: Any) -> DataFrame:
@@ -242,8 +239,6 @@ class DataFrame:
         """Drop duplicate rows (row order is not kept)."""
         return self._new(P.distinct_plan(self._plan))
 
-    unique = distinct
-
     def union(self, other: DataFrame) -> DataFrame:
         """Rows of both frames, duplicates removed (columns matched by name)."""
         return self._new(P.union_plan(self._plan, self._same_session(other)._plan, distinct=True))
@@ -292,10 +287,24 @@ class DataFrame:
         return _run.count(self._runtime, self._plan)
 
     def show(self, n: int = 20, max_width: int | None = None) -> None:
-        """Print the first ``n`` rows as a table."""
-        from ..result import Result
+        """Print the first ``n`` rows as a table; the footer says ``20 of 1,000,000 rows``."""
+        from ..render import render
 
-        Result(self.limit(n).collect()).show(max_rows=n, max_width=max_width)
+        first, total = self._first(n)
+        print(render(first, mode="table", max_rows=n, max_width=max_width, total_rows=total))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the first 20 rows as an HTML table (runs the query), with the total row count."""
+        from ..notebook import MAX_ROWS, html_table
+
+        first, total = self._first(MAX_ROWS)
+        return html_table(first, total, MAX_ROWS)
+
+    def _first(self, n: int) -> tuple[pa.Table, int]:
+        """The first ``n`` rows and the total row count (counted only when there are more than ``n``)."""
+        first = self.limit(n + 1).collect()
+        total = first.num_rows if first.num_rows <= n else self.count()
+        return first.slice(0, n), total
 
     def explain(self, *, analyze: bool = False) -> str:
         """What SQL ``EXPLAIN`` says of this query: files total / scanned / skipped per table, then

@@ -88,6 +88,10 @@ class StringNamespace(Namespace[E]):
         node = self._e.node if format is None else self._fn("strptime", format).node
         return self._e._new(exp.Cast(this=node, to=exp.DataType.build("DATE")))
 
+    def split(self, by: str) -> E:
+        """A list of the parts between occurrences of ``by`` (``""``: the characters)."""
+        return self._fn("string_split", by)
+
     def concat(self, other: object, separator: str = "") -> E:
         """This string followed by ``separator`` and ``other`` (NULL if either is NULL)."""
         node = exp.DPipe(this=self._e.node, expression=literal(separator)) if separator else self._e.node

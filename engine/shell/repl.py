@@ -11,11 +11,11 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
-from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
 
-from .dot_commands import Quit, run_dot
-from .runner import Settings, execute_script
+from .completion import SqlCompleter
+from .dot_commands import COMMANDS, Quit
+from .runner import Settings
+from .script import Shell, is_complete
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -28,26 +28,7 @@ def history_path() -> Path:
     return Path(os.environ.get("LAKEHOUSE_HISTORY") or Path.home() / ".lakehouse_history")
 
 
-def is_complete(text: str, dialect: str = "duckdb") -> bool:
-    """True when the buffer holds a whole input: a dot-command, or SQL ending with ';'."""
-    stripped = text.strip()
-    if not stripped or stripped.startswith("."):
-        return True
-    import sqlglot
-
-    try:
-        tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(stripped)
-    except TokenError:
-        return False  # e.g. an unterminated string: keep reading
-    if not tokens:
-        return True  # only comments
-    if tokens[-1].token_type == TokenType.SEMICOLON:
-        return True
-    # Commands (EXPLAIN, SHOW...) tokenize their tail as one string; look at the raw text.
-    return tokens[0].token_type == TokenType.COMMAND and stripped.endswith(";")
-
-
-def _session(settings: Settings) -> PromptSession:
+def _session(settings: Settings, completer: SqlCompleter) -> PromptSession:
     bindings = KeyBindings()
 
     @bindings.add("enter", filter=Condition(lambda: True))
@@ -66,6 +47,8 @@ def _session(settings: Settings) -> PromptSession:
         history=history,
         key_bindings=bindings,
         multiline=True,
+        completer=completer,
+        complete_while_typing=False,
         prompt_continuation=lambda width, line, soft: CONTINUATION[-width:] if width else CONTINUATION,
     )
 
@@ -73,22 +56,31 @@ def _session(settings: Settings) -> PromptSession:
 def run(db: Session, settings: Settings) -> int:
     """Read-eval-print until .quit or Ctrl-D. Errors and Ctrl-C never leave the shell."""
     print(f"lakehouse SQL shell on {db.warehouse}. Statements end with ';'. Type .help for commands.")
-    session = _session(settings)
-    while True:
-        try:
-            text = session.prompt(PROMPT)
-        except KeyboardInterrupt:
-            continue  # Ctrl-C at the prompt clears the line
-        except EOFError:
-            break
-        line = text.strip()
-        if not line:
-            continue
-        if line.startswith("."):
+    shell = Shell(db, settings)
+    settings.bail = False  # interactive: an error never ends the session
+    completer = SqlCompleter(lambda: shell.db, list(COMMANDS))
+    session = _session(settings, completer)
+    try:
+        while True:
+            if sys.stdout.isatty():
+                shell.db.runtime.enable_progress_bar()
+            completer.refresh()
             try:
-                run_dot(db, line, settings, sys.stdout)
-            except Quit:
+                text = session.prompt(PROMPT)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
                 break
-            continue
-        execute_script(db, text, settings, sys.stdout, sys.stdout, stop_on_error=True)
+            line = text.strip()
+            if not line:
+                continue
+            if line.startswith("."):
+                try:
+                    shell.dot(line, sys.stdout)
+                except Quit:
+                    break
+                continue
+            shell.sql(text, sys.stdout, sys.stdout)
+    finally:
+        shell.close()
     return 0

@@ -21,10 +21,39 @@ if TYPE_CHECKING:
 
 @dataclass
 class Settings:
+    """What the dot-commands set (names as in the DuckDB CLI)."""
+
     mode: str = "table"
     max_rows: int = 40
     timer: bool = False
     dialect: str = "duckdb"
+    headers: bool = True  # .headers on|off
+    nullvalue: str | None = None  # .nullvalue STR (None: NULL, empty in csv)
+    echo: bool = False  # .echo on|off: print each command before running it
+    bail: bool = True  # .bail on|off: a script stops at its first error
+    output: TextIO | None = None  # .output FILE: results go there until .output
+    once: TextIO | None = None  # .once FILE: the next result only goes there
+
+    def sink(self, default: TextIO) -> TextIO:
+        """Where the next result goes."""
+        return self.once or self.output or default
+
+    def done(self) -> None:
+        """A result was written: a ``.once`` file is closed."""
+        if self.once is not None:
+            self.once.close()
+            self.once = None
+
+    def render(self, result: Result) -> str:
+        return render(
+            result.to_arrow(), self.mode, self.max_rows, headers=self.headers, nullvalue=self.nullvalue
+        )
+
+    def close(self) -> None:
+        for f in (self.once, self.output):
+            if f is not None:
+                f.close()
+        self.once = self.output = None
 
 
 class Cancelled(Exception):
@@ -64,9 +93,12 @@ def execute_script(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
     *,
-    stop_on_error: bool = True,
+    stop_on_error: bool | None = None,
 ) -> bool:
-    """Run every statement in ``text``, printing each result. False if a statement failed."""
+    """Run every statement in ``text``, printing each result. False if a statement failed.
+
+    ``stop_on_error`` (default: ``settings.bail``): stop at the first failing statement."""
+    stop_on_error = settings.bail if stop_on_error is None else stop_on_error
     try:
         statements = split(text, settings.dialect)
     except LakehouseError as e:
@@ -74,6 +106,8 @@ def execute_script(
         return False
     ok = True
     for st in statements:
+        if settings.echo:
+            print(st.text, file=out)
         start = time.perf_counter()
         try:
             result: Result = run_cancellable(db, lambda st=st: run_statement(db.runtime, st))
@@ -88,7 +122,10 @@ def execute_script(
             continue
         elapsed = time.perf_counter() - start
         if result is not None and result.columns:
-            print(render(result.to_arrow(), settings.mode, settings.max_rows), file=out)
+            sink = settings.sink(out)
+            print(settings.render(result), file=sink)
+            sink.flush()
+            settings.done()
         if settings.timer:
             print(f"Run Time: {elapsed:.3f} s", file=out)
         out.flush()

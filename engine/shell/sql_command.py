@@ -8,7 +8,7 @@ import sys
 
 from ..render import MODES
 from .cli import command
-from .runner import Settings, execute_script
+from .runner import Settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,10 +76,18 @@ def run(args: argparse.Namespace) -> int:
         if not scripts and not sys.stdin.isatty():
             scripts.append(sys.stdin.read())
         if scripts:
-            for text in scripts:
-                if not execute_script(db, text, settings):
-                    return 1
-            return 0
+            from .script import Shell
+
+            shell, failed = Shell(db, settings), False
+            try:
+                for text in scripts:
+                    if not shell.run(text):
+                        failed = True
+                        if settings.bail:
+                            return 1
+            finally:
+                shell.close()
+            return 1 if failed else 0
         from .repl import run as repl
 
         return repl(db, settings)

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import partitions
+from .. import partitions, progress
 from ..errors import LakehouseError, SchemaMismatch, TableAlreadyExists
 from ..log.actions import Add, now_ms
 from ..log.commit import commit
@@ -225,8 +225,15 @@ def _read_footers(storage: Storage, files: list[FileInfo]) -> list[tuple[pa.Sche
         except (OSError, pa.ArrowInvalid) as e:
             raise SchemaMismatch(f"cannot read the Parquet footer of {storage.uri(f.path)}: {e}") from None
 
-    with ThreadPoolExecutor(max_workers=8) as pool:  # object stores: footers in parallel
-        return list(pool.map(read, files))
+    out = []
+    with (
+        ThreadPoolExecutor(max_workers=8) as pool,  # object stores: footers in parallel
+        progress.bar(total=len(files), desc="CONVERT: reading footers", unit="file") as shown,
+    ):
+        for footer in pool.map(read, files):
+            out.append(footer)
+            shown.update()
+    return out
 
 
 def _unify(

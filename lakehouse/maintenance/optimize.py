@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import progress
 from ..errors import CommitConflict
 from ..predicate import parse_where
 from ..reader import read_file
@@ -98,10 +99,13 @@ def stage_optimize(
     added: list[int] = []
     partitions = 0
     batches = 0
+    todo = sum(view.file_at(i).size for m in groups.values() for i in m)
+    shown = progress.bar(total=todo, desc="OPTIMIZE", bytes_=True)
     for key in sorted(groups, key=lambda k: [(v is None, v or "") for _, v in k]):
         members = groups[key]
         files = [view.file_at(i) for i in members]
         if not columns and len(files) == 1 and files[0].deletion_vector is None:
+            shown.update(files[0].size)
             continue  # a lone small file: rewriting it would change nothing
         group_rows = rows_per_group(files, target)
         if columns:
@@ -122,7 +126,9 @@ def stage_optimize(
         tx.remove_files(files, data_change=False)
         removed.extend(files)
         partitions += 1
+        shown.update(sum(f.size for f in files))
 
+    shown.close()
     # Our read set is the files we rewrote and nothing else: concurrent appends never conflict.
     tx.read_files(removed)
     removed_sizes = [f.size for f in removed]

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from .. import progress
 from ..cdf import CHANGE_DIR
 from ..deletion_vectors import dv_relative_path
 from ..errors import LakehouseError
@@ -93,7 +94,11 @@ def vacuum(
     horizon = _oldest_intact_version(storage, set(doomed), snapshot.version)
     if horizon is not None:
         record_horizon(storage, horizon, start, now, cutoff, hours)
-    storage.delete(sorted(doomed))
+    ordered = sorted(doomed)
+    with progress.bar(total=len(ordered), desc="VACUUM", unit="file") as shown:
+        for i in range(0, len(ordered), 256):
+            storage.delete(ordered[i : i + 256])
+            shown.update(len(ordered[i : i + 256]))
     directories = _remove_empty_dirs(storage, doomed) if storage.scheme == "file" else 0
     tx = table.transaction()
     tx.record("VACUUM END", {"status": "COMPLETED"})

@@ -10,7 +10,7 @@ import fsspec
 from .base import FileInfo, Storage
 from .local import LocalStorage
 from .memory import MemoryStorage
-from .s3 import S3Storage
+from .s3 import S3Storage, check_credentials
 
 __all__ = ["FileInfo", "Storage", "open_storage", "normalize_uri"]
 
@@ -37,6 +37,7 @@ def open_storage(uri: str, storage_options: dict[str, Any] | None = None) -> Sto
         fs = fsspec.filesystem("memory")
         return MemoryStorage(root, fs, fs._strip_protocol(root), options)
     if scheme in ("s3", "s3a"):
+        check_credentials(options)
         opts = {"use_listings_cache": False, **options}
         fs = fsspec.filesystem("s3", **opts)
         root = "s3://" + root.split("://", 1)[1]

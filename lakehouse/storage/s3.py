@@ -10,7 +10,7 @@ import errno
 from collections.abc import Callable
 from typing import BinaryIO, TypeVar
 
-from ..errors import StorageUnavailable
+from ..errors import LakehouseError, StorageUnavailable
 from .base import FileInfo, Storage
 
 T = TypeVar("T")
@@ -45,6 +45,30 @@ def is_transient(exc: BaseException) -> bool:
         return True
     transient = (bx.ConnectionError, bx.HTTPClientError, aiohttp.ClientError, asyncio.TimeoutError)
     return isinstance(exc, (*transient, ConnectionError, TimeoutError))
+
+
+_CREDENTIAL_OPTIONS = ("anon", "key", "secret", "token", "profile", "session")
+
+
+def check_credentials(options: dict) -> None:
+    """Fail in one line, before any request, when no AWS credentials can be found anywhere.
+
+    Without this, the first request ends in seventy lines of botocore's ``NoCredentialsError``.
+    """
+    if any(options.get(k) for k in _CREDENTIAL_OPTIONS):
+        return
+    import botocore.session
+
+    try:
+        found = botocore.session.Session().get_credentials()
+    except Exception:
+        return  # a broken config file: let the request say so
+    if found is None:
+        raise LakehouseError(
+            "no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+            "or pass storage_options={'key': ..., 'secret': ...} (CLI: --storage-option key=... "
+            "--storage-option secret=...)"
+        )
 
 
 class S3Storage(Storage):

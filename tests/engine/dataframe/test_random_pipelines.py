@@ -33,7 +33,7 @@ class Pipeline:
         return [c for c, k in self.kinds.items() if kind is None or k in kind]
 
     def step(self, draw):
-        ops = ["filter", "select", "with_columns", "group_by", "join", "sort_limit", "distinct"]
+        ops = ["filter", "select", "with_columns", "group_by", "join", "sort_limit", "distinct", "nulls"]
         op = draw(st.sampled_from(ops))
         getattr(self, op)(draw)
 
@@ -137,6 +137,19 @@ class Pipeline:
             self.ours, self.theirs = self.ours.limit(n), self.theirs.head(n)
         self.ordered = True
         self.steps.append(f"sort {names} {desc}")
+
+    def nulls(self, draw):
+        """drop_nulls (all columns or a subset) or a frame-wide fill_null with a number or a string."""
+        if draw(st.booleans()):
+            subset = [c for c in self.cols() if draw(st.booleans())] or None
+            self.ours, self.theirs = self.ours.drop_nulls(subset), self.theirs.drop_nulls(subset)
+            self.steps.append(f"drop_nulls {subset}")
+            return
+        value = draw(st.sampled_from([0, -1, 2.5, "zz"]))
+        self.ours, self.theirs = self.ours.fill_null(value), self.theirs.fill_null(value)
+        if isinstance(value, float):
+            self.kinds = {c: "float" if k == "int" else k for c, k in self.kinds.items()}
+        self.steps.append(f"fill_null {value!r}")
 
     def distinct(self, draw):
         self.ours, self.theirs = self.ours.distinct(), self.theirs.unique()
