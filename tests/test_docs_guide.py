@@ -3,17 +3,13 @@ fresh directory); ``py`` blocks are illustrations that need outside services and
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
+from doc_blocks import python_blocks, run_python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "docs" / "guide").glob("*.md"))
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
 def test_index_links_every_page():
@@ -33,7 +29,5 @@ def test_guide_page_runs(page, tmp_path, monkeypatch, capsys):
     if page.stem == "ml":
         pytest.importorskip("numpy")
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": f"guide_{page.stem}"}
-    for code in blocks:
-        exec(compile(code, str(page), "exec"), namespace)  # noqa: S102
+    run_python_blocks(page, f"guide_{page.stem}")
     capsys.readouterr()
