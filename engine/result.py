@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 class Result:
     """Rows of a query, or the outcome of a write (``version``, ``rows_affected``).
 
-    >>> r = db.sql("SELECT 1 AS x")            # doctest: +SKIP
-    >>> r.columns, r.fetchall()                 # doctest: +SKIP
+    >>> import engine
+    >>> r = engine.connect("wh").sql("SELECT 1 AS x")
+    >>> r.columns, r.fetchall()
     (['x'], [(1,)])
     """
 

@@ -46,8 +46,8 @@ OPEN_LISTING_SECONDS = 1.0  # the first .version this soon after open() reuses o
 class Table:
     """A Delta table at a URI (local path, file://, memory:// or s3://bucket/prefix).
 
-    >>> t = Table.create("/tmp/events", pa.schema([("id", pa.int64())]))   # doctest: +SKIP
-    >>> t.append(pa.table({"id": [1, 2, 3]}))                              # doctest: +SKIP
+    >>> t = Table.create("events", pa.schema([("id", pa.int64())]))
+    >>> t.append(pa.table({"id": [1, 2, 3]}))
     1
     """
 
@@ -150,7 +150,8 @@ class Table:
         """A new table at ``target_uri`` with this table's content at ``version`` (latest) and its own
         history; shallow: its log references this table's files by absolute URI, deep: copies them.
 
-        >>> dev = t.clone("/data/events_dev")                             # doctest: +SKIP
+        >>> Table.create("events", pa.schema([("id", pa.int64())])).clone("events_dev").version
+        0
         """
         from .maintenance.clone import clone
 
