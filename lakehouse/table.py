@@ -150,8 +150,7 @@ class Table:
         """A new table at ``target_uri`` with this table's content at ``version`` (latest) and its own
         history; shallow: its log references this table's files by absolute URI, deep: copies them.
 
-        >>> Table.create("events", pa.schema([("id", pa.int64())])).clone("events_dev").version
-        0
+        >>> dev = Table.create("events", pa.schema([("id", pa.int64())])).clone("events_dev")
         """
         from .maintenance.clone import clone
 
