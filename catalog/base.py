@@ -28,10 +28,11 @@ from .views import View
 class Catalog(ABC):
     """Names -> Delta tables. Names are ``table`` (namespace ``main``) or ``namespace.table``.
 
-    >>> cat = load_catalog("sqlite:///wh/catalog.db", warehouse="wh")      # doctest: +SKIP
-    >>> cat.create_namespace("sales")                                      # doctest: +SKIP
-    >>> t = cat.create_table("sales.orders", pa.schema([("id", pa.int64())]))   # doctest: +SKIP
-    >>> cat.list_tables("sales")                                           # doctest: +SKIP
+    >>> from catalog import load_catalog
+    >>> cat = load_catalog("sqlite:///wh/catalog.db", warehouse="wh")
+    >>> cat.create_namespace("sales")
+    >>> t = cat.create_table("sales.orders", pa.schema([("id", pa.int64())]))
+    >>> cat.list_tables("sales")
     ['sales.orders']
     """
 

@@ -6,11 +6,14 @@ is created, so a frame reads the same rows however often it runs.
 
 >>> import engine
 >>> from engine import col
->>> db = engine.connect("/tmp/wh")                                                   # doctest: +SKIP
->>> orders = db.table("sales.orders")                                                # doctest: +SKIP
->>> (orders.filter(col("amount") > 10)                                               # doctest: +SKIP
+>>> db = engine.connect("wh")
+>>> _ = db.sql("CREATE TABLE orders AS SELECT i AS id, if(i % 2 = 0, 'eu', 'us') AS region,"
+...            " i * 1.5::DOUBLE AS amount FROM range(20) t(i)")
+>>> orders = db.table("orders")
+>>> (orders.filter(col("amount") > 10)
 ...     .group_by("region").agg(col("amount").sum().alias("total"))
-...     .order_by("total", descending=True).limit(5).to_arrow())
+...     .order_by("total", descending=True).limit(5).to_pylist())
+[{'region': 'us', 'total': 136.5}, {'region': 'eu', 'total': 117.0}]
 """
 
 from __future__ import annotations
