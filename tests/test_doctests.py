@@ -1,6 +1,6 @@
-"""Every docstring example in the four packages runs, each docstring in its own fresh directory (so an
-example may create ``"wh"`` or ``"tables/t"`` and must set up what it uses). Those marked ``+SKIP`` need
-a server, S3 or a big input."""
+"""Every docstring example in the four packages runs, each docstring in its own fresh directory with the
+names of tests/doctest_fixtures.py it mentions (``db``, ``df``, ``table``, ...) set up there. Those marked
+``+SKIP`` need a server, S3, torch workers or a big input."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from doctest_fixtures import fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(
@@ -27,6 +28,12 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
         if test.examples:
             (tmp_path / str(i)).mkdir()
             monkeypatch.chdir(tmp_path / str(i))
-            runner.run(test)
+            source = "\n".join(e.source for e in test.examples if not e.options.get(doctest.SKIP))
+            test.globs = {**test.globs, **fixtures(source)}
+            try:
+                runner.run(test)
+            finally:
+                if "db" in test.globs and hasattr(test.globs["db"], "close"):
+                    test.globs["db"].close()
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
