@@ -179,7 +179,8 @@ class Catalog(ABC):
         names in the text resolve in (default: the view's own). TableAlreadyExists if a table has the name,
         or a view does and ``replace`` is false; NamespaceNotFound. Every session and process sees it.
 
-        >>> cat.create_view("sales.big", "SELECT * FROM orders WHERE amount > 100")   # doctest: +SKIP
+        >>> cat.create_view("sales.big", "SELECT * FROM orders WHERE amount > 100").namespace
+        'sales'
         """
 
     @abstractmethod

@@ -5,7 +5,7 @@
   ``sales.customers`` (customer_id, name), ``logs.pages`` and ``docs.pages`` (text);
   ``cat``: its catalog; ``df`` / ``orders``, ``customers``: DataFrames over the two sales tables.
 - ``table`` / ``t``: a ``lakehouse.Table`` at ``tables/t`` (id, v, day, lat, lon), three files, one a day
-  (2026-01-01..03), change data feed on.
+  (2026-01-01..03).
 - ``pa``, ``pc``: pyarrow and pyarrow.compute.
 """
 
@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 
 SALES = """
 CREATE SCHEMA sales;
-CREATE TABLE sales.orders AS SELECT * FROM (VALUES
+CREATE TABLE sales.orders (id BIGINT, region VARCHAR, amount DOUBLE, tax DOUBLE, customer_id BIGINT);
+INSERT INTO sales.orders VALUES
     (1, 'eu', 5.0, 0.5, 10), (2, 'us', 12.5, 1.0, 20), (3, 'eu', 30.0, 3.0, 10),
-    (4, 'ap', 8.0, 0.8, 30), (5, 'us', 150.0, 15.0, 20), (6, 'eu', 2.0, 0.2, 40)
-) o(id, region, amount, tax, customer_id);
+    (4, 'ap', 8.0, 0.8, 30), (5, 'us', 150.0, 15.0, 20), (6, 'eu', 2.0, 0.2, 40);
 CREATE TABLE sales.customers AS SELECT * FROM (VALUES (10, 'Ada'), (20, 'Bo'), (30, 'Cy')) c(customer_id, name);
 CREATE SCHEMA logs;
 CREATE TABLE logs.pages AS SELECT * FROM (VALUES ('an error here'), ('all fine'), ('error again')) p(text);
@@ -44,7 +44,7 @@ def _table() -> Any:
             ("lon", pa.float64()),
         ]
     )
-    t = Table.create("tables/t", schema, properties={"delta.enableChangeDataFeed": "true"})
+    t = Table.create("tables/t", schema)
     for d in range(3):
         ids = list(range(d * 10, d * 10 + 10))
         t.append(

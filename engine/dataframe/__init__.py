@@ -2,9 +2,15 @@
 
 >>> import engine
 >>> from engine.dataframe import col, lit, when
->>> db = engine.connect("/tmp/wh")                                            # doctest: +SKIP
->>> df = db.table("sales.orders").filter(col("amount") > 10).select("id", "region")   # doctest: +SKIP
->>> df.explain()                                                              # doctest: +SKIP
+>>> db = engine.connect("wh")
+>>> _ = db.sql("CREATE TABLE orders AS SELECT 1 AS id, 'eu' AS region, 12.5::DOUBLE AS amount")
+>>> df = db.table("orders").filter(col("amount") > 10).select("id", "region")
+>>> print(df.explain())
+Table scans:
+  main.orders @ version 1: files total 1, scanned 1, skipped 0, ~1 rows
+    pruning predicate: amount > 10
+DuckDB plan:
+...
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ if TYPE_CHECKING:
 def from_sql(db: HasRuntime | Runtime, text: str, params: Any = None, dialect: str = "duckdb") -> DataFrame:
     """A DataFrame over a SELECT written in SQL (its tables pinned now).
 
-    >>> from_sql(db, "SELECT * FROM sales.orders VERSION AS OF 3 WHERE id > ?", [10])   # doctest: +SKIP
+    >>> from_sql(db, "SELECT * FROM sales.orders VERSION AS OF 1 WHERE id > ?", [3]).count()
+    3
     """
     return DataFrame.from_sql(db, text, params, dialect)
 

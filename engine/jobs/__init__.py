@@ -1,8 +1,12 @@
 """Batch jobs over tables: MapReduce (map, shuffle, reduce) and map-only jobs, committed atomically.
 
->>> job = db.mapreduce(input="docs.pages", map=split_words, reduce=count, key="word",   # doctest: +SKIP
-...                    output="stats.word_counts")
->>> result = job.run()                                                                 # doctest: +SKIP
+>>> def split_words(batch):
+...     w = pc.utf8_split_whitespace(batch["text"]).flatten()
+...     return pa.table({"word": w, "n": pa.repeat(1, len(w))})
+>>> job = db.mapreduce(input="docs.pages", map=split_words, reduce={"n": "sum"}, key="word",
+...                    output="word_counts", executor="serial")
+>>> job.run().rows_out
+3
 """
 
 from .errors import JobFailed

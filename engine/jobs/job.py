@@ -51,13 +51,13 @@ Mode = Literal["overwrite", "append"]
 class Job:
     """A configured MapReduce (or map-only) job; ``run()`` executes it and commits its output.
 
-    >>> def words(batch):                                                  # doctest: +SKIP
+    >>> def words(batch):
     ...     w = pc.utf8_split_whitespace(batch.column("text")).flatten()
     ...     return pa.table({"word": w, "n": pa.repeat(1, len(w))})
-    >>> job = db.mapreduce(input="docs.pages", map=words, key="word",      # doctest: +SKIP
+    >>> job = db.mapreduce(input="docs.pages", map=words, key="word",
     ...                    reduce=lambda w, v: {"word": w, "n": pc.sum(v["n"]).as_py()},
-    ...                    output="stats.word_counts")
-    >>> job.run().output_version                                           # doctest: +SKIP
+    ...                    output="word_counts", executor="serial")
+    >>> job.run().output_version
     1
     """
 
@@ -442,9 +442,13 @@ def mapreduce(
     ``ray_address``, ``staging`` (URI of the shuffle area), ``batch_size``, ``split_size``,
     ``memory_limit`` (per reducer, before spilling), ``progress``.
 
-    >>> job = db.mapreduce(input="logs.pages", map=m, reduce=r, key="word",   # doctest: +SKIP
-    ...                    output="stats.word_counts")
-    >>> job.run().output_version                                             # doctest: +SKIP
+    >>> def m(batch):
+    ...     w = pc.utf8_split_whitespace(batch["text"]).flatten()
+    ...     return pa.table({"word": w, "n": pa.repeat(1, len(w))})
+    >>> job = db.mapreduce(input="logs.pages", map=m, reduce={"n": "sum"}, key="word",
+    ...                    output="word_counts", executor="serial")
+    >>> job.run().rows_out
+    6
     """
     return Job(
         session,
@@ -476,8 +480,9 @@ def map_batches(
     """Run ``fn(batch) -> pa.Table | RecordBatch | None`` over every batch of ``input`` and commit all
     results to ``output`` in one version (Spark's mapPartitions, Ray's map_batches). Runs immediately.
 
-    >>> db.map_batches("logs.pages", lambda b: b.filter(pc.match_substring(b["text"], "error")),  # doctest: +SKIP
-    ...                output="logs.errors", executor="serial")
+    >>> db.map_batches("logs.pages", lambda b: b.filter(pc.match_substring(b["text"], "error")),
+    ...                output="logs.errors", executor="serial").rows_out
+    2
     """
     return Job(
         session, input=input, map=fn, output=output, mode=mode, executor=executor, map_only=True, **options

@@ -44,8 +44,10 @@ class Maintenance:
         others select the files whose statistics may match). Returns metrics; ``version`` is the new
         version, or None if nothing needed rewriting.
 
-        >>> t.maintenance.optimize(target_file_size=32 << 20)          # doctest: +SKIP
-        >>> t.maintenance.optimize(zorder_by=["lat", "lon"])           # doctest: +SKIP
+        >>> t.maintenance.optimize(target_file_size=32 << 20)["numFilesRemoved"]
+        3
+        >>> t.maintenance.optimize(zorder_by=["lat", "lon"])["zOrderBy"]
+        ['lat', 'lon']
         """
         from .optimize import optimize
 
@@ -72,9 +74,13 @@ class Maintenance:
         unset; shorter retentions are refused unless ``force=True``. Returns the URIs deleted (or,
         with ``dry_run=True``, the default, that would be deleted).
 
-        >>> t.maintenance.vacuum()                           # doctest: +SKIP
-        ['/data/t/part-0001.parquet', ...]
-        >>> t.maintenance.vacuum(dry_run=False)              # doctest: +SKIP
+        >>> _ = t.delete("day = DATE '2026-01-01'")    # the day's file leaves the table
+        >>> t.maintenance.vacuum()                       # but stays within the retention window
+        []
+        >>> [uri.rsplit("/", 1)[1][:5] for uri in t.maintenance.vacuum(retention_hours=0, force=True)]
+        ['part-']
+        >>> len(t.maintenance.vacuum(retention_hours=0, force=True, dry_run=False))
+        1
         """
         from .vacuum import vacuum
 
