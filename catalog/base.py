@@ -113,7 +113,10 @@ class Catalog(ABC):
         again (its files purged when it lies in the warehouse), unless the commit's outcome is unknown
         (``CommitOutcomeUnknown``, an interrupt): then its rows may be in the table, so it stays.
 
-        >>> tx = cat.create_table_and_commit("t", rows.schema, lambda tx: tx.append(rows))  # doctest: +SKIP
+        >>> rows = pa.table({"id": [1, 2]})
+        >>> tx = cat.create_table_and_commit("t", rows.schema, lambda tx: tx.append(rows))
+        >>> tx.version, cat.load_table("t").snapshot().scan().count()
+        (1, 2)
         """
         table = self.create_table(name, schema, partition_by, properties, location=location)
         tx = None

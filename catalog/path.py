@@ -43,8 +43,11 @@ MARKER = "_namespace.json"
 class PathCatalog(Catalog):
     """Tables found by walking a warehouse directory (local path, file://, memory:// or s3://).
 
-    >>> cat = PathCatalog("s3://bucket/warehouse", storage_options={...})     # doctest: +SKIP
-    >>> cat.list_tables()                                                    # doctest: +SKIP
+    >>> cat = PathCatalog("warehouse")          # or "s3://bucket/warehouse", storage_options={...}
+    >>> cat.create_namespace("sales")
+    >>> _ = cat.create_table("events", pa.schema([("id", pa.int64())]))
+    >>> _ = cat.create_table("sales.orders", pa.schema([("id", pa.int64())]))
+    >>> cat.list_tables()
     ['main.events', 'sales.orders']
     """
 

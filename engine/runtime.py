@@ -264,7 +264,7 @@ class Runtime:
     def evaluate(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """A constant SQL expression's value, computed by DuckDB (time travel arguments).
 
-        >>> rt.evaluate("TIMESTAMP '2026-01-01' + INTERVAL 1 DAY")   # doctest: +SKIP
+        >>> db.runtime.evaluate("TIMESTAMP '2026-01-01' + INTERVAL 1 DAY")
         datetime.datetime(2026, 1, 2, 0, 0)
         """
         if self.sandbox:

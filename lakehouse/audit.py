@@ -4,8 +4,10 @@ A front end (the SQL engine) states them for the duration of a call; ``log.commi
 engine's name and version (``engineInfo``), so ``table.history()`` and ``DESCRIBE HISTORY`` show who did
 what. Without a stated user, the OS user running the process is recorded.
 
->>> with audit(user="etl-bot", statement="MERGE"):          # doctest: +SKIP
-...     table.append(rows)                                    # commitInfo.userName == "etl-bot"
+>>> with audit(user="etl-bot", statement="MERGE"):
+...     _ = table.append(table.snapshot().scan(where="id = 0").to_arrow())
+>>> table.history(limit=1)[0]["user_name"]                     # commitInfo.userName
+'etl-bot'
 """
 
 from __future__ import annotations

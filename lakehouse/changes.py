@@ -7,7 +7,13 @@ with ``dataChange=false`` (OPTIMIZE) change nothing. Every row gets ``_change_ty
 ``_commit_version`` and ``_commit_timestamp``. Rows are read with the schema of the last version of
 the range (a column added later reads as NULL in earlier changes).
 
->>> table.changes(2, 5).column_names[-3:]          # doctest: +SKIP
+>>> from lakehouse import Table
+>>> table = Table.create("t", pa.schema([("id", pa.int64())]), properties={"delta.enableChangeDataFeed": "true"})
+>>> _ = table.append(pa.table({"id": [1, 2]}))
+>>> _ = table.update({"id": "id + 10"}, where="id = 2")
+>>> table.changes(1, 2).column("_change_type").to_pylist()
+['insert', 'insert', 'update_preimage', 'update_postimage']
+>>> table.changes(1, 2).column_names[-3:]
 ['_change_type', '_commit_version', '_commit_timestamp']
 """
 

@@ -24,8 +24,12 @@ _ACTIVE: ContextVar[bool] = ContextVar("lakehouse_dry_run", default=False)
 def dry_run() -> Iterator[None]:
     """Within this block (this thread / task), every commit raises ``DryRun`` instead of committing.
 
-    >>> with dry_run():                       # doctest: +SKIP
-    ...     table.delete("id = 1")            # raises DryRun(tx): tx.metrics["numDeletedRows"]
+    >>> try:
+    ...     with dry_run():
+    ...         table.delete("id = 1")
+    ... except DryRun as e:
+    ...     e.transaction.metrics["numDeletedRows"]
+    1
     """
     token = _ACTIVE.set(True)
     try:

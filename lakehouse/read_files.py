@@ -51,9 +51,11 @@ class DeclaredReads:
         """Read the table as this transaction sees it, as part of the transaction: a concurrent
         commit that changes what the scan read then makes the commit conflict (serializable).
 
-        >>> with table.transaction() as tx:                   # doctest: +SKIP
-        ...     hot = tx.scan(where="v > 100").to_arrow()
-        ...     tx.append(summarize(hot))                     # not a blind append
+        >>> with table.transaction() as tx:
+        ...     hot = tx.scan(where="v > 2").to_arrow()
+        ...     tx.append(hot)                     # not a blind append
+        >>> table.snapshot().scan(where="v > 2").count()
+        14
         """
         view = self.view()
         scan = view.scan(columns=columns, where=where)

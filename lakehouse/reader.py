@@ -136,8 +136,10 @@ class Reader:
     A ``where`` on partition columns only is decided per file when planning (no row is read for it);
     any other is applied to each split's rows. Splits must come from this reader's ``plan``.
 
-    >>> reader = table.snapshot().scan(columns=["id"], where="v > 1").reader   # doctest: +SKIP
-    >>> [reader.read(s) for s in reader.plan(scan.file_indices, split_rows=65_536)]   # doctest: +SKIP
+    >>> scan = table.snapshot().scan(columns=["id"], where="v > 1")
+    >>> reader = scan.reader
+    >>> sum(reader.read(s).num_rows for s in reader.plan(scan.file_indices, split_rows=65_536))
+    14
     """
 
     def __init__(

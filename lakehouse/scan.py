@@ -112,7 +112,8 @@ class Scan:
     ) -> list[Split]:
         """The surviving files cut into splits for parallel readers (see ``Reader.plan``).
 
-        >>> splits = table.snapshot().scan(where="v > 1").splits(split_rows=65_536)
+        >>> len(table.snapshot().scan(where="v > 1").splits(split_rows=65_536))
+        3
         """
         return self.reader.plan(self._indices, split_rows=split_rows, split_bytes=split_bytes, count=count)
 

@@ -53,9 +53,12 @@ SchemaMode = Literal["strict", "merge"]
 class Transaction(read_files.DeclaredReads):
     """Operations against one snapshot, committed as one version.
 
-    >>> with table.transaction() as tx:          # doctest: +SKIP
-    ...     tx.delete("day < '2026-01-01'")
+    >>> new_rows = table.snapshot().scan(where="id < 2").to_arrow()
+    >>> with table.transaction() as tx:
+    ...     _ = tx.delete("day < '2026-01-02'")
     ...     tx.append(new_rows)
+    >>> table.snapshot().scan().count()
+    22
     """
 
     def __init__(self, table: TableHandle, snapshot: Snapshot):

@@ -7,8 +7,10 @@ A frame that is a plain table scan is read file by file through ``Snapshot.scan`
 through the SQL engine with the predicate added as a filter. The Polars predicate is applied to the
 rows afterwards, so a predicate that does not translate costs speed, never correctness.
 
->>> lf = db.table("sales.orders").to_polars(lazy=True)                        # doctest: +SKIP
->>> lf.filter(pl.col("amount") > 100).select("id").collect()                  # doctest: +SKIP
+>>> import polars as pl
+>>> lf = db.table("sales.orders").to_polars(lazy=True)
+>>> lf.filter(pl.col("amount") > 100).select("id").collect()["id"].to_list()
+[5]
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ def iter_batches(
     the rest as Python lists; needs torch). Every batch has ``batch_size`` rows except the last one,
     dropped when ``drop_last``. Files are read one split ahead in a background thread.
 
-    >>> from engine.ml import iter_batches                                   # doctest: +SKIP
-    >>> for b in iter_batches(table.snapshot(), columns=["id"], batch_size=2):  # doctest: +SKIP
+    >>> from engine.ml import iter_batches
+    >>> for b in iter_batches(table.snapshot(), columns=["id"], where="id < 4", batch_size=2):
     ...     print(b["id"])
     [0 1]
     [2 3]

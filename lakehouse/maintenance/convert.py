@@ -56,8 +56,12 @@ def convert(uri: str, *, partition_by: PartitionSpec = None, storage_options: di
     ``partition_by``: None infers ``col=value/`` directories and their types; a list names the
     partition columns (types inferred); a dict maps them to Arrow types or SQL type names.
 
-    >>> Table.convert("/data/events", partition_by={"day": "date"})     # doctest: +SKIP
-    Table('/data/events')
+    >>> import os, pyarrow.parquet as pq
+    >>> from lakehouse import Table
+    >>> os.makedirs("events/day=2026-01-01")
+    >>> pq.write_table(pa.table({"id": [1, 2]}), "events/day=2026-01-01/part-0.parquet")
+    >>> Table.convert("events", partition_by={"day": "date"}).snapshot().scan(where="day = '2026-01-01'").count()
+    2
     """
     storage = open_storage(uri, storage_options)
     if list_log(storage).latest is not None or storage.list(LOG_DIR):
