@@ -11,7 +11,7 @@
 - anything else, a local directory, ``file://``, ``path://<dir>``, ``memory://`` or ``s3://bucket/prefix``:
   the path catalog over that warehouse (no database; ``warehouse``, if given, must be the same place).
 
->>> cat = load_catalog("sqlite:///warehouse/catalog.db", warehouse="warehouse")   # doctest: +SKIP
+>>> cat = load_catalog("sqlite:///warehouse/catalog.db", warehouse="warehouse")
 >>> cat = load_catalog("s3://bucket/wh", storage_options={"key": ..., "secret": ...})   # doctest: +SKIP
 """
 

@@ -5,9 +5,11 @@ under its physical name, so renaming the logical name or forgetting the column r
 table without column mapping gets it enabled in the same commit (protocol raised to reader 2 / writer
 5, every existing field's physical name = its current name, as PROTOCOL.md prescribes).
 
->>> with table.transaction() as tx:                 # doctest: +SKIP
-...     rename_column(tx, "amount", "total")
-...     drop_column(tx, "s.tmp")
+>>> with table.transaction() as tx:
+...     rename_column(tx, "v", "value")
+...     drop_column(tx, "lat")
+>>> table.schema.names
+['id', 'value', 'day', 'lon']
 """
 
 from __future__ import annotations

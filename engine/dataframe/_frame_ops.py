@@ -370,7 +370,8 @@ class FrameOps:
         """``df.sql()``: the frame as DuckDB SQL text. ``df.sql(query)``: a new frame from a SELECT in
         which ``table_name`` ("self", as in Polars) is this frame; other names are catalog tables.
 
-        >>> df.sql("SELECT region, sum(amount) AS total FROM self GROUP BY region")   # doctest: +SKIP
+        >>> df.sql("SELECT region, sum(amount) AS total FROM self GROUP BY region ORDER BY region").to_pylist()[0]
+        {'region': 'ap', 'total': 8.0}
         """
         from . import _run
 

@@ -58,7 +58,7 @@ def pinned_table(
 ) -> exp.Table:
     """An ``exp.Table`` node that reads exactly ``snapshot`` when planned.
 
-    >>> node = pinned_table("sales.orders", *db.resolve_snapshot("sales.orders"))   # doctest: +SKIP
+    >>> node = pinned_table("sales.orders", *db.resolve_snapshot("sales.orders"))
     """
     ns, _, short = name.rpartition(".")
     node = exp.Table(this=exp.to_identifier(short), db=exp.to_identifier(ns) if ns else None)

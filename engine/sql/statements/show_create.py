@@ -103,8 +103,14 @@ def create_statement(
 ) -> str:
     """``CREATE TABLE name (...) ...`` for the table at ``snapshot``.
 
-    >>> create_statement("main.t", snapshot)   # doctest: +SKIP
-    "CREATE TABLE main.t (\\n  id INTEGER NOT NULL\\n)"
+    >>> print(create_statement("main.t", table.snapshot()))
+    CREATE TABLE main.t (
+      id BIGINT,
+      v BIGINT,
+      day DATE,
+      lat DOUBLE,
+      lon DOUBLE
+    )
     """
     props = snapshot.properties
     lines = [_column(f, dialect) for f in snapshot.full_schema]
