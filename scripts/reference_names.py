@@ -1,7 +1,8 @@
 """The public names docs/reference.md must document, and a check that it does.
 
     python scripts/reference_names.py            # list the names, one a line
-    python scripts/reference_names.py --check    # exit 1 naming those docs/reference.md misses
+    python scripts/reference_names.py --check    # exit 1 naming those docs/reference.md misses,
+                                                 # or never uses in one of its ``python`` examples
 
 The names: ``__all__`` of lakehouse, engine and catalog; the methods of the public contract
 (ARCHITECTURE.md, first and second milestone); the ``lakehouse`` CLI commands. An entry documents a
@@ -86,12 +87,22 @@ def missing(text: str | None = None) -> list[str]:
     return [name for name in public_names() if not documented(name, text)]
 
 
+def unexampled(text: str | None = None) -> list[str]:
+    """Names no ``python`` block of the reference uses (its last part as a word: ``Table.append`` ->
+    ``append``, ``lakehouse sql`` -> ``sql``)."""
+    text = REFERENCE.read_text() if text is None else text
+    code = "\n".join(re.findall(r"```python\n(.*?)```", text, re.S))
+    return [n for n in public_names() if not re.search(rf"\b{re.escape(re.split(r'[. ]', n)[-1])}\b", code)]
+
+
 def main(argv: list[str]) -> int:
     if "--check" in argv:
-        gaps = missing()
+        gaps, unused = missing(), unexampled()
         for name in gaps:
             print(f"not in {REFERENCE.relative_to(ROOT)}: {name}")
-        return 1 if gaps else 0
+        for name in unused:
+            print(f"in no example of {REFERENCE.relative_to(ROOT)}: {name}")
+        return 1 if gaps or unused else 0
     print("\n".join(public_names()))
     return 0
 

@@ -34,6 +34,12 @@ def test_every_name_in_all_is_checked(package):
     assert {f"{package}.{n}" for n in module.__all__ if n != "__version__"} <= set(names)
 
 
+def test_every_public_name_has_an_example():
+    unused = reference_names.unexampled()
+    assert not unused, f"public names no example of docs/reference.md uses: {unused}"
+
+
 def test_the_check_notices_a_gap():
     text = REFERENCE.read_text().replace("`Table.append(", "`Table.add(")
     assert "lakehouse.Table.append" in reference_names.missing(text)
+    assert "catalog.View" in reference_names.unexampled(text.replace("catalog.View)", "object)"))
