@@ -121,11 +121,16 @@ class ChangeRecorder:
         self._cdcs.extend(Cdc(a.path, a.size, a.partition_values) for a in adds)
 
     def finish(self, removes: Iterable[Remove], adds: Iterable[Add], snapshot: Snapshot) -> list[Cdc]:
-        """The cdc actions of the commit; writes the uncovered adds/removes as inserts/deletes."""
-        if not self._cdcs or self._derive or not self.enabled:
+        """The cdc actions of the commit; writes the uncovered adds/removes as inserts/deletes.
+
+        Also when nothing was recorded but a removed file carries a deletion vector: a reader deriving
+        deletes from that remove must apply the vector, and delta-rs ``load_cdf`` does not (it returns
+        the rows the vector deleted), so such a commit spells its changes out."""
+        removes = [r for r in removes if r.data_change and unquote(r.path) not in self._covered]
+        vectored = any(r.deletion_vector is not None for r in removes)
+        if not (self._cdcs or vectored) or self._derive or not self.enabled:
             self.discard()
             return []
-        removes = [r for r in removes if r.data_change and unquote(r.path) not in self._covered]
         adds = [a for a in adds if a.data_change and unquote(a.path) not in self._covered]
         view = self._view()
         if removes:
