@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
+from . import _duck, column_values
 from .change_files import CHANGE_TYPE, read_log_files, removed_file
 from .log.actions import Add, Cdc, Metadata, Remove
 from .write import iter_tables, write_data_files
@@ -102,9 +103,12 @@ class ChangeRecorder:
     def _write(self, rows: pa.Table | pa.RecordBatchReader, change_type: str | None) -> None:
         schema, partition_by, physical_names = self._layout()
         target = pa.schema([*schema, pa.field(CHANGE_TYPE, pa.string())])
+        generated = _generated_columns(self._view().full_schema)
 
         def tables():
             for chunk in iter_tables(rows):
+                if generated is not None:  # postimages are computed before generated columns are
+                    chunk = generated(chunk)
                 if change_type is not None:
                     chunk = chunk.append_column(
                         CHANGE_TYPE, pa.repeat(pa.scalar(change_type), chunk.num_rows)
@@ -144,6 +148,22 @@ class ChangeRecorder:
         """Delete the change data files written so far (the transaction did not commit)."""
         self._storage.delete([unquote(c.path) for c in self._cdcs])
         self._cdcs = []
+
+
+def _generated_columns(full_schema: pa.Schema) -> Callable[[pa.Table], pa.Table] | None:
+    """A function recomputing the generated columns of change rows (None without any): DML computes
+    updated rows, and the writer fills their generated columns only as it writes the data files."""
+    if not any(column_values.kind(f) == "generated" for f in full_schema):
+        return None
+
+    def recompute(chunk: pa.Table) -> pa.Table:
+        kind = chunk.column(CHANGE_TYPE) if CHANGE_TYPE in chunk.column_names else None
+        data = chunk.drop_columns([CHANGE_TYPE]) if kind is not None else chunk
+        with _duck.connection() as con:
+            data, _ = column_values.complete(data, full_schema, con, rewrite=True)
+        return data.append_column(CHANGE_TYPE, kind) if kind is not None else data
+
+    return recompute
 
 
 __all__ = ["CHANGE_DIR", "CHANGE_TYPE", "ChangeRecorder", "is_enabled"]

@@ -35,7 +35,9 @@ class Transaction(Protocol):
     def cdc(self) -> ChangeRecorder: ...
     def mark_read(self, f: DataFile) -> None: ...
     def delete_positions(self, changes: list[tuple[int, np.ndarray]]) -> int: ...
-    def write_rows(self, data: pa.Table, *, validate: bool = True, con: Any = None) -> Any: ...
+    def write_rows(
+        self, data: pa.Table, *, validate: bool = True, con: Any = None, rewrite: bool = False
+    ) -> Any: ...
 
 
 __all__ = ["delete_marking", "update_marking"]
@@ -76,7 +78,7 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
         with _duck.connection() as con:
             new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
             tx.delete_positions(marks)
-            adds = tx.write_rows(new, validate=True, con=con)
+            adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
         if tx.cdc.enabled:
             removed = [view.file_at(i) for i, _ in marks]
             tx.cdc.record(pa.concat_tables(moved), "update_preimage", removed=removed, added=adds)

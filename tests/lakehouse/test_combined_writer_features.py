@@ -100,3 +100,65 @@ def _delta_rs_agrees(table: Table, rows: list[tuple]) -> None:
     dt = deltalake.DeltaTable(table.uri)
     theirs = pa.table(pa.RecordBatchReader.from_stream(dt.scan()))
     assert canon(tuple(r.values()) for r in theirs.to_pylist()) == rows
+
+
+# ------------------------------------------------------------------- regressions found by the above
+
+DV_CDF = {"delta.enableDeletionVectors": "true", "delta.enableChangeDataFeed": "true"}
+
+
+def _feed(table: Table, v: int) -> list[tuple]:
+    rows = table.changes(v, v).drop_columns(["_commit_version", "_commit_timestamp"]).to_pylist()
+    return sorted(tuple(r.values()) for r in rows)
+
+
+def test_deletion_vector_delete_and_update_record_just_their_rows(tmp_path):
+    """The Table-API path (lakehouse/dml.py) marked rows without recording them: readers derived the
+    commit from its remove + re-add of the same file, i.e. every row of it deleted and re-inserted."""
+    schema = pa.schema([("id", pa.int64()), ("v", pa.string())])
+    t = Table.create(str(tmp_path / "t"), schema, properties=DV_CDF)
+    t.append(pa.table({"id": [1, 2, 3], "v": ["a", "b", "c"]}))
+    t.delete("id = 2")
+    assert _feed(t, t.version) == [(2, "b", "delete")]
+    t.update({"v": "'z'"}, "id = 3")
+    assert _feed(t, t.version) == [(3, "c", "update_preimage"), (3, "z", "update_postimage")]
+    assert t.snapshot().file_deletion_vector(0) is not None  # still marked, not rewritten
+
+
+def test_removing_files_with_deletion_vectors_spells_out_the_changes(tmp_path):
+    """A whole-file remove of a file with a vector was left for readers to derive; delta-rs load_cdf
+    then ignores the vector and returns the rows it had deleted, so such commits write change files."""
+    deltalake = pytest.importorskip("deltalake")
+    schema = pa.schema([("id", pa.int64())])
+    t = Table.create(str(tmp_path / "t"), schema, properties=DV_CDF)
+    t.append(pa.table({"id": [1, 2, 3, 4]}))
+    t.delete("id = 2")
+    t.overwrite(pa.table({"id": [9]}))
+    t.delete()
+    for v in (t.version - 1, t.version):
+        theirs = pa.table(
+            deltalake.DeltaTable(t.uri).load_cdf(starting_version=v, ending_version=v).read_all()
+        )
+        got = sorted(zip(theirs.column("id").to_pylist(), theirs.column("_change_type").to_pylist()))
+        assert got == [(i, k) for i, k in _feed(t, v)], v
+    assert _feed(t, t.version - 1) == [(1, "delete"), (3, "delete"), (4, "delete"), (9, "insert")]
+
+
+@pytest.mark.parametrize("dv", ["false", "true"])
+def test_update_of_identity_and_generated_columns_and_their_feed(tmp_path, dv):
+    """With deletion vectors an UPDATE re-appended rows as new ones (GENERATED ALWAYS identity values
+    refused); and update postimages carried the generated column's old value, in both paths."""
+    db = lh.connect(str(tmp_path / "wh"))
+    db.sql(
+        "CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY, v BIGINT, g BIGINT GENERATED ALWAYS AS "
+        f"(v * 2)) TBLPROPERTIES ('delta.enableDeletionVectors' = '{dv}', "
+        "'delta.enableChangeDataFeed' = 'true', 'delta.columnMapping.mode' = 'name')"
+    )
+    db.sql("INSERT INTO t (v) VALUES (1), (2), (3)")
+    db.sql("UPDATE t SET v = v + 10 WHERE v = 2")  # lakehouse/dml.py
+    db.sql("MERGE INTO t USING (SELECT 3 AS k) s ON t.v = s.k WHEN MATCHED THEN UPDATE SET v = 30")  # SQL
+    assert sorted(db.sql("SELECT * FROM t").fetchall()) == [(1, 1, 2), (2, 12, 24), (3, 30, 60)]
+    table, _ = db.resolve_snapshot("t")
+    post = [r for v in (2, 3) for r in _feed(table, v) if r[-1] == "update_postimage"]
+    assert post == [(2, 12, 24, "update_postimage"), (3, 30, 60, "update_postimage")]
+    db.close()
