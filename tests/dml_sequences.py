@@ -83,7 +83,7 @@ class Sequence:
                 return [f'ALTER TABLE t DROP COLUMN "{old}"']
             self.cols[i] = f"{old[0]}{next(_names)}"
             return [f'ALTER TABLE t RENAME COLUMN "{old}" TO "{self.cols[i]}"']
-        new = f"v{next(_names)}"
+        new = "v" if "v" not in self.cols else f"v{next(_names)}"  # "v" again after a DROP: a new column
         self.cols.append(new)
         return [f'ALTER TABLE t ADD COLUMN "{new}" BIGINT']
 
