@@ -66,7 +66,8 @@ class ChangeRecorder:
         return is_enabled(self._metadata().config)
 
     def forgot(self, path: str) -> None:
-        """The transaction removed a file it had written itself (never visible to anyone)."""
+        """The transaction removed (or marked rows of) a file it had written itself: changes recorded
+        from then on are not the commit's changes, which is then given in the derived form."""
         self._own.add(path)
 
     def record(
@@ -130,9 +131,15 @@ class ChangeRecorder:
         Also when nothing was recorded but a removed file carries a deletion vector: a reader deriving
         deletes from that remove must apply the vector, and delta-rs ``load_cdf`` does not (it returns
         the rows the vector deleted), so such a commit spells its changes out."""
+        if self._derive:  # spell the derived form out when vectors are involved (see above)
+            self.discard()
+            self._covered = set()
+            removes, adds = list(removes), list(adds)
+            if not any(f.deletion_vector is not None for f in [*removes, *adds]):
+                return []
         removes = [r for r in removes if r.data_change and unquote(r.path) not in self._covered]
         vectored = any(r.deletion_vector is not None for r in removes)
-        if not (self._cdcs or vectored) or self._derive or not self.enabled:
+        if not (self._cdcs or vectored or self._derive) or not self.enabled:
             self.discard()
             return []
         adds = [a for a in adds if a.data_change and unquote(a.path) not in self._covered]

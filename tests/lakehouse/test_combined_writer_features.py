@@ -171,3 +171,30 @@ def test_update_of_identity_and_generated_columns_and_their_feed(tmp_path, dv):
     post = [r for v in (2, 3) for r in _feed(table, v) if r[-1] == "update_postimage"]
     assert post == [(2, 12, 24, "update_postimage"), (3, 30, 60, "update_postimage")]
     db.close()
+
+
+def test_marking_rows_of_a_file_the_transaction_wrote_is_no_change(tmp_path):
+    """A transaction that appends and then deletes (with a vector) some of its own rows recorded them as
+    deletes of rows that never existed, and lost its inserts; the feed now nets to the commit's change,
+    and delta-rs reads the same."""
+    deltalake = pytest.importorskip("deltalake")
+    schema = pa.schema([("id", pa.int64()), ("odd name", pa.float64())])
+    t = Table.create(str(tmp_path / "t"), schema, properties={**DV_CDF, "delta.columnMapping.mode": "name"})
+    t.append(pa.table({"id": [1, 2], "odd name": [float("nan"), float("inf")]}))
+    with t.transaction() as tx:
+        tx.append(pa.table({"id": [3, 4, 5], "odd name": [1.0, None, -0.0]}))
+        tx.delete("id = 4 OR id = 1")
+    assert _replay(t.changes(0)) == Counter(
+        canon(tuple(r.values()) for r in t.snapshot().scan().to_arrow().to_pylist())
+    )
+    plain = Table.create(str(tmp_path / "p"), pa.schema([("id", pa.int64())]), properties=DV_CDF)
+    plain.append(pa.table({"id": [1, 2]}))
+    with plain.transaction() as tx:
+        tx.append(pa.table({"id": [3, 4, 5]}))
+        tx.delete("id = 4 OR id = 1")
+    theirs = pa.table(
+        deltalake.DeltaTable(plain.uri).load_cdf(starting_version=2, ending_version=2).read_all()
+    )
+    got = sorted(zip(theirs.column("id").to_pylist(), theirs.column("_change_type").to_pylist()))
+    assert got == _feed(plain, 2)
+    assert _replay(plain.changes(0)) == Counter([(2,), (3,), (5,)])
