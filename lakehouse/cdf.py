@@ -24,6 +24,7 @@ import pyarrow as pa
 from . import _duck, column_values
 from .change_files import CHANGE_TYPE, read_log_files, removed_file
 from .log.actions import Add, Cdc, Metadata, Remove
+from .mapped_schema import PhysicalLayout, layout_of
 from .write import iter_tables, write_data_files
 
 if TYPE_CHECKING:
@@ -91,18 +92,20 @@ class ChangeRecorder:
             return
         self._write(rows, change_type)
 
-    def _layout(self) -> tuple[pa.Schema, list[str], dict[str, str] | None]:
+    def _layout(self) -> tuple[pa.Schema, list[str], PhysicalLayout | None]:
         """Schema, partition columns and physical names, rebuilt only when the metadata changes (a
         transaction's view is rebuilt after every file it writes)."""
         metadata = self._metadata()
         if self._cached is None or self._cached[0] is not metadata:
             view = self._view()
-            names = view.physical_names if view.column_mapping else None
+            # physical names at every level (nested fields too), as data files have them
+            full = pa.schema([*view.full_schema, pa.field(CHANGE_TYPE, pa.string())])
+            names = layout_of(full, view.properties)
             self._cached = (metadata, (view.schema, view.partition_columns, names))
         return self._cached[1]
 
     def _write(self, rows: pa.Table | pa.RecordBatchReader, change_type: str | None) -> None:
-        schema, partition_by, physical_names = self._layout()
+        schema, partition_by, layout = self._layout()
         target = pa.schema([*schema, pa.field(CHANGE_TYPE, pa.string())])
         generated = _generated_columns(self._view().full_schema)
 
@@ -120,7 +123,7 @@ class ChangeRecorder:
             self._storage,
             tables(),
             partition_by=partition_by,
-            physical_names=physical_names,
+            layout=layout,
             directory=CHANGE_DIR,
         )
         self._cdcs.extend(Cdc(a.path, a.size, a.partition_values) for a in adds)

@@ -198,3 +198,18 @@ def test_marking_rows_of_a_file_the_transaction_wrote_is_no_change(tmp_path):
     got = sorted(zip(theirs.column("id").to_pylist(), theirs.column("_change_type").to_pylist()))
     assert got == _feed(plain, 2)
     assert _replay(plain.changes(0)) == Counter([(2,), (3,), (5,)])
+
+
+def test_change_files_of_a_column_mapped_table_map_nested_fields_too(tmp_path):
+    """Change files used physical names only for top-level columns: a struct's fields came back NULL
+    from ``changes`` (data files map every level)."""
+    db = lh.connect(str(tmp_path / "wh"))
+    db.sql(f"CREATE TABLE t (id BIGINT, s STRUCT(a BIGINT, b VARCHAR)){PROPS}")
+    db.sql("INSERT INTO t VALUES (1, {'a': 1, 'b': 'x'}), (2, {'a': 2, 'b': 'y'}), (3, {'a': 3, 'b': 'z'})")
+    db.sql("ALTER TABLE t RENAME COLUMN s.a TO aa")
+    db.sql("UPDATE t SET s = {'aa': s.aa + 10, 'b': s.b} WHERE id = 2")
+    db.sql("DELETE FROM t WHERE s.aa = 3")
+    table = Table.open(db.catalog.table_location("main.t"))
+    got = sorted((r["id"], r["s"]["aa"], r["_change_type"]) for r in table.changes(3).to_pylist())
+    assert got == [(2, 2, "update_preimage"), (2, 12, "update_postimage"), (3, 3, "delete")]
+    db.close()
