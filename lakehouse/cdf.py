@@ -21,8 +21,10 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
+from . import _duck, column_values
 from .change_files import CHANGE_TYPE, read_log_files, removed_file
 from .log.actions import Add, Cdc, Metadata, Remove
+from .mapped_schema import PhysicalLayout, layout_of
 from .write import iter_tables, write_data_files
 
 if TYPE_CHECKING:
@@ -65,7 +67,8 @@ class ChangeRecorder:
         return is_enabled(self._metadata().config)
 
     def forgot(self, path: str) -> None:
-        """The transaction removed a file it had written itself (never visible to anyone)."""
+        """The transaction removed (or marked rows of) a file it had written itself: changes recorded
+        from then on are not the commit's changes, which is then given in the derived form."""
         self._own.add(path)
 
     def record(
@@ -89,22 +92,27 @@ class ChangeRecorder:
             return
         self._write(rows, change_type)
 
-    def _layout(self) -> tuple[pa.Schema, list[str], dict[str, str] | None]:
+    def _layout(self) -> tuple[pa.Schema, list[str], PhysicalLayout | None]:
         """Schema, partition columns and physical names, rebuilt only when the metadata changes (a
         transaction's view is rebuilt after every file it writes)."""
         metadata = self._metadata()
         if self._cached is None or self._cached[0] is not metadata:
             view = self._view()
-            names = view.physical_names if view.column_mapping else None
+            # physical names at every level (nested fields too), as data files have them
+            full = pa.schema([*view.full_schema, pa.field(CHANGE_TYPE, pa.string())])
+            names = layout_of(full, view.properties)
             self._cached = (metadata, (view.schema, view.partition_columns, names))
         return self._cached[1]
 
     def _write(self, rows: pa.Table | pa.RecordBatchReader, change_type: str | None) -> None:
-        schema, partition_by, physical_names = self._layout()
+        schema, partition_by, layout = self._layout()
         target = pa.schema([*schema, pa.field(CHANGE_TYPE, pa.string())])
+        generated = _generated_columns(self._view().full_schema)
 
         def tables():
             for chunk in iter_tables(rows):
+                if generated is not None:  # postimages are computed before generated columns are
+                    chunk = generated(chunk)
                 if change_type is not None:
                     chunk = chunk.append_column(
                         CHANGE_TYPE, pa.repeat(pa.scalar(change_type), chunk.num_rows)
@@ -115,17 +123,28 @@ class ChangeRecorder:
             self._storage,
             tables(),
             partition_by=partition_by,
-            physical_names=physical_names,
+            layout=layout,
             directory=CHANGE_DIR,
         )
         self._cdcs.extend(Cdc(a.path, a.size, a.partition_values) for a in adds)
 
     def finish(self, removes: Iterable[Remove], adds: Iterable[Add], snapshot: Snapshot) -> list[Cdc]:
-        """The cdc actions of the commit; writes the uncovered adds/removes as inserts/deletes."""
-        if not self._cdcs or self._derive or not self.enabled:
+        """The cdc actions of the commit; writes the uncovered adds/removes as inserts/deletes.
+
+        Also when nothing was recorded but a removed file carries a deletion vector: a reader deriving
+        deletes from that remove must apply the vector, and delta-rs ``load_cdf`` does not (it returns
+        the rows the vector deleted), so such a commit spells its changes out."""
+        if self._derive:  # spell the derived form out when vectors are involved (see above)
+            self.discard()
+            self._covered = set()
+            removes, adds = list(removes), list(adds)
+            if not any(f.deletion_vector is not None for f in [*removes, *adds]):
+                return []
+        removes = [r for r in removes if r.data_change and unquote(r.path) not in self._covered]
+        vectored = any(r.deletion_vector is not None for r in removes)
+        if not (self._cdcs or vectored or self._derive) or not self.enabled:
             self.discard()
             return []
-        removes = [r for r in removes if r.data_change and unquote(r.path) not in self._covered]
         adds = [a for a in adds if a.data_change and unquote(a.path) not in self._covered]
         view = self._view()
         if removes:
@@ -139,6 +158,22 @@ class ChangeRecorder:
         """Delete the change data files written so far (the transaction did not commit)."""
         self._storage.delete([unquote(c.path) for c in self._cdcs])
         self._cdcs = []
+
+
+def _generated_columns(full_schema: pa.Schema) -> Callable[[pa.Table], pa.Table] | None:
+    """A function recomputing the generated columns of change rows (None without any): DML computes
+    updated rows, and the writer fills their generated columns only as it writes the data files."""
+    if not any(column_values.kind(f) == "generated" for f in full_schema):
+        return None
+
+    def recompute(chunk: pa.Table) -> pa.Table:
+        kind = chunk.column(CHANGE_TYPE) if CHANGE_TYPE in chunk.column_names else None
+        data = chunk.drop_columns([CHANGE_TYPE]) if kind is not None else chunk
+        with _duck.connection() as con:
+            data, _ = column_values.complete(data, full_schema, con, rewrite=True)
+        return data.append_column(CHANGE_TYPE, kind) if kind is not None else data
+
+    return recompute
 
 
 __all__ = ["CHANGE_DIR", "CHANGE_TYPE", "ChangeRecorder", "is_enabled"]

@@ -23,6 +23,7 @@ from .row_filter import RowFilter
 from .schema import find_field
 
 if TYPE_CHECKING:
+    from .cdf import ChangeRecorder
     from .data_file import DataFile
     from .snapshot import Snapshot
 
@@ -30,9 +31,13 @@ if TYPE_CHECKING:
 class Transaction(Protocol):
     """What marking rows needs of a transaction; ``lakehouse.Transaction`` implements it."""
 
+    @property
+    def cdc(self) -> ChangeRecorder: ...
     def mark_read(self, f: DataFile) -> None: ...
     def delete_positions(self, changes: list[tuple[int, np.ndarray]]) -> int: ...
-    def write_rows(self, data: pa.Table, *, validate: bool = True, con: Any = None) -> Any: ...
+    def write_rows(
+        self, data: pa.Table, *, validate: bool = True, con: Any = None, rewrite: bool = False
+    ) -> Any: ...
 
 
 __all__ = ["delete_marking", "update_marking"]
@@ -52,6 +57,9 @@ def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: s
             deleted += len(positions)
     if marks:
         tx.delete_positions(marks)
+        if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
+            rows = pa.concat_tables(_rows_at(view, i, p) for i, p in marks)
+            tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
     return deleted
 
 
@@ -70,7 +78,11 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
         with _duck.connection() as con:
             new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
             tx.delete_positions(marks)
-            tx.write_rows(new, validate=True, con=con)
+            adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
+        if tx.cdc.enabled:
+            removed = [view.file_at(i) for i, _ in marks]
+            tx.cdc.record(pa.concat_tables(moved), "update_preimage", removed=removed, added=adds)
+            tx.cdc.record(new, "update_postimage")
     return sum(len(p) for _, p in marks)
 
 

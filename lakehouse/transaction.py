@@ -164,6 +164,8 @@ class Transaction(read_files.DeclaredReads):
                 continue
             if f.path not in self._adds:
                 self.remove_files([f])
+            elif f.path not in self._removes:  # a file this transaction wrote: its rows are no change
+                self.cdc.forgot(f.path)
             stale = self._dv_files.pop(f.path, None)
             if stale:
                 self.table.storage.delete([stale])

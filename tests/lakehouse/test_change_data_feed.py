@@ -60,12 +60,14 @@ def _ours(table: Table, start: int, end: int) -> pa.Table:
     return got.drop_columns(["_commit_timestamp"]).append_column("_ts", ts)
 
 
-@pytest.mark.parametrize("partitioned", [False, True])
-def test_delta_rs_agrees_at_every_version_range(tmp_path, partitioned):
+@pytest.mark.parametrize("partitioned,dv", [(False, False), (True, False), (False, True), (True, True)])
+def test_delta_rs_agrees_at_every_version_range(tmp_path, partitioned, dv):
+    """``dv``: with deletion vectors too (DML keeps files, so the feed cannot be derived from them)."""
     pytest.importorskip("deltalake")
     db = lh.connect(str(tmp_path / "wh"))
     part = "PARTITIONED BY (p)" if partitioned else ""
-    db.sql(f'CREATE TABLE t (id INT, "odd name" VARCHAR, x DOUBLE, p VARCHAR) {part} {CDF}')
+    props = CDF.replace(")", ", 'delta.enableDeletionVectors' = 'true')") if dv else CDF
+    db.sql(f'CREATE TABLE t (id INT, "odd name" VARCHAR, x DOUBLE, p VARCHAR) {part} {props}')
     db.sql(
         "INSERT INTO t VALUES (1, 'a', 1.5, 'k'), (2, NULL, 'NaN'::DOUBLE, 'k'), (3, 'c', '-inf'::DOUBLE, NULL), (4, 'd', 0, 'z')"
     )
