@@ -11,8 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import constraints
-from .data_file import DataFile
+from . import constraints, history
 from .errors import (
     InvalidArgument,
     LakehouseError,
@@ -391,77 +390,14 @@ class Table:
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Commit information, newest first: version, timestamp, operation, parameters, metrics."""
-        listing = list_log(self.storage)
-        out = []
-        for v in sorted(listing.commits, reverse=True):
-            if limit is not None and len(out) >= limit:
-                break
-            path, _ = listing.commits[v]
-            ci = next((a for a in read_commit(self.storage, path, v) if isinstance(a, CommitInfo)), None)
-            ci = ci or CommitInfo(operation="UNKNOWN")
-            mtime = ci.timestamp or commit_mtime(self.storage, listing, v)
-            out.append(
-                {
-                    "version": v,
-                    "timestamp": dt.datetime.fromtimestamp((ci.timestamp or mtime) / 1000, tz=dt.UTC),
-                    "operation": ci.operation,
-                    "parameters": {k: _decode(val) for k, val in ci.operation_parameters.items()},
-                    "metrics": {k: _number(val) for k, val in ci.operation_metrics.items()},
-                    "read_version": ci.read_version,
-                    "is_blind_append": ci.is_blind_append,
-                    "engine_info": ci.engine_info,
-                    "user_name": ci.extra.get("userName"),
-                    "statement_kind": ci.extra.get("statementKind"),
-                    "txn_id": ci.txn_id,
-                    # shared by the versions one multi-table transaction wrote (engine.transaction)
-                    "transaction_id": ci.extra.get("lakehouseTransaction"),
-                }
-            )
-        return out
+        return history.history(self.storage, limit)
 
     def restore(self, version: int | None = None, timestamp: Any = None) -> int:
         """Make the table's content that of an earlier version, as a new version."""
         if version is None and timestamp is None:
             raise ValueError("restore() needs version= or timestamp=")
         target = self.snapshot(version=version, timestamp=timestamp)
-
-        def op(tx: Transaction) -> None:
-            current = tx.view()
-            tx.read_all()
-            # A file is the same only with the same deletion vector (Delta's reconciliation key).
-            cur_paths = {_file_key(f): f for f in current.files}
-            old = {_file_key(f): i for i, f in enumerate(target.files)}
-            missing = [p[0] for p in old if p not in cur_paths and not self.storage.exists(p[0])]
-            if missing:
-                raise VersionNotFound(
-                    f"cannot restore {self.uri} to version {target.version}: data file {missing[0]!r} was "
-                    f"removed by vacuum"
-                )
-            tx.remove_files([f for p, f in cur_paths.items() if p not in old])
-            from .log.actions import Add
-
-            rows = target.adds.to_pylist()
-            readd = []
-            for p, i in old.items():
-                if p in cur_paths:
-                    continue
-                r = rows[i]
-                r["partitionValues"] = dict(r["partitionValues"] or [])
-                r["tags"] = dict(r["tags"]) if r["tags"] else None
-                r["dataChange"] = True  # back in the table: a change (an OPTIMIZE output had false)
-                readd.append(Add.from_json(r))
-            tx.add_files(readd)
-            if target.metadata != current.metadata or target.protocol != current.protocol:
-                proto = target.protocol
-                if (proto.min_reader_version, proto.min_writer_version) < (
-                    current.protocol.min_reader_version,
-                    current.protocol.min_writer_version,
-                ):
-                    proto = current.protocol  # protocols never downgrade
-                tx.set_metadata(target.metadata, proto)
-            tx.record("RESTORE", {"version": target.version, "timestamp": target.timestamp.isoformat()})
-
-        return self._run(op, retry=True)[0]
+        return self._run(history.restore_operation(self.storage, target), retry=True)[0]
 
     # ------------------------------------------------------------------------------ removal
 
@@ -495,34 +431,11 @@ class Table:
         return Maintenance(self)
 
 
-def _file_key(f: DataFile) -> tuple[str, str | None]:
-    return f.path, f.deletion_vector.unique_id if f.deletion_vector else None
-
-
 def _has_log(storage: Storage) -> bool:
     # Cheap checks first; a full listing only for tables whose early commits were cleaned up.
     if storage.exists(commit_path(0)) or storage.exists(LAST_CHECKPOINT):
         return True
     return list_log(storage).latest is not None
-
-
-def _decode(v: Any) -> Any:
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    return v
-
-
-def _number(v: Any) -> Any:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return v
 
 
 __all__ = ["Table"]
