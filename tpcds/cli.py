@@ -285,13 +285,14 @@ def generate(args: argparse.Namespace, db: Any) -> tuple[Path, str]:
     """Generate the plain copy (idempotent) and load it (idempotent); the plain dir and namespace."""
     from tpcds.generate import TABLES, generate_parquet
     from tpcds.load import load_tables
-    from tpcds.progress_lines import StepBar, table_loaded
+    from tpcds.progress_lines import StepBar, table_loaded, table_written
 
     sf = args.sf
     plain = _plain_dir(args, sf)
     namespace = _namespace(args, sf)
     _print(f"== TPC-DS sf={sf:g}: plain Parquet in {plain}")
-    generate_parquet(sf, plain, progress=_print, generator=args.generator)
+    with StepBar(len(TABLES), "generating", "table", table_written) as shown:
+        generate_parquet(sf, plain, progress=shown, generator=args.generator)
     _print(f"== loading into {args.warehouse} namespace {namespace}")
     with StepBar(len(TABLES), "loading", "table", table_loaded) as shown:
         load_tables(

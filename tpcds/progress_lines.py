@@ -40,6 +40,11 @@ def table_loaded(msg: str) -> bool:
     return msg.startswith("  ") and (" rows, " in msg or msg.endswith(", kept"))
 
 
+def table_written(msg: str) -> bool:
+    """``generate_parquet`` reports each table as ``[   1.2s] wrote store_sales: N rows, ...``."""
+    return msg.startswith("[") and "] wrote " in msg and " rows, " in msg
+
+
 def query_done(msg: str) -> bool:
     """``run_queries`` reports each query as ``[  12.3s] q42 passed ...``."""
     return msg.startswith("[") and "] q" in msg

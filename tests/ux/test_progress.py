@@ -68,7 +68,7 @@ def test_one_bar_at_a_time(monkeypatch):
 
 
 def test_tpcds_steps_draw_a_bar_and_still_print_every_line(monkeypatch, capfd):
-    from tpcds.progress_lines import StepBar, query_done, table_loaded
+    from tpcds.progress_lines import StepBar, query_done, table_loaded, table_written
 
     monkeypatch.setenv("LAKEHOUSE_PROGRESS", "1")
     monkeypatch.setattr(progress, "DELAY_SECONDS", 0)
@@ -82,6 +82,10 @@ def test_tpcds_steps_draw_a_bar_and_still_print_every_line(monkeypatch, capfd):
     assert table_loaded("  tpcds_sf0_1.store_sales: 288 rows, 1 file(s) in 0.1 s")
     assert table_loaded("  tpcds_sf0_1.item: complete (180 rows), kept")
     assert not table_loaded("  tpcds_sf0_1.item: incomplete, dropping and loading again")
+    # generate_parquet's lines: the generator worker's "wrote <table>: ..." behind the step clock
+    assert table_written("[   1.2s] wrote store_sales: 288 rows, 1 file(s) in 0.1 s")
+    assert not table_written("[   9.0s] wrote queries.json with 99 queries")
+    assert not table_written("[   0.5s] dsdgen(sf=0.1) took 3.0 s")
     monkeypatch.setenv("LAKEHOUSE_PROGRESS", "0")
     with StepBar(1, "x", "query", query_done) as shown:
         shown("[    0.1s] q1 passed")
