@@ -23,7 +23,7 @@ from .errors import (
 from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
-from .log.coordinated import Coordinator, sync
+from .log.coordinated import CATALOG_INFO, Coordinator, sync
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.latest import knows_latest, latest_version
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
@@ -78,11 +78,18 @@ class Table:
         *,
         name: str | None = None,
         description: str | None = None,
+        catalog: str | None = None,
     ) -> Table:
-        """Create an empty table (version 0). Raises TableAlreadyExists if one is there."""
+        """Create an empty table (version 0). Raises TableAlreadyExists if one is there. ``catalog``:
+        the URI of the catalog that will ratify its commits (the table then keeps writers by path off)."""
         storage = open_storage(uri, storage_options)
         metadata, protocol = new_metadata(
-            schema, partition_by, properties, name=name, description=description
+            schema,
+            partition_by,
+            properties,
+            name=name,
+            description=description,
+            catalog_managed=bool(catalog),
         )
         if list_log(storage).latest is not None:
             raise TableAlreadyExists(f"a table already exists at {storage.root}")
@@ -98,6 +105,7 @@ class Table:
                 "isManaged": "false",
             },
             ict_after=0 if in_commit.enabled(metadata.config) else None,
+            extra_info={CATALOG_INFO: catalog} if catalog else None,
         )
         return cls(storage)
 
@@ -391,33 +399,9 @@ class Table:
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Commit information, newest first: version, timestamp, operation, parameters, metrics."""
-        listing = list_log(self.storage)
-        out = []
-        for v in sorted(listing.commits, reverse=True):
-            if limit is not None and len(out) >= limit:
-                break
-            path, _ = listing.commits[v]
-            ci = next((a for a in read_commit(self.storage, path, v) if isinstance(a, CommitInfo)), None)
-            ci = ci or CommitInfo(operation="UNKNOWN")
-            mtime = ci.timestamp or commit_mtime(self.storage, listing, v)
-            out.append(
-                {
-                    "version": v,
-                    "timestamp": dt.datetime.fromtimestamp((ci.timestamp or mtime) / 1000, tz=dt.UTC),
-                    "operation": ci.operation,
-                    "parameters": {k: _decode(val) for k, val in ci.operation_parameters.items()},
-                    "metrics": {k: _number(val) for k, val in ci.operation_metrics.items()},
-                    "read_version": ci.read_version,
-                    "is_blind_append": ci.is_blind_append,
-                    "engine_info": ci.engine_info,
-                    "user_name": ci.extra.get("userName"),
-                    "statement_kind": ci.extra.get("statementKind"),
-                    "txn_id": ci.txn_id,
-                    # shared by the versions one multi-table transaction wrote (engine.transaction)
-                    "transaction_id": ci.extra.get("lakehouseTransaction"),
-                }
-            )
-        return out
+        from .history import history
+
+        return history(self.storage, limit)
 
     def restore(self, version: int | None = None, timestamp: Any = None) -> int:
         """Make the table's content that of an earlier version, as a new version."""
@@ -504,25 +488,6 @@ def _has_log(storage: Storage) -> bool:
     if storage.exists(commit_path(0)) or storage.exists(LAST_CHECKPOINT):
         return True
     return list_log(storage).latest is not None
-
-
-def _decode(v: Any) -> Any:
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    return v
-
-
-def _number(v: Any) -> Any:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return v
 
 
 __all__ = ["Table"]
