@@ -28,6 +28,8 @@ def without_catalog_managed(protocol: Protocol) -> Protocol:
     if not is_catalog_managed(protocol):
         return protocol
     writer = tuple(f for f in protocol.writer_features or () if f != CATALOG_MANAGED)
+    if not writer and not protocol.reader_features:  # it was the only feature: the legacy minimum
+        return Protocol(1, 2)
     return Protocol(protocol.min_reader_version, 7, protocol.reader_features, writer)
 
 

@@ -110,3 +110,18 @@ def test_postgres_catalog_tables_name_their_catalog(tmp_path, pg_server):
         _outside_writers_refused(uri, db.catalog.catalog_uri)
         assert db.catalog.catalog_uri.startswith("postgresql://")
         assert rows_of(read_deltalake(uri, None)) == rows_of(db.sql("SELECT * FROM t").arrow())
+
+
+def test_sql_clone_is_registered_and_managed_from_its_first_catalog_commit(tmp_path):
+    with engine.connect(str(tmp_path / "wh")) as db:
+        db.sql("CREATE TABLE t (id BIGINT, s VARCHAR)")
+        db.sql("INSERT INTO t VALUES (1, 'a')")
+        copy = db.catalog.load_table("t").clone(str(tmp_path / "plain"), shallow=False)
+        assert _protocol(copy.uri)[:2] == (1, 2)  # the feature was all it had: back to the legacy minimum
+        db.sql("CREATE TABLE t2 DEEP CLONE t")
+        uri = db.catalog.load_table("t2").uri
+        assert _protocol(uri)[:2] == (1, 2)
+        db.sql("INSERT INTO t2 VALUES (2, 'b')")
+        assert CATALOG_MANAGED in _protocol(uri)[2]
+        _outside_writers_refused(uri, db.catalog.catalog_uri)
+        assert rows_of(read_deltalake(uri, None)) == rows_of(db.sql("SELECT * FROM t2").arrow())
