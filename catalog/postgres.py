@@ -33,5 +33,10 @@ class PostgresCatalog(SqlCatalog):
         db = PostgresDatabase(url, lock_timeout)
         super().__init__(db, warehouse, storage_options)
 
+    @property
+    def catalog_uri(self) -> str:
+        """``connect(warehouse, catalog=...)`` takes this URL (the password left out)."""
+        return self._db.name
+
     def __repr__(self) -> str:
         return f"PostgresCatalog({self._db.name!r}, warehouse={self.warehouse!r})"

@@ -185,7 +185,12 @@ class SqlCatalog(Catalog):
                 )
             try:
                 table = Table.create(
-                    loc, schema, partition_by, dict(properties or {}), storage_options=self.storage_options
+                    loc,
+                    schema,
+                    partition_by,
+                    dict(properties or {}),
+                    storage_options=self.storage_options,
+                    catalog=self.catalog_uri,
                 )
             except TableAlreadyExists:
                 raise TableAlreadyExists(

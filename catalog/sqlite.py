@@ -43,6 +43,11 @@ class SqliteCatalog(SqlCatalog):
     def __repr__(self) -> str:
         return f"SqliteCatalog({self.path!r}, warehouse={self.warehouse!r})"
 
+    @property
+    def catalog_uri(self) -> str:
+        """``connect(warehouse, catalog=...)`` takes this URI."""
+        return f"sqlite:///{self.path}"
+
     def _default_warehouse(self) -> str:
         return os.path.dirname(self.path)
 

@@ -31,6 +31,8 @@ with engine.connect(warehouse) as db:
     db.sql("CREATE TEMP VIEW recent AS SELECT * FROM orders WHERE id >= 900")
     db.sql("CREATE TEMP TABLE snapshot_counts AS SELECT count(*) AS n FROM orders")
     db.sql("SHOW VIEWS").show()
+    db.sql("SHOW TABLES").show()  # tables and views, as in DuckDB
+    db.sql("SHOW VIEWS", dialect="databricks").show()  # namespace, viewName, isTemporary
 
     # What BI tools and the shell's completion read.
     db.sql("SELECT table_schema, table_name, table_type FROM information_schema.tables ORDER BY ALL").show()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 
 import engine
-from lakehouse.errors import CommitConflict
+from lakehouse import Table
+from lakehouse.errors import CommitConflict, UnsupportedFeature
 
 
 def main(warehouse: str = "./warehouse") -> None:
@@ -64,6 +65,23 @@ def main(warehouse: str = "./warehouse") -> None:
     for t in ("checking", "savings", "ledger"):
         h = db.sql(f"DESCRIBE HISTORY {t} LIMIT 1").fetchall()[0]
         print(f"{t}: version {h[0]} {h[2]} transaction {h[-1]}")
+
+    # Catalog tables carry a writer-only feature: writers by path are refused, readers read as usual.
+    uri = db.catalog.load_table("ledger").uri
+    try:
+        Table.open(uri).append(pa.table({"note": ["by path"], "amount": [0]}))
+    except UnsupportedFeature as e:
+        print("by path:", str(e)[:100], "...")
+    try:
+        import deltalake
+    except ImportError:
+        deltalake = None
+    if deltalake is not None:
+        try:
+            deltalake.write_deltalake(uri, pa.table({"note": ["delta-rs"], "amount": [0]}), mode="append")
+        except Exception as e:
+            print("delta-rs:", str(e)[:80])
+        print("delta-rs reads", deltalake.DeltaTable(uri).to_pyarrow_table().num_rows, "ledger rows")
     db.close()
     print("done")
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from . import column_features, constraints, mapped_schema
 from .errors import SchemaMismatch, did_you_mean
 from .log.actions import Metadata, Protocol, now_ms
-from .protocol import protocol_for
+from .protocol import CATALOG_MANAGED, protocol_for
 from .schema import find_field, normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz
 
 
@@ -47,8 +47,10 @@ def new_metadata(
     *,
     name: str | None = None,
     description: str | None = None,
+    catalog_managed: bool = False,
 ) -> tuple[Metadata, Protocol]:
-    """Metadata (fresh id) and protocol of a new table."""
+    """Metadata (fresh id) and protocol of a new table (``catalog_managed``: a catalog ratifies its
+    commits, ``lakehouse.protocol.CATALOG_MANAGED``)."""
     schema = as_schema(schema)
     parts = [resolve_column(schema, c, "partition column") for c in partition_by]
     if len(parts) == len(schema) and len(schema):
@@ -65,7 +67,7 @@ def new_metadata(
         description=description,
         created_time=now_ms(),
     )
-    return metadata, protocol_of(schema, props)
+    return metadata, protocol_of(schema, props, catalog_managed=catalog_managed)
 
 
 def change_metadata(
@@ -118,14 +120,22 @@ def _check_mode_change(old: Mapping[str, str], new: Mapping[str, str], schema: p
 
 
 def protocol_of(
-    schema: pa.Schema, properties: Mapping[str, str], current: Protocol | None = None
+    schema: pa.Schema,
+    properties: Mapping[str, str],
+    current: Protocol | None = None,
+    *,
+    catalog_managed: bool = False,
 ) -> Protocol:
-    """The smallest protocol covering what a table with this schema and properties uses."""
+    """The smallest protocol covering what a table with this schema and properties uses
+    (``catalog_managed``: plus the writer-only feature of tables a catalog ratifies commits of)."""
+    features = column_features.used(schema, properties)
+    if catalog_managed:
+        features.add(CATALOG_MANAGED)
     return protocol_for(
         constraints=bool(constraints.check_constraints(dict(properties))),
         timestamp_ntz=uses_timestamp_ntz(schema),
         current=current,
-        features=column_features.used(schema, properties),
+        features=features,
     )
 
 

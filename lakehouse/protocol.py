@@ -11,8 +11,26 @@ READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz", "v2Checkp
 WRITER_FEATURES = {
     "appendOnly", "invariants", "checkConstraints", "timestampNtz", "deletionVectors",
     "v2Checkpoint", "vacuumProtocolCheck", "domainMetadata", "columnMapping", "changeDataFeed",
-    "generatedColumns", "identityColumns", "allowColumnDefaults", "inCommitTimestamp",
+    "generatedColumns", "identityColumns", "allowColumnDefaults", "inCommitTimestamp", "lakehouseCatalogManaged",
 }  # fmt: skip
+
+# Writer-only feature of tables whose commits a catalog ratifies (lakehouse.log.coordinated): writers that
+# do not know it (delta-rs, Spark) must refuse to write, readers ignore it (reader version unchanged).
+CATALOG_MANAGED = "lakehouseCatalogManaged"
+
+
+def is_catalog_managed(protocol: Protocol) -> bool:
+    return protocol.min_writer_version >= 7 and CATALOG_MANAGED in (protocol.writer_features or ())
+
+
+def without_catalog_managed(protocol: Protocol) -> Protocol:
+    """``protocol`` for a copy of a table outside its catalog (a clone): the feature dropped."""
+    if not is_catalog_managed(protocol):
+        return protocol
+    writer = tuple(f for f in protocol.writer_features or () if f != CATALOG_MANAGED)
+    if not writer and not protocol.reader_features:  # it was the only feature: the legacy minimum
+        return Protocol(1, 2)
+    return Protocol(protocol.min_reader_version, 7, protocol.reader_features, writer)
 
 
 def check_readable(protocol: Protocol, where: str) -> None:

@@ -22,7 +22,7 @@ from .errors import (
 from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
-from .log.coordinated import Coordinator, sync
+from .log.coordinated import CATALOG_INFO, Coordinator, sync
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.latest import knows_latest, latest_version
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
@@ -77,11 +77,18 @@ class Table:
         *,
         name: str | None = None,
         description: str | None = None,
+        catalog: str | None = None,
     ) -> Table:
-        """Create an empty table (version 0). Raises TableAlreadyExists if one is there."""
+        """Create an empty table (version 0). Raises TableAlreadyExists if one is there. ``catalog``:
+        the URI of the catalog that will ratify its commits (the table then keeps writers by path off)."""
         storage = open_storage(uri, storage_options)
         metadata, protocol = new_metadata(
-            schema, partition_by, properties, name=name, description=description
+            schema,
+            partition_by,
+            properties,
+            name=name,
+            description=description,
+            catalog_managed=bool(catalog),
         )
         if list_log(storage).latest is not None:
             raise TableAlreadyExists(f"a table already exists at {storage.root}")
@@ -97,6 +104,7 @@ class Table:
                 "isManaged": "false",
             },
             ict_after=0 if in_commit.enabled(metadata.config) else None,
+            extra_info={CATALOG_INFO: catalog} if catalog else None,
         )
         return cls(storage)
 

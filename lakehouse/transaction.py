@@ -18,13 +18,13 @@ from .log import actions as log_actions
 from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove
 from .log.commit import ReadSet, commit
-from .log.coordinated import Staged, commit_staged
+from .log.coordinated import Staged, check_by_path, commit_staged
 from .log.liveness import dropped_table_is_not_found
 from .log.replay import LogState, add_rows_to_table, decoded_paths
 from .mapped_schema import layout_of
-from .metadata import change_metadata
-from .protocol import check_writable
-from .schema import fit_to_schema, merge_schemas
+from .metadata import change_metadata, protocol_of
+from .protocol import check_writable, is_catalog_managed
+from .schema import fit_to_schema, merge_schemas, schema_from_json
 from .snapshot import Snapshot
 from .write import DEFAULT_TARGET_FILE_SIZE, as_arrow, iter_tables, write_data_files
 
@@ -63,6 +63,8 @@ class Transaction(read_files.DeclaredReads):
 
     def __init__(self, table: TableHandle, snapshot: Snapshot):
         check_writable(snapshot.protocol, snapshot.properties, table.uri)
+        if getattr(table, "coordinator", None) is None:
+            check_by_path(table.storage, snapshot.protocol, snapshot.version)
         self.table = table
         self.snapshot = snapshot
         self.read_version = snapshot.version
@@ -345,9 +347,9 @@ class Transaction(read_files.DeclaredReads):
 
     def actions(self) -> list[Action]:
         out: list[Action] = []
+        if self._protocol != self.snapshot.protocol:
+            out.append(self._protocol)
         if self._metadata_changed:
-            if self._protocol != self.snapshot.protocol:
-                out.append(self._protocol)
             out.append(self._metadata)
         out.extend(self._removes.values())
         out.extend(self._adds.values())
@@ -401,7 +403,11 @@ class Transaction(read_files.DeclaredReads):
         return operation, params, [a.stamped(now) if isinstance(a, Remove) else a for a in self.actions()]
 
     def staged(self, extra_info: dict | None = None) -> Staged:
-        """This transaction's commit, for a coordinator to ratify (``lakehouse.log.coordinated``)."""
+        """This transaction's commit, for a coordinator to ratify (``lakehouse.log.coordinated``); a
+        table the catalog did not create gets the catalog-managed writer feature with it."""
+        if not is_catalog_managed(self._protocol):
+            schema = schema_from_json(self._metadata.schema_string)
+            self._protocol = protocol_of(schema, self._metadata.config, self._protocol, catalog_managed=True)
         options = self._in_commit_timestamps()
         operation, params, actions = self._prepared()
         return Staged(

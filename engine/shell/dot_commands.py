@@ -90,7 +90,7 @@ def _on_off(name: str, args: list[str], out: TextIO) -> bool | None:
     return args[0].lower() in ("on", "1", "true", "yes")
 
 
-@dot("tables", ".tables [namespace]", "list tables")
+@dot("tables", ".tables [namespace]", "list tables and views")
 def _tables(db, args, settings, out):
     _show(db, "SHOW TABLES" + (f" IN {args[0]}" if args else ""), settings, out)
 

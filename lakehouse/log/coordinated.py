@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Protocol as TypingProtocol
 
 from ..audit import audit_fields
-from ..errors import CommitConflict, LakehouseError, TableNotFound
+from ..errors import CommitConflict, LakehouseError, TableNotFound, UnsupportedFeature
+from ..protocol import CATALOG_MANAGED, is_catalog_managed
 from ..retry import COMMIT_RACE, RetryPolicy
 from ..storage import Storage
 from . import in_commit
@@ -44,6 +45,11 @@ from .replay import list_log, read_commit
 class Coordinator(TypingProtocol):
     """What a catalog implements to ratify commits."""
 
+    @property
+    def catalog_uri(self) -> str:
+        """How ``lakehouse.connect(warehouse, catalog=...)`` reaches this catalog (no password)."""
+        ...
+
     def commit_state(self, uri: str) -> tuple[int | None, list[tuple[int, str, str]]]:
         """(ratified version or None if it never ratified one, [(version, txn_id, body)] of ratified
         commits that may be unpublished, in version order)."""
@@ -53,6 +59,39 @@ class Coordinator(TypingProtocol):
         """Record every ``(uri, version, txn_id, body)`` at once, if each table's ratified version is
         still ``version - 1`` (or it has none yet); False (nothing recorded) if any moved."""
         ...
+
+
+CATALOG_INFO = "lakehouseCatalog"  # commitInfo field: the catalog that ratified the commit
+
+
+def check_by_path(storage: Storage, protocol: Protocol, version: int) -> None:
+    """A writer without the table's catalog: refuse a catalog-managed table (its catalog would ignore
+    a commit written by path, and the catalog's next commit of that version would fail to publish)."""
+    if not is_catalog_managed(protocol):
+        return
+    catalog = _ratified_by(storage, version)
+    where = f"the catalog {catalog}" if catalog else "a lakehouse catalog (SQLite or Postgres)"
+    how = f"catalog={catalog!r}" if catalog else "catalog=<its catalog>"
+    raise UnsupportedFeature(
+        f"the table at {storage.root} is managed by {where} (Delta writer feature {CATALOG_MANAGED}), "
+        f"which ratifies every commit: a commit written by path would be ignored by it. Write through the "
+        f"catalog: db = lakehouse.connect(<warehouse>, {how}), then db.sql('INSERT INTO ...') or "
+        f"db.catalog.load_table(name).append(...); reading by path is fine",
+        feature=CATALOG_MANAGED,
+    )
+
+
+def _ratified_by(storage: Storage, version: int) -> str | None:
+    """The catalog recorded in the newest commit up to ``version`` that names one (best effort)."""
+    for v in range(version, max(-1, version - 10), -1):
+        try:
+            actions = read_commit(storage, commit_path(v), v)
+        except Exception:
+            return None
+        for a in actions:
+            if isinstance(a, CommitInfo) and a.extra.get(CATALOG_INFO):
+                return str(a.extra[CATALOG_INFO])
+    return None
 
 
 def kill_point(name: str) -> None:
@@ -146,6 +185,8 @@ def commit_staged(
 
     CommitConflict if a concurrent commit conflicts with one of them (nothing was ratified then).
     """
+    for s in staged:
+        s.extra_info.setdefault(CATALOG_INFO, coordinator.catalog_uri)
     for _ in retry.tries():
         entries = []
         for s in staged:

@@ -25,6 +25,7 @@ from ..log.actions import Add, DeletionVector, now_ms
 from ..log.commit import commit
 from ..log.paths import EXTERNAL_ROOTS, external_roots
 from ..log.replay import list_log
+from ..protocol import without_catalog_managed
 from ..storage import Storage, open_storage
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def clone(
         total = sum(int(r["size"] or 0) for r in rows)
         commit(
             target,
-            [snapshot.protocol, metadata, *adds],
+            [without_catalog_managed(snapshot.protocol), metadata, *adds],  # outside its catalog
             read_version=-1,
             operation="CLONE",
             parameters={

@@ -111,6 +111,10 @@ def describe_query(ctx: Context) -> Result:
 
 @statement(pattern=r"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<ns>[\w\"`]+))?(?:\s+LIKE\s+'(?P<like>[^']*)')?")
 def show_tables(ctx: Context) -> Result:
+    """Tables and views (catalog ones, then this session's TEMP views under ``temp``), as DuckDB's SHOW
+    TABLES lists views too; Databricks' column names (database, tableName, isTemporary) in its dialect."""
+    from .views import listing
+
     ns = ctx.match.group("ns")
     catalog = ctx.runtime.catalog
     if ns:
@@ -120,15 +124,15 @@ def show_tables(ctx: Context) -> Result:
 
             raise SqlError(f"schema {ns!r} does not exist{did_you_mean(ns, catalog.list_namespaces())}")
     names = catalog.list_tables(ns) if ns else catalog.list_tables()
-    like = ctx.match.group("like")
-    rows = [{"namespace": n.split(".", 1)[0], "name": n.split(".", 1)[1]} for n in names]
-    table = pa.Table.from_pylist(rows, schema=pa.schema([("namespace", pa.string()), ("name", pa.string())]))
-    if like is not None:
-        pattern = like.replace("*", "%")
-        table = query(
-            ctx.runtime, "SELECT * FROM __t WHERE name ILIKE $1", {"1": pattern}, regs=_one("__t", table)
-        )
-    return Result(table, statement=ctx.text)
+    rows = sorted(
+        [(*n.split(".", 1), False) for n in names]
+        + [(*v.split(".", 1), False) for v in catalog.list_views(ns or None)]
+    )
+    if not ns:
+        rows += [("temp", v, True) for v in sorted(ctx.runtime.temp_views)]
+    if ctx.dialect.lower() == "databricks":
+        return listing(ctx, rows, ("database", "tableName", "isTemporary"))
+    return listing(ctx, [r[:2] for r in rows], ("namespace", "name"))
 
 
 @statement(pattern=r"SHOW\s+(?:SCHEMAS|DATABASES|NAMESPACES)")

@@ -163,8 +163,6 @@ def drop_temp_table(ctx: Context, node: exp.Table) -> bool:
 
 @statement(pattern=r"SHOW\s+VIEWS(?:\s+(?:IN|FROM)\s+(?P<ns>[\w\"`]+))?(?:\s+LIKE\s+'(?P<like>[^']*)')?")
 def show_views(ctx: Context) -> Result:
-    import fnmatch
-
     ns = ctx.match.group("ns")
     catalog = ctx.runtime.catalog
     if ns is not None:
@@ -173,14 +171,22 @@ def show_views(ctx: Context) -> Result:
             raise SqlError(f"schema {ns!r} does not exist{did_you_mean(ns, catalog.list_namespaces())}")
     rows = [(*v.split(".", 1), False) for v in catalog.list_views(ns)]
     rows += [("temp", v, True) for v in sorted(ctx.runtime.temp_views)]
+    names = ("namespace", "viewName", "isTemporary") if ctx.dialect.lower() == "databricks" else None
+    return listing(ctx, rows, names or ("namespace", "name", "is_temporary"))
+
+
+def listing(ctx: Context, rows: list[tuple], names: tuple[str, ...]) -> Result:
+    """SHOW TABLES / SHOW VIEWS: ``rows`` (namespace, name[, temporary]) under ``names``, filtered by the
+    statement's ``LIKE 'pattern'`` (``*`` or ``%`` any characters, case-insensitive)."""
+    import fnmatch
+
     like = ctx.match.group("like")
     if like is not None:
         pattern = like.replace("%", "*").lower()
-        rows = [r for r in rows if fnmatch.fnmatchcase(r[1], pattern)]
-    schema = pa.schema([("namespace", pa.string()), ("name", pa.string()), ("is_temporary", pa.bool_())])
-    return Result(
-        pa.Table.from_pylist([dict(zip(schema.names, r)) for r in rows], schema), statement=ctx.text
-    )
+        rows = [r for r in rows if fnmatch.fnmatchcase(r[1].lower(), pattern)]
+    types = [pa.string(), pa.string(), pa.bool_()][: len(names)]
+    schema = pa.schema(list(zip(names, types)))
+    return Result(pa.Table.from_pylist([dict(zip(names, r)) for r in rows], schema), statement=ctx.text)
 
 
 @statement(exp.Use)

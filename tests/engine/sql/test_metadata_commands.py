@@ -44,7 +44,9 @@ def test_describe_detail_has_databricks_columns_and_true_counts(db, dialect):
     assert row["numFiles"] == snap.num_files == 3  # (a, 01-01), (NULL, 01-02), (b'q, NULL)
     assert row["sizeInBytes"] == sum(f.size for f in snap.files)
     assert dict(row["properties"])["owner.team"] == "a=b, c"
-    assert (row["minReaderVersion"], row["minWriterVersion"]) == (1, 3)  # CHECK constraint: writer 3
+    # writer 7: CHECK constraints and the catalog-managed feature (docs/transactions.md); readers need 1
+    assert (row["minReaderVersion"], row["minWriterVersion"]) == (1, 7)
+    assert row["tableFeatures"] == ["checkConstraints", "lakehouseCatalogManaged"]
     assert row["createdAt"] <= row["lastModified"]
 
 

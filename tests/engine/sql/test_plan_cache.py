@@ -84,6 +84,25 @@ def test_commit_by_delta_rs_is_seen(db, tmp_path):
     assert rows() == [(1, "a"), (3, "c")] == _truth(uri)
 
 
+def test_commit_by_delta_rs_is_seen_path_catalog(tmp_path):
+    wh = str(tmp_path / "pwh")  # the path catalog: the log alone decides, delta-rs may write
+    with engine.connect(wh, catalog=PathCatalog(wh)) as db:
+        db.sql("CREATE SCHEMA ns")
+        db.sql("CREATE TABLE ns.t AS SELECT 1::BIGINT AS id, 'a' AS s")
+        assert _rows(db) == [(1, "a")]
+        uri = _location(db)
+        deltalake.write_deltalake(uri, pa.table({"id": pa.array([3], pa.int64()), "s": ["c"]}), mode="append")
+        assert _rows(db) == [(1, "a"), (3, "c")] == _truth(uri)
+
+
+def test_delta_rs_cannot_commit_to_a_catalog_table(db):
+    assert _rows(db) == [(1, "a")]
+    uri = _location(db)  # the SQLite catalog ratifies its commits: a writer feature keeps delta-rs off
+    with pytest.raises(Exception, match="lakehouseCatalogManaged"):
+        deltalake.write_deltalake(uri, pa.table({"id": pa.array([3], pa.int64()), "s": ["c"]}), mode="append")
+    assert _rows(db) == [(1, "a")] == _truth(uri)
+
+
 def test_drop_and_recreate_by_another_process_same_version_count(db, tmp_path):
     assert _rows(db) == [(1, "a")]
     version = db.resolve_snapshot("ns.t")[1].version

@@ -329,3 +329,39 @@ def test_dataframes_read_views_and_the_session_namespace(tmp_path):
         assert db.table("t").count() == 3 and db.table("v").count() == 3
         db.sql("INSERT INTO t VALUES (3)")
         assert db.table("v").count() == 4
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_show_tables_lists_views_and_show_views_uses_the_dialects_columns(wh, dialect):
+    db = _connect(wh)
+    db.sql("CREATE SCHEMA sales")
+    db.sql("CREATE TABLE t AS SELECT range AS id FROM range(3)")
+    db.sql("CREATE TABLE sales.orders (id BIGINT)")
+    db.sql("CREATE VIEW v AS SELECT id FROM t", dialect=dialect)
+    db.sql("CREATE VIEW sales.big AS SELECT * FROM sales.orders", dialect=dialect)
+    db.sql("CREATE TEMP VIEW tv AS SELECT 1 AS x", dialect=dialect)
+    tables = db.sql("SHOW TABLES", dialect=dialect).to_arrow()
+    views = db.sql("SHOW VIEWS", dialect=dialect).to_arrow()
+    if dialect == "databricks":  # Databricks' SHOW TABLES / SHOW VIEWS columns
+        assert tables.column_names == ["database", "tableName", "isTemporary"]
+        assert views.column_names == ["namespace", "viewName", "isTemporary"]
+        assert _rows(db, "SHOW TABLES", dialect) == [
+            ("main", "t", False), ("main", "v", False), ("sales", "big", False), ("sales", "orders", False),
+            ("temp", "tv", True),
+        ]  # fmt: skip
+    else:  # DuckDB's SHOW TABLES lists views too
+        assert tables.column_names == ["namespace", "name"]
+        assert views.column_names == ["namespace", "name", "is_temporary"]
+        assert _rows(db, "SHOW TABLES") == [
+            ("main", "t"),
+            ("main", "v"),
+            ("sales", "big"),
+            ("sales", "orders"),
+            ("temp", "tv"),
+        ]
+    assert [r[:2] for r in _rows(db, "SHOW TABLES IN sales LIKE 'b*'", dialect)] == [("sales", "big")]
+    assert [r[:2] for r in _rows(db, "SHOW TABLES LIKE 'T%'", dialect)] == [("main", "t"), ("temp", "tv")]
+    assert _rows(db, "SHOW VIEWS IN sales", dialect) == [("sales", "big", False), ("temp", "tv", True)]
+    db.sql("DROP VIEW v")
+    assert ("main", "v") not in [r[:2] for r in _rows(db, "SHOW TABLES", dialect)]
+    db.close()

@@ -8,7 +8,9 @@ The kill points are injected with ``LAKEHOUSE_KILL_POINT=any:<probability>``
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import time
 
@@ -17,6 +19,7 @@ from txn_testutil import journal, make_config, run, spawn
 from txn_workers import ACCOUNTS, START
 
 import engine
+from lakehouse.errors import UnsupportedFeature
 from lakehouse.log.replay import list_log
 from lakehouse.storage import open_storage
 
@@ -136,7 +139,21 @@ def test_log_files_above_the_ratified_version_are_ignored(request, tmp_path):
         v = db.catalog.load_table("ledger").version
         import pyarrow as pa
 
-        Table.open(loc).append(pa.table({"w": [5], "seq": [5], "amount": [5]}))  # by path: v + 1
+        rows = pa.table({"w": [5], "seq": [5], "amount": [5]})
+        with pytest.raises(UnsupportedFeature, match="lakehouseCatalogManaged"):
+            Table.open(loc).append(rows)  # our writer by path: refused
+        # a writer that ignores the writer feature: version v + 1 by hand
+        scratch = Table.create(str(tmp_path / "scratch"), db.catalog.load_table("ledger").schema)
+        scratch.append(rows.cast(scratch.schema))
+        with open(os.path.join(scratch.uri, "_delta_log", f"{1:020d}.json")) as f:
+            lines = f.read().splitlines()
+        for line in lines:
+            if '"add"' in line:
+                name = json.loads(line)["add"]["path"]
+                shutil.copy(os.path.join(scratch.uri, name), os.path.join(loc, name))
+        with open(os.path.join(loc, "_delta_log", f"{v + 1:020d}.json"), "w") as f:
+            f.write("\n".join(line for line in lines if '"add"' in line or '"commitInfo"' in line) + "\n")
+        assert Table.open(loc).version == v + 1  # by path the log has it
         assert db.sql("SELECT count(*) FROM ledger").fetchall() == [(0,)]
         assert db.catalog.load_table("ledger").version == v
     assert os.path.exists(os.path.join(loc, "_delta_log", f"{v + 1:020d}.json"))
