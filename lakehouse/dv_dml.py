@@ -9,6 +9,8 @@ only the row groups that hold them -- computes their new values and appends them
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -49,8 +51,7 @@ def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: s
     """Mark the rows matching ``where`` in the files at ``indices`` deleted; returns how many."""
     match = RowFilter(where, view.schema)
     marks, deleted = [], 0
-    for i in indices:
-        positions = _matching(match, view, i)
+    for i, positions in zip(indices, _matching_each(match, view, indices)):
         tx.mark_read(view.file_at(i))
         if len(positions):
             marks.append((i, positions))
@@ -68,8 +69,7 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
     match = RowFilter(cond, view.schema)
     marks, moved = [], []
-    for i in indices:
-        positions = _matching(match, view, i)
+    for i, positions in zip(indices, _matching_each(match, view, indices)):
         tx.mark_read(view.file_at(i))
         if len(positions):
             marks.append((i, positions))
@@ -84,6 +84,16 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
             tx.cdc.record(pa.concat_tables(moved), "update_preimage", removed=removed, added=adds)
             tx.cdc.record(new, "update_postimage")
     return sum(len(p) for _, p in marks)
+
+
+def _matching_each(match: RowFilter, view: Snapshot, indices: list[int]) -> list[np.ndarray]:
+    """``_matching`` of each file, files read and filtered in parallel (Parquet decoding and the
+    filter release the GIL; a filter that needs DuckDB opens a private connection per call)."""
+    workers = min(len(indices), os.cpu_count() or 1)
+    if workers <= 1:
+        return [_matching(match, view, i) for i in indices]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda i: _matching(match, view, i), indices))
 
 
 def _matching(match: RowFilter, view: Snapshot, i: int) -> np.ndarray:
