@@ -165,15 +165,7 @@ class SqlCatalog(Catalog):
         wanted = normalize_location(location) if location is not None else None
 
         def op(con: Connection, undo: Undo) -> Table:
-            if _namespace_row(con, ident.namespace) is None:
-                raise self._namespace_not_found(ident.namespace)
-            row = _table_row(con, ident)
-            if row is not None:
-                raise TableAlreadyExists(
-                    f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})"
-                )
-            if _sql_views.get(con, ident) is not None:
-                raise TableAlreadyExists(f"`{ident.qualified}` is a view: drop it first (DROP VIEW)")
+            self._check_name_free(con, ident)
             # A managed table gets a fresh directory per incarnation: leftovers of a dropped table (a
             # late commit, a purge cut short, a create killed half-way) can never block the name or be
             # mistaken for the new table, and a writer still holding the old table cannot commit into it.
@@ -311,13 +303,7 @@ class SqlCatalog(Catalog):
             )
 
         def op(con: Connection, undo: Undo) -> None:
-            if _namespace_row(con, ident.namespace) is None:
-                raise self._namespace_not_found(ident.namespace)
-            row = _table_row(con, ident)
-            if row is not None:
-                raise TableAlreadyExists(
-                    f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})"
-                )
+            self._check_name_free(con, ident)
             owner = self._owner_of(con, loc)
             if owner is not None:
                 raise TableAlreadyExists(
@@ -389,8 +375,6 @@ class SqlCatalog(Catalog):
                 return f"{ns}.{table}"
         return None
 
-    # ------------------------------------------------------------------------------ database
-
     # ------------------------------------------------------------------------------ views
 
     def create_view(
@@ -431,6 +415,18 @@ class SqlCatalog(Catalog):
         ident = parse_table_name(name)
         if not self._db.write(lambda c, undo: _sql_views.delete(c, ident)):
             raise view_not_found(ident.qualified, self.list_views())
+
+    # ------------------------------------------------------------------------------ database
+
+    def _check_name_free(self, con: Connection, ident: TableIdent) -> None:
+        """A new table may take ``ident``: its namespace exists, no table or view has the name."""
+        if _namespace_row(con, ident.namespace) is None:
+            raise self._namespace_not_found(ident.namespace)
+        row = _table_row(con, ident)
+        if row is not None:
+            raise TableAlreadyExists(f"table `{ident.qualified}` already exists (at {self._resolve(row[0])})")
+        if _sql_views.get(con, ident) is not None:
+            raise TableAlreadyExists(f"`{ident.qualified}` is a view: drop it first (DROP VIEW)")
 
     def _init(self, warehouse: str | None) -> str:
         """Create or check the schema; return the warehouse this database manages."""

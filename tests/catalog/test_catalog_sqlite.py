@@ -12,7 +12,7 @@ from catalog_testutil import SCHEMA, rows
 
 import catalog.sql_catalog
 from catalog import CatalogDatabaseError, PathCatalog, SqliteCatalog, WarehouseMismatch, load_catalog
-from lakehouse.errors import LakehouseError, UnsupportedFeature
+from lakehouse.errors import LakehouseError, TableAlreadyExists, UnsupportedFeature
 
 
 def test_uri_forms(tmp_path, monkeypatch):
@@ -265,3 +265,18 @@ def test_racing_create_table_and_create_view_of_one_name(tmp_path):
             t.join()
         assert len(errors) == 1, errors
         assert cat.table_exists(name) != cat.view_exists(name)
+
+
+def test_register_table_under_a_view_name_is_refused(tmp_path):
+    """A table and a view never share a name, also when the table is registered by location."""
+    import deltalake
+    import pyarrow as pa
+
+    cat = load_catalog(f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=str(tmp_path / "wh"))
+    cat.create_table("t", SCHEMA)
+    cat.create_view("v", "SELECT * FROM t")
+    outside = str(tmp_path / "outside")
+    deltalake.write_deltalake(outside, pa.table({"id": pa.array([1], pa.int64())}))
+    with pytest.raises(TableAlreadyExists, match="is a view"):
+        cat.register_table("v", outside)
+    assert cat.load_view("main.v").sql == "SELECT * FROM t" and cat.list_tables() == ["main.t"]
