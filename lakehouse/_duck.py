@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import duckdb
-import pyarrow as pa
-
 from .errors import SqlError
+from .lazy import duckdb, pa
 
 _ROWID = "__lh_rowid"
 

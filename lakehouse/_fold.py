@@ -12,9 +12,9 @@ import os
 import threading
 from collections import OrderedDict
 
-import duckdb
-import pyarrow as pa
 from sqlglot import exp
+
+from .lazy import duckdb, pa
 
 # Name fragments of functions whose value changes between evaluations (time, randomness, sequences).
 _VOLATILE = ("rand", "uuid", "now", "current", "today", "nextval", "currval", "setval", "setseed", "local")

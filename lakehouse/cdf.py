@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-import pyarrow as pa
-
 from . import _duck, column_values
 from .change_files import CHANGE_TYPE, read_log_files, removed_file
+from .lazy import pa
 from .log.actions import Add, Cdc, Metadata, Remove
 from .mapped_schema import PhysicalLayout, layout_of
 from .write import iter_tables, write_data_files

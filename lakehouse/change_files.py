@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from .errors import LakehouseError, VersionNotFound
+from .lazy import pa
 from .log.actions import Add, Remove
 from .log.replay import LogState, add_rows_to_table
 from .reader import open_data_file, read_file

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from .cdf import is_enabled
 from .change_files import empty_changes, file_reader, read_files, removed_file
 from .errors import InvalidArgument, VersionNotFound
+from .lazy import pa
 from .log.actions import Add, Cdc, CommitInfo, Metadata, Remove
 from .log.replay import commit_mtime, list_log, read_commit
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pyarrow as pa
-
 from . import cdf, column_values, dv_write
 from .column_mapping import mapping_mode
+from .lazy import pa
 
 
 def used(schema: pa.Schema, properties: Mapping[str, str]) -> set[str]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from .lazy import pa, pc
 from .schema import COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL
 
 PARQUET_FIELD_ID = b"PARQUET:field_id"

@@ -24,11 +24,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from .errors import ConstraintViolation, SchemaMismatch, SqlError
+from .lazy import np, pa, pc
 
 if TYPE_CHECKING:
     import duckdb

@@ -13,8 +13,7 @@ import io
 import json
 import sys
 
-import numpy as np
-import pyarrow as pa
+from .lazy import np, pa
 
 
 def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:

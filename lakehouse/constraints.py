@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from .errors import ConstraintViolation, SqlError
+from .lazy import pa
 
 if TYPE_CHECKING:
     import duckdb

@@ -5,9 +5,8 @@ from __future__ import annotations
 import struct
 import uuid
 
-import numpy as np
-
 from .errors import CorruptLog, UnsupportedFeature
+from .lazy import np
 from .log.actions import DeletionVector
 from .storage import Storage
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import pyarrow as pa
-
 from . import _duck, dv_write
 from .dv_dml import delete_marking, update_marking
 from .errors import SchemaMismatch, did_you_mean
+from .lazy import np, pa
 from .predicate import parse_where
 from .reader import read_file
 

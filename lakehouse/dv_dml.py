@@ -13,12 +13,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import pyarrow as pa
-
 from . import _duck
 from .dv_write import deleted_rows
 from .errors import LakehouseError
+from .lazy import np, pa
 from .predicate import may_match, parse_where
 from .reader import open_data_file, read_file, storage_for
 from .row_filter import RowFilter

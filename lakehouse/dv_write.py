@@ -26,10 +26,9 @@ import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .deletion_vectors import _MAGIC, _SERIAL_COOKIE_NO_RUN, _Z85, load_deleted_rows
 from .errors import LakehouseError
+from .lazy import np
 from .log.actions import Add, DeletionVector
 
 if TYPE_CHECKING:

@@ -11,9 +11,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
-
 from .errors import CorruptDataFile, LakehouseError, VersionNotFound
+from .lazy import pa
 
 if TYPE_CHECKING:
     from .storage import Storage

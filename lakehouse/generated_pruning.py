@@ -16,11 +16,11 @@ ts = '2024-01-02 10:00' AND "d" = TRY_CAST(CAST('2024-01-02 10:00' AS TIMESTAMP)
 
 from __future__ import annotations
 
-import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
 from .column_values import GENERATED
+from .lazy import pa
 from .predicate import parse_where
 from .schema import find_field
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-import pyarrow as pa
-
 from .column_mapping import PARQUET_FIELD_ID, mapping_mode
 from .errors import SchemaMismatch, did_you_mean
+from .lazy import pa
 from .schema import COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL, physical_name
 
 MODE = "delta.columnMapping.mode"

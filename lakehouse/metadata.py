@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pyarrow as pa
-
 from . import column_features, constraints, mapped_schema
 from .errors import SchemaMismatch, did_you_mean
+from .lazy import pa
 from .log.actions import Metadata, Protocol, now_ms
 from .protocol import CATALOG_MANAGED, protocol_for
 from .schema import find_field, normalize_schema, schema_from_json, schema_to_json, uses_timestamp_ntz

@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import pyarrow as pa
-
 from .errors import SchemaMismatch
+from .lazy import pa
 from .stats import parse_timestamp_micros
 
 NULL_DIR = "__HIVE_DEFAULT_PARTITION__"

@@ -17,14 +17,12 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
 from ._fold import Folder
 from .errors import SqlError
+from .lazy import np, pa, pc
 from .stats import parse_timestamp_micros
 
 # (min, max, null_count, num_records) arrays for a column, all of length n_files; nulls = unknown

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from .errors import LakehouseError
+from .lazy import pa
 from .log.actions import Add
 from .log.commit import ReadSet
 from .log.replay import LogState, add_rows_to_table, decoded_paths

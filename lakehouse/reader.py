@@ -19,13 +19,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from .column_mapping import file_columns, mapping_mode, to_logical
 from .deletion_vectors import load_deleted_rows
 from .errors import SchemaMismatch, did_you_mean
+from .lazy import np, pa, pq
 from .schema import find_field
 from .storage import Storage, open_storage
 

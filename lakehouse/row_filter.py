@@ -14,11 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from .errors import SqlError
+from .lazy import pa, pc
 from .predicate import parse_where, referenced_columns
 from .schema import find_field
 

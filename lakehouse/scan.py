@@ -6,10 +6,8 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import pyarrow as pa
-
 from .errors import SqlError, did_you_mean
+from .lazy import np, pa
 from .reader import Reader, Split, TableVersion, read_file, resolve_columns
 from .schema import find_field
 

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
-import pyarrow as pa
-
 from .errors import SchemaMismatch, UnsupportedFeature
+from .lazy import pa
 
-_PRIMITIVE_TO_ARROW = {
-    "string": pa.string(),
-    "long": pa.int64(),
-    "integer": pa.int32(),
-    "short": pa.int16(),
-    "byte": pa.int8(),
-    "float": pa.float32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "binary": pa.binary(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "timestamp_ntz": pa.timestamp("us"),
-}
+
+@functools.cache
+def _primitive_to_arrow() -> dict[str, pa.DataType]:
+    return {
+        "string": pa.string(),
+        "long": pa.int64(),
+        "integer": pa.int32(),
+        "short": pa.int16(),
+        "byte": pa.int8(),
+        "float": pa.float32(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "binary": pa.binary(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "timestamp_ntz": pa.timestamp("us"),
+    }
+
+
 _DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 
 COLUMN_MAPPING_PHYSICAL = "delta.columnMapping.physicalName"
@@ -34,8 +39,9 @@ _STRING_METADATA = {COLUMN_MAPPING_PHYSICAL, "delta.generationExpression", "CURR
 
 def delta_type_to_arrow(t: Any) -> pa.DataType:
     if isinstance(t, str):
-        if t in _PRIMITIVE_TO_ARROW:
-            return _PRIMITIVE_TO_ARROW[t]
+        primitive = _primitive_to_arrow().get(t)
+        if primitive is not None:
+            return primitive
         m = _DECIMAL.fullmatch(t)
         if m:
             return pa.decimal128(int(m.group(1)), int(m.group(2)))

@@ -9,11 +9,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from . import partitions
 from .data_file import DataFile
+from .lazy import pa, pc
 from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable

@@ -9,10 +9,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from .columnar import int64_array
+from .lazy import pa, pc
 
 STRING_PREFIX = 32  # Delta's default truncation length for string statistics
 # The add.tags entry of files whose float min/max are NaN-aware: a column holding NaN has no bounds.

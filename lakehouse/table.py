@@ -9,8 +9,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pyarrow as pa
-
 from . import constraints, history
 from .errors import (
     InvalidArgument,
@@ -19,6 +17,7 @@ from .errors import (
     TableNotFound,
     VersionNotFound,
 )
+from .lazy import pa
 from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit

@@ -6,14 +6,12 @@ import typing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from . import column_values, constraints, read_files
 from .cdf import ChangeRecorder
 from .data_file import DataFile
 from .dry_run import DryRun, dry_run_active
 from .errors import CommitOutcomeUnknown, ConstraintViolation
+from .lazy import pa, pc
 from .log import actions as log_actions
 from .log import in_commit
 from .log.actions import Action, Add, Metadata, Protocol, Remove

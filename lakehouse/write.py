@@ -6,12 +6,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from . import partitions, progress
 from .errors import SchemaMismatch
+from .lazy import pa, pc, pq
 from .log.actions import Add, now_ms
 from .mapped_schema import PhysicalLayout
 from .stats import NAN_AWARE_TAG, StatsCollector

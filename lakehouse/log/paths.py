@@ -16,10 +16,8 @@ import threading
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from ..errors import CorruptLog
+from ..lazy import pa, pc
 from ..storage import Storage, open_storage
 from .actions import Add, Cdc, DeletionVector, Metadata, Remove
 

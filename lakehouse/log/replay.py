@@ -5,55 +5,74 @@ Active files are kept columnar (an Arrow table of add actions) so large tables o
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from ..columnar import rows_to_table, string_array
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
+from ..lazy import pa, pc, pq
 from ..storage import Storage
 from . import in_commit
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
 from .paths import PathCheck
 
-DV_TYPE = pa.struct(
-    [
-        ("storageType", pa.string()),
-        ("pathOrInlineDv", pa.string()),
-        ("offset", pa.int32()),
-        ("sizeInBytes", pa.int32()),
-        ("cardinality", pa.int64()),
-    ]
-)
-ADD_SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("partitionValues", pa.map_(pa.string(), pa.string())),
-        ("size", pa.int64()),
-        ("modificationTime", pa.int64()),
-        ("dataChange", pa.bool_()),
-        ("stats", pa.string()),
-        ("tags", pa.map_(pa.string(), pa.string())),
-        ("deletionVector", DV_TYPE),
-    ]
-)
-REMOVE_SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("deletionTimestamp", pa.int64()),
-        ("dataChange", pa.bool_()),
-        ("extendedFileMetadata", pa.bool_()),
-        ("partitionValues", pa.map_(pa.string(), pa.string())),
-        ("size", pa.int64()),
-        ("deletionVector", DV_TYPE),
-    ]
-)
+
+@functools.cache
+def _schemas() -> dict[str, pa.Schema | pa.DataType]:
+    # Built on first use (not at import time): ``import lakehouse`` does not import pyarrow.
+    dv = pa.struct(
+        [
+            ("storageType", pa.string()),
+            ("pathOrInlineDv", pa.string()),
+            ("offset", pa.int32()),
+            ("sizeInBytes", pa.int32()),
+            ("cardinality", pa.int64()),
+        ]
+    )
+    add = pa.schema(
+        [
+            ("path", pa.string()),
+            ("partitionValues", pa.map_(pa.string(), pa.string())),
+            ("size", pa.int64()),
+            ("modificationTime", pa.int64()),
+            ("dataChange", pa.bool_()),
+            ("stats", pa.string()),
+            ("tags", pa.map_(pa.string(), pa.string())),
+            ("deletionVector", dv),
+        ]
+    )
+    remove = pa.schema(
+        [
+            ("path", pa.string()),
+            ("deletionTimestamp", pa.int64()),
+            ("dataChange", pa.bool_()),
+            ("extendedFileMetadata", pa.bool_()),
+            ("partitionValues", pa.map_(pa.string(), pa.string())),
+            ("size", pa.int64()),
+            ("deletionVector", dv),
+        ]
+    )
+    return {"DV_TYPE": dv, "ADD_SCHEMA": add, "REMOVE_SCHEMA": remove}
+
+
+def add_schema() -> pa.Schema:
+    """The columnar form of ``add`` actions (``LogState.adds``)."""
+    return _schemas()["ADD_SCHEMA"]
+
+
+def remove_schema() -> pa.Schema:
+    return _schemas()["REMOVE_SCHEMA"]
+
+
+def __getattr__(name: str):
+    # DV_TYPE, ADD_SCHEMA, REMOVE_SCHEMA: the constants' old names, built on first use.
+    if name in ("DV_TYPE", "ADD_SCHEMA", "REMOVE_SCHEMA"):
+        return _schemas()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -267,14 +286,14 @@ def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str])
             parts.append(state.adds)
     if json_adds:
         parts.append(add_rows_to_table(list(json_adds.values())))
-    adds = pa.concat_tables(parts) if parts else ADD_SCHEMA.empty_table()
+    adds = pa.concat_tables(parts) if parts else add_schema().empty_table()
     if adds.num_columns and adds.column(0).num_chunks > 8:
         adds = adds.combine_chunks()  # incremental replay adds a chunk per commit; keep kernels fast
     state.adds = adds
 
 
 def add_rows_to_table(rows: list[dict]) -> pa.Table:
-    """JSON ``add`` objects -> the columnar form of ADD_SCHEMA."""
+    """JSON ``add`` objects -> the columnar form of add_schema()."""
     fixed = []
     for r in rows:
         r = dict(r)
@@ -283,7 +302,7 @@ def add_rows_to_table(rows: list[dict]) -> pa.Table:
         r["tags"] = list(tags.items()) if tags else None
         r.setdefault("dataChange", True)
         fixed.append(r)
-    return rows_to_table(fixed, ADD_SCHEMA)
+    return rows_to_table(fixed, add_schema())
 
 
 def decoded_paths(adds: pa.Table) -> pa.ChunkedArray | pa.Array:
@@ -346,10 +365,10 @@ def _apply_checkpoint(storage: Storage, state: LogState, paths: list[str], versi
             for d in col.filter(col.is_valid()).to_pylist():
                 state.txns[d["appId"]] = Txn.from_json(d)
         if "add" in cols:
-            adds.append(_conform(t.column("add"), ADD_SCHEMA))
+            adds.append(_conform(t.column("add"), add_schema()))
         if "remove" in cols:
-            removes.append(_conform(t.column("remove"), REMOVE_SCHEMA))
-    state.adds = pa.concat_tables(adds) if adds else ADD_SCHEMA.empty_table()
+            removes.append(_conform(t.column("remove"), remove_schema()))
+    state.adds = pa.concat_tables(adds) if adds else add_schema().empty_table()
     state.checkpoint_removes = pa.concat_tables(removes) if removes else None
 
 
@@ -387,10 +406,10 @@ def _json_rows_to_table(rows: list[dict]) -> pa.Table:
     out = {}
     for k, values in cols.items():
         if k == "add":
-            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=ADD_SCHEMA)
+            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=add_schema())
             out[k] = _as_struct(tab, len(values), [v is not None for v in values])
         elif k == "remove":
-            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=REMOVE_SCHEMA)
+            tab = pa.Table.from_pylist([_add_row(v) for v in values if v], schema=remove_schema())
             out[k] = _as_struct(tab, len(values), [v is not None for v in values])
         elif k == "metaData":
             out[k] = pa.array([_meta_row(v) for v in values])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import fsspec
-
+from ..lazy import fsspec
 from .base import FileInfo, Storage
 from .local import LocalStorage
 from .memory import MemoryStorage

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
-import fsspec
+from ..lazy import fsspec
 
 T = TypeVar("T")
 
