@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
-import duckdb
-
 from lakehouse.errors import SqlError
+from lakehouse.lazy import duckdb
 
 FILE_COLUMN_CACHE = 500_000  # files whose columns are kept
 

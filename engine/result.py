@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+from lakehouse.lazy import pa
 
 if TYPE_CHECKING:
     import pandas

@@ -33,11 +33,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import duckdb
-import pyarrow as pa
-
 from lakehouse.audit import os_user
 from lakehouse.errors import SqlError, StorageUnavailable, TableNotFound
+from lakehouse.lazy import duckdb, pa
 from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from lakehouse.lazy import pa
 from lakehouse.storage import normalize_uri
 
 from .result import Result

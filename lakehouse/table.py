@@ -27,6 +27,7 @@ from .log.latest import knows_latest, latest_version
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
+from .log.tail import list_log_tail
 from .metadata import new_metadata
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
 from .snapshot import Snapshot
@@ -183,7 +184,8 @@ class Table:
         if version is not None:
             version = check_version(version, self.uri)
         ratified = self._ratified()
-        listing = list_log(self.storage)
+        latest_only = version is None and timestamp is None and ratified is None
+        listing = list_log_tail(self.storage) if latest_only else list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted

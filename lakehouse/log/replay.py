@@ -92,10 +92,11 @@ class LogListing:
         return min(self.commits) if self.commits else None
 
 
-def list_log(storage: Storage) -> LogListing:
+def list_log(storage: Storage, names: list[tuple[str, int]] | None = None) -> LogListing:
+    """What ``_delta_log/`` holds; ``names``: (path, mtime) entries already listed (log.tail)."""
     commits: dict[int, tuple[str, int]] = {}
     parts: dict[int, dict] = {}
-    for path, mtime in storage.list_names(LOG_DIR):
+    for path, mtime in storage.list_names(LOG_DIR) if names is None else names:
         name = path.rpartition("/")[2]
         if len(name) == 25 and name.endswith(".json") and name[:20].isdigit():  # N.json, the common case
             commits[int(name[:20])] = (path, mtime)

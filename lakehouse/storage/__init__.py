@@ -29,8 +29,7 @@ def open_storage(uri: str, storage_options: dict[str, Any] | None = None) -> Sto
     root = normalize_uri(uri)
     options = dict(storage_options or {})
     if "://" not in root:
-        fs = fsspec.filesystem("file")
-        return LocalStorage(root, fs, root, options)
+        return LocalStorage(root, None, root, options)  # fsspec's filesystem made on first use
     scheme = root.split("://", 1)[0]
     if scheme == "memory":
         fs = fsspec.filesystem("memory")

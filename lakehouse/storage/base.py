@@ -37,7 +37,9 @@ class Storage(ABC):
     # process default (the user cache directory). A session sets its own on the storages it resolves.
     data_cache: Any = None
 
-    def __init__(self, root: str, fs: fsspec.AbstractFileSystem, fs_root: str, options: dict[str, Any]):
+    def __init__(
+        self, root: str, fs: fsspec.AbstractFileSystem | None, fs_root: str, options: dict[str, Any]
+    ):
         self.root = root.rstrip("/")
         self.fs = fs
         self.fs_root = fs_root.rstrip("/")

@@ -12,6 +12,27 @@ class LocalStorage(Storage):
     scheme = "file"
     atomic_put = True
 
+    # The fsspec filesystem is made on first use: reading a table's log goes through os calls only, and
+    # importing fsspec costs a cold process more than opening a table (``fs=None`` at construction).
+    @property  # type: ignore[override]
+    def fs(self):
+        if self._fs is None:
+            from ..lazy import fsspec
+
+            self._fs = fsspec.filesystem("file")
+        return self._fs
+
+    @fs.setter
+    def fs(self, value) -> None:
+        self._fs = value
+
+    def full_path(self, path: str) -> str:
+        if path.startswith("/"):  # what fsspec's local _strip_protocol makes of an absolute path
+            return path.rstrip("/") or "/"
+        return super().full_path(path)
+
+    _full = full_path
+
     def put_if_absent(self, path: str, data: bytes) -> bool:
         full = self._full(path)
         directory = os.path.dirname(full)

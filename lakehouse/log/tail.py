@@ -1,0 +1,41 @@
+"""The log listing a read of the latest version needs: from the checkpoint ``_last_checkpoint`` names on.
+
+A table with 10,000 commits and a checkpoint every 100 has ~10,100 names in ``_delta_log/``; the latest
+snapshot needs only the newest checkpoint and the commits after it. ``_last_checkpoint`` is a hint (the
+Delta protocol lets it be stale or missing): when it is missing, unreadable, or names a checkpoint that is
+not complete in the listing, the whole log is listed as before.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..storage import Storage
+from .files import LAST_CHECKPOINT, LOG_DIR
+from .replay import LogListing, list_log
+
+
+def last_checkpoint_version(storage: Storage) -> int | None:
+    """The version ``_last_checkpoint`` names (None: no usable hint)."""
+    try:
+        version = json.loads(storage.read(LAST_CHECKPOINT))["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else None
+
+
+def list_log_tail(storage: Storage) -> LogListing:
+    """The listing of the newest checkpoint (per ``_last_checkpoint``) and every log file after it; the
+    whole log when the hint cannot be used. Enough to rebuild the latest version, not an older one."""
+    version = last_checkpoint_version(storage)
+    if version is None:
+        return list_log(storage)
+    start_after = f"{version - 1:020d}.zzz" if version > 0 else ""
+    names = storage.list_names_after(LOG_DIR, start_after)
+    if names is None:  # the store lists everything: skip the older names before parsing any
+        prefix = f"{LOG_DIR}/{version:020d}"
+        names = [(p, m) for p, m in storage.list_names(LOG_DIR) if p >= prefix]
+    listing = list_log(storage, names)
+    if version not in listing.checkpoints:  # stale hint: the checkpoint is gone or incomplete
+        return list_log(storage)
+    return listing

@@ -1,0 +1,127 @@
+"""The latest snapshot lists the log only from the checkpoint ``_last_checkpoint`` names (issue 16).
+
+``_last_checkpoint`` is a hint: stale, missing, garbage or naming a deleted checkpoint, the reader must
+still rebuild exactly the latest version (the whole log is listed then). Checked against a full replay
+of the same version and against delta-rs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from lakehouse import Table
+from lakehouse.log.files import LAST_CHECKPOINT, checkpoint_path
+from lakehouse.log.tail import list_log_tail
+
+SCHEMA = pa.schema([("id", pa.int64())])
+
+
+def _make(uri: str, opts: dict | None) -> Table:
+    t = Table.create(uri, SCHEMA, storage_options=opts)
+    for i in range(6):  # versions 1..6, checkpoints at 2 and 4, commits 5 and 6 after them
+        t.append(pa.table({"id": [i]}, schema=SCHEMA))
+        if i + 1 in (2, 4):
+            t.maintenance.checkpoint(i + 1)
+    t.delete("id = 1")  # version 7 removes a file the checkpoints list
+    return t
+
+
+@pytest.fixture
+def table(tmp_path) -> Table:
+    return _make(str(tmp_path / "t"), None)
+
+
+def _latest_paths(t: Table) -> list[str]:
+    return sorted(Table.open(t.uri, storage_options=t.storage.options).snapshot().adds["path"].to_pylist())
+
+
+def _full_replay_paths(t: Table) -> list[str]:
+    # an explicit version lists the whole log (time travel path)
+    return sorted(t.snapshot(version=7).adds["path"].to_pylist())
+
+
+@pytest.mark.parametrize("backend", ["local", "memory", "s3"])
+def test_tail_lists_from_the_checkpoint_and_rebuilds_the_latest_version(backend, request, tmp_path):
+    if backend == "local":
+        table = _make(str(tmp_path / "t"), None)
+    elif backend == "memory":
+        table = _make(f"memory://tail-{tmp_path.name}", None)
+    else:
+        table = _make(
+            f"s3://lake/tail-{tmp_path.name}", request.getfixturevalue("s3_server").storage_options()
+        )
+    listing = list_log_tail(table.storage)
+    assert min(listing.commits) >= 4 and listing.latest == 7 and 4 in listing.checkpoints
+    assert 2 not in listing.checkpoints
+    snap = Table.open(table.uri, storage_options=table.storage.options).snapshot()
+    assert snap.version == 7
+    assert sorted(snap.adds["path"].to_pylist()) == _full_replay_paths(table)
+    assert sorted(snap.scan().to_arrow()["id"].to_pylist()) == [0, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        b'{"version": 2, "size": 4}',  # stale: an older checkpoint (the newer one is still used)
+        b'{"version": 6, "size": 4}',  # names a checkpoint that was never written
+        b'{"version": 400, "size": 4}',  # beyond the log
+        b'{"version": -1}',
+        b'{"version": "4"}',
+        b'{"version": true}',
+        b"{}",
+        b"not json \xff",
+        b"",
+    ],
+    ids=[
+        "older",
+        "missing-checkpoint",
+        "beyond",
+        "negative",
+        "string",
+        "bool",
+        "no-version",
+        "garbage",
+        "empty",
+    ],
+)
+def test_a_bad_hint_still_rebuilds_the_latest_version(table, hint):
+    expected = _full_replay_paths(table)
+    table.storage.write(LAST_CHECKPOINT, hint)
+    assert _latest_paths(table) == expected
+    assert list_log_tail(table.storage).latest == 7
+
+
+def test_hint_naming_a_deleted_checkpoint_falls_back_to_the_whole_log(table):
+    expected = _full_replay_paths(table)
+    table.storage.delete([checkpoint_path(4)])
+    assert json.loads(table.storage.read(LAST_CHECKPOINT))["version"] == 4
+    listing = list_log_tail(table.storage)
+    assert 2 in listing.checkpoints and 4 not in listing.checkpoints  # the whole log was listed
+    assert _latest_paths(table) == expected
+
+
+def test_no_hint_lists_the_whole_log(table):
+    expected = _full_replay_paths(table)
+    table.storage.delete([LAST_CHECKPOINT])
+    assert _latest_paths(table) == expected
+
+
+def test_delta_rs_written_table_with_commits_after_its_checkpoint(tmp_path):
+    deltalake = pytest.importorskip("deltalake")
+    uri = str(tmp_path / "drs")
+    for i in range(5):
+        deltalake.write_deltalake(uri, pa.table({"id": [i]}), mode="append")
+    deltalake.DeltaTable(uri).create_checkpoint()  # version 4
+    for i in range(5, 8):
+        deltalake.write_deltalake(uri, pa.table({"id": [i]}), mode="append")
+    dt = deltalake.DeltaTable(uri)
+    dt.delete("id = 2")
+    dt = deltalake.DeltaTable(uri)
+    ours = Table.open(uri).snapshot()
+    assert ours.version == dt.version() == 8
+    theirs = sorted(u.rsplit("/", 1)[1] for u in dt.file_uris())
+    assert sorted(p.rsplit("/", 1)[-1] for p in ours.adds["path"].to_pylist()) == theirs
+    assert min(list_log_tail(Table.open(uri).storage).commits) >= 4
