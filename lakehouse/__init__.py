@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .data_file import DataFile
 from .errors import (
     CommitConflict,
     CommitOutcomeUnknown,
@@ -23,13 +23,40 @@ from .errors import (
     UnsupportedFeature,
     VersionNotFound,
 )
-from .reader import Reader, Split
-from .scan import Scan
-from .snapshot import Snapshot
-from .table import Table
-from .transaction import Transaction
+
+if TYPE_CHECKING:
+    from .data_file import DataFile
+    from .reader import Reader, Split
+    from .scan import Scan
+    from .snapshot import Snapshot
+    from .table import Table
+    from .transaction import Transaction
 
 __version__ = "0.1.0"
+
+# Public classes, imported on first use: `import lakehouse` stays light (tests/lakehouse/test_lazy_imports.py).
+_LAZY = {
+    "DataFile": ".data_file",
+    "Reader": ".reader",
+    "Split": ".reader",
+    "Scan": ".scan",
+    "Snapshot": ".snapshot",
+    "Table": ".table",
+    "Transaction": ".transaction",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lakehouse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def connect(warehouse: str = "./warehouse", **kwargs: Any):

@@ -7,7 +7,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import constraints, history
 from .errors import (
@@ -28,13 +28,13 @@ from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .log.tail import list_log_tail
-from .metadata import new_metadata
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
-from .snapshot import Snapshot
 from .storage import Storage, open_storage
 from .timetravel import check_version, timestamp_ms
-from .transaction import SchemaMode, Transaction
-from .write import as_arrow
+
+if TYPE_CHECKING:  # imported where used: `from lakehouse import Table` stays light (issue 16)
+    from .snapshot import Snapshot
+    from .transaction import SchemaMode, Transaction
 
 DEFAULT_CHECKPOINT_INTERVAL = 100
 
@@ -81,6 +81,8 @@ class Table:
     ) -> Table:
         """Create an empty table (version 0). Raises TableAlreadyExists if one is there. ``catalog``:
         the URI of the catalog that will ratify its commits (the table then keeps writers by path off)."""
+        from .metadata import new_metadata
+
         storage = open_storage(uri, storage_options)
         metadata, protocol = new_metadata(
             schema,
@@ -201,6 +203,8 @@ class Table:
             state = read_state(self.storage, version, listing, base=base)
         if self._latest is None or state.version >= self._latest.version:
             self._latest = state
+        from .snapshot import Snapshot
+
         return Snapshot(self.storage, state)
 
     def _ratified(self) -> int | None:
@@ -258,6 +262,8 @@ class Table:
 
     def transaction(self, version: int | None = None) -> Transaction:
         """Start a transaction on the latest snapshot; commit by leaving the ``with`` block."""
+        from .transaction import Transaction
+
         return Transaction(self, self.snapshot(version))
 
     def _run(
@@ -288,6 +294,8 @@ class Table:
 
         An append that handed out identity values re-runs when a concurrent commit took them first.
         """
+        from .write import as_arrow
+
         arrow = as_arrow(data)
         rerun = (lambda tx: tx.handed_out_ids) if isinstance(arrow, pa.Table) else None
         return self._run(lambda tx: tx.append(arrow, schema_mode=schema_mode), retry=False, retry_if=rerun)[0]
