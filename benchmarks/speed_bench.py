@@ -321,6 +321,12 @@ def summary(report: dict) -> list[str]:
                 f"  import+open  {r['ours']['total_ms']:8.1f} ms   {r['delta_rs']['total_ms']:8.1f} ms   "
                 f"{r['ratio_total']:.2f}x  (runs " + " ".join(f"{x:.2f}" for x in per_run) + ")"
             )
+            o, d = r["ours"], r["delta_rs"]
+            lines.append(
+                f"  cpu time     open {o['open_cpu_ms']:.1f} vs {d['open_cpu_ms']:.1f} ms "
+                f"({o['open_cpu_ms'] / d['open_cpu_ms']:.2f}x), import+open {o['total_cpu_ms']:.1f} vs "
+                f"{d['total_cpu_ms']:.1f} ms ({o['total_cpu_ms'] / d['total_cpu_ms']:.2f}x), medians"
+            )
     r = report.get("import")
     if r:
         per_run = [a / b for a, b in zip(r["ours_runs_ms"], r["delta_rs_runs_ms"])]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -87,19 +88,20 @@ def make_many_files(uri: str, files: int, per_commit: int = 1000) -> None:
 
 _OPEN = r"""
 import sys, time, json
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 if sys.argv[1] == "ours":
     from lakehouse import Table
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     snap = Table.open(sys.argv[2]).snapshot()
     paths = snap.adds.column("path").to_pylist()
 else:
     import deltalake
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     paths = deltalake.DeltaTable(sys.argv[2]).file_uris()
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 rss = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # ru_maxrss survives exec
-print(json.dumps({"files": len(paths), "import": t1 - t0, "open": t2 - t1, "total": t2 - t0, "rss_mb": rss}))
+print(json.dumps({"files": len(paths), "import": t1 - t0, "open": t2 - t1, "total": t2 - t0, "rss_mb": rss,
+                  "open_cpu": c2 - c1, "total_cpu": c2 - c0}))
 """
 
 
@@ -114,7 +116,14 @@ def bench_open(uri: str, runs: int = 5, warmup: int = 1) -> dict:
     for r in range(-warmup, runs):
         for who in ("ours", "delta_rs") if r % 2 == 0 else ("delta_rs", "ours"):
             proc = subprocess.run(
-                [sys.executable, "-c", _OPEN, who, uri], capture_output=True, text=True, check=True
+                [sys.executable, "-c", _OPEN, who, uri],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={
+                    **os.environ,
+                    "PYTHONPATH": str(ROOT),
+                },  # this checkout's lakehouse, not the installed one
             )
             if r >= 0:
                 results[who].append(json.loads(proc.stdout))
@@ -126,6 +135,9 @@ def bench_open(uri: str, runs: int = 5, warmup: int = 1) -> dict:
             "open_runs_ms": [round(r["open"] * 1000, 1) for r in rs],
             "total_runs_ms": [round(r["total"] * 1000, 1) for r in rs],
             "total_ms": statistics.median(r["total"] for r in rs) * 1000,
+            # CPU time of the process (all threads): steadier than wall time on a busy machine
+            "open_cpu_ms": statistics.median(r["open_cpu"] for r in rs) * 1000,
+            "total_cpu_ms": statistics.median(r["total_cpu"] for r in rs) * 1000,
             "import_ms": statistics.median(r["import"] for r in rs) * 1000,
             "peak_rss_mb": max(r["rss_mb"] for r in rs),
         }

@@ -214,9 +214,7 @@ def read_state(
         path_mtime = listing.commits.get(target)
         state.timestamp_ms = 0
         if path_mtime:
-            ci = next(
-                (a for a in read_commit(storage, path_mtime[0], target) if isinstance(a, CommitInfo)), None
-            )
+            ci = _read_commit_info(storage, path_mtime[0], target)
             state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, target)
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
@@ -235,10 +233,7 @@ def read_commit(storage: Storage, path: str, version: int) -> list:
             obj = json.loads(line)
             action = parse_action(obj)
         except (ValueError, KeyError, TypeError) as e:
-            raise CorruptLog(
-                f"corrupt log file {storage.uri(path)} (version {version}), line {lineno}: {e}. "
-                f"The file is not valid Delta JSON; restore it from a backup or remove the table version"
-            ) from None
+            raise _corrupt_line(storage, path, version, lineno, e) from None
         if action is not None:
             actions.append(action)
     if not data.strip():  # every writer puts at least one action in a commit: this one was truncated
@@ -247,6 +242,28 @@ def read_commit(storage: Storage, path: str, version: int) -> list:
             f"restore it from a backup or remove the table version"
         )
     return actions
+
+
+def _corrupt_line(storage: Storage, path: str, version: int, lineno: int, e: Exception) -> CorruptLog:
+    return CorruptLog(
+        f"corrupt log file {storage.uri(path)} (version {version}), line {lineno}: {e}. "
+        f"The file is not valid Delta JSON; restore it from a backup or remove the table version"
+    )
+
+
+def _read_commit_info(storage: Storage, path: str, version: int) -> CommitInfo | None:
+    """The commitInfo of a commit a checkpoint covers, parsing only the lines that can hold it (the
+    commit may carry thousands of add actions the checkpoint already gave)."""
+    for lineno, line in enumerate(storage.read(path).splitlines(), 1):
+        if b'"commitInfo"' not in line:
+            continue
+        try:
+            action = parse_action(json.loads(line))
+        except (ValueError, KeyError, TypeError) as e:
+            raise _corrupt_line(storage, path, version, lineno, e) from None
+        if isinstance(action, CommitInfo):
+            return action
+    return None
 
 
 def _norm(path: str) -> str:
