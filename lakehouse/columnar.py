@@ -98,3 +98,23 @@ def _json_reader():
     import pyarrow.json as pj  # lazily: only logs with JSON commits need it
 
     return pj
+
+
+def valid_rows(arr: pa.Array) -> pa.Array:
+    """The non-null rows of ``arr``, without importing pyarrow.compute (~as costly as pyarrow itself in
+    a cold process) in the common layouts: no nulls, or the valid rows in one run (a zero-copy slice;
+    checkpoint writers put each action type in a block). Other layouts: a copy via ``take``."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    if arr.null_count == 0:
+        return arr
+    if arr.null_count == n:
+        return arr.slice(0, 0)
+    bitmap = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    bits = np.unpackbits(bitmap, bitorder="little")[arr.offset : arr.offset + n]
+    rows = np.flatnonzero(bits)
+    first, last = int(rows[0]), int(rows[-1])
+    if last - first + 1 == len(rows):
+        return arr.slice(first, len(rows))
+    return arr.take(pa.array(rows, pa.int64()))

@@ -186,8 +186,10 @@ class Table:
         if version is not None:
             version = check_version(version, self.uri)
         ratified = self._ratified()
-        latest_only = version is None and timestamp is None and ratified is None
-        listing = list_log_tail(self.storage) if latest_only else list_log(self.storage)
+        # A first read (no earlier state to replay from) of the latest or a given version: the log from
+        # the newest checkpoint on is enough (lakehouse.log.tail falls back to the whole log).
+        tail = timestamp is None and ratified is None and self._latest is None
+        listing = list_log_tail(self.storage, version) if tail else list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted

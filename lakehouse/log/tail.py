@@ -24,11 +24,12 @@ def last_checkpoint_version(storage: Storage) -> int | None:
     return version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else None
 
 
-def list_log_tail(storage: Storage) -> LogListing:
-    """The listing of the newest checkpoint (per ``_last_checkpoint``) and every log file after it; the
-    whole log when the hint cannot be used. Enough to rebuild the latest version, not an older one."""
+def list_log_tail(storage: Storage, target: int | None = None) -> LogListing:
+    """The listing of the newest checkpoint (per ``_last_checkpoint``) and every log file after it: enough
+    to rebuild the latest version, or ``target`` if it is not older than that checkpoint. The whole log
+    when the hint cannot be used or ``target`` is older."""
     version = last_checkpoint_version(storage)
-    if version is None:
+    if version is None or (target is not None and target < version):
         return list_log(storage)
     start_after = f"{version - 1:020d}.zzz" if version > 0 else ""
     names = storage.list_names_after(LOG_DIR, start_after)

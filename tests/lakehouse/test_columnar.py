@@ -82,3 +82,23 @@ def test_int64_array_matches_pa_array(values):
     assert int64_array(values).equals(pa.array(values, pa.int64()))
     with pytest.raises(OverflowError):
         int64_array([2**63])
+
+
+def test_valid_rows_matches_a_filter_in_every_layout():
+    from lakehouse.columnar import valid_rows
+
+    typ = pa.struct([("a", pa.int64()), ("b", pa.string())])
+    rows = [None, {"a": 1, "b": "x"}, {"a": 2, "b": None}, None, {"a": 3, "b": "z"}, None, None]
+    cases = [
+        rows,  # valid rows in two runs: copied
+        rows[1:3],  # no nulls
+        [None, None],  # all null
+        [None, None, {"a": 5, "b": "q"}, {"a": 6, "b": "r"}, None],  # one run: sliced
+        [{"a": 7, "b": "s"}] * 9 + [None] * 7,  # run at the start, bitmap over 2 bytes
+    ]
+    for values in cases:
+        arr = pa.array(values, typ)
+        for sub in (arr, arr.slice(1), arr.slice(2, max(len(arr) - 3, 0))):
+            expected = [v for v in sub.to_pylist() if v is not None]
+            assert valid_rows(sub).to_pylist() == expected
+            assert valid_rows(pa.chunked_array([sub, sub], typ)).to_pylist() == expected * 2

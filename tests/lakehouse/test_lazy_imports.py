@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ["pyarrow", "numpy", "duckdb", "fsspec", "pandas", "polars", "sqlglot"]
 
 
-def _loaded_after(code: str) -> list[str]:
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+def _loaded_after(code: str, heavy: list[str] = HEAVY) -> list[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -71,3 +71,20 @@ def test_the_stand_ins_behave_as_the_modules():
         missing.anything  # noqa: B018
     with pytest.raises(AttributeError):
         lazy_pa.no_such_attribute  # noqa: B018
+
+
+def test_opening_a_table_checkpointed_at_its_latest_version_needs_no_compute_kernels(tmp_path):
+    # pyarrow.compute costs a cold process about as much as pyarrow itself
+    import pyarrow as pa
+
+    from lakehouse import Table
+
+    t = Table.create(str(tmp_path / "t"), pa.schema([("x", pa.int64())]))
+    for i in range(3):
+        t.append(pa.table({"x": [i]}))
+    t.maintenance.checkpoint()
+    code = (
+        f"from lakehouse import Table\nsnap = Table.open({str(tmp_path / 't')!r}).snapshot()\n"
+        "assert snap.num_files == 3 and len(snap.adds.column('path').to_pylist()) == 3"
+    )
+    assert _loaded_after(code, HEAVY + ["pyarrow.compute", "pyarrow.dataset"]) == ["numpy", "pyarrow"]

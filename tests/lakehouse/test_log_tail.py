@@ -12,7 +12,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from lakehouse import Table
+from lakehouse import Table, VersionNotFound
 from lakehouse.log.files import LAST_CHECKPOINT, checkpoint_path
 from lakehouse.log.tail import list_log_tail
 
@@ -158,3 +158,13 @@ def test_checkpoint_rows_in_any_order_give_the_same_files(tmp_path, order):
     assert sorted(snap.adds["path"].to_pylist()) == expected
     assert sorted(snap.adds["stats"].to_pylist()) == stats
     assert sorted(snap.scan().to_arrow()["id"].to_pylist()) == [0, 1, 3, 4, 5]
+
+
+def test_first_read_of_a_given_version_before_or_after_the_hinted_checkpoint(table):
+    for version, ids in [(7, [0, 2, 3, 4, 5]), (5, [0, 1, 2, 3, 4]), (4, [0, 1, 2, 3]), (3, [0, 1, 2])]:
+        fresh = Table.open(table.uri)  # no earlier state: the first snapshot lists from the checkpoint
+        snap = fresh.snapshot(version=version)
+        assert snap.version == version
+        assert sorted(snap.scan().to_arrow()["id"].to_pylist()) == ids, version
+    with pytest.raises(VersionNotFound, match="version 8"):
+        Table.open(table.uri).snapshot(version=8)
