@@ -10,7 +10,6 @@ tests/lakehouse/test_lazy_imports.py checks that a fresh ``import lakehouse`` lo
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 HEAVY = ("pyarrow", "numpy", "duckdb", "fsspec", "pandas", "polars", "sqlglot")
@@ -19,15 +18,18 @@ HEAVY = ("pyarrow", "numpy", "duckdb", "fsspec", "pandas", "polars", "sqlglot")
 class LazyModule:
     """A module imported on first attribute access."""
 
-    __slots__ = ("_name",)
+    __slots__ = ("_name", "_module")
 
     def __init__(self, name: str):
         self._name = name
+        self._module: Any = None
 
     def __getattr__(self, attr: str) -> Any:
-        mod = sys.modules.get(self._name)
+        mod = self._module
         if mod is None:
-            mod = importlib.import_module(self._name)
+            # import_module, not sys.modules: while another thread is still importing the module,
+            # this waits for it to finish instead of handing out a half-initialised module.
+            mod = self._module = importlib.import_module(self._name)
         return getattr(mod, attr)
 
     def __repr__(self) -> str:

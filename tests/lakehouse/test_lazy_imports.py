@@ -88,3 +88,23 @@ def test_opening_a_table_checkpointed_at_its_latest_version_needs_no_compute_ker
         "assert snap.num_files == 3 and len(snap.adds.column('path').to_pylist()) == 3"
     )
     assert _loaded_after(code, HEAVY + ["pyarrow.compute", "pyarrow.dataset"]) == ["numpy", "pyarrow"]
+
+
+def test_first_use_from_many_threads_at_once_sees_the_whole_module():
+    # Threads that touch a stand-in while another thread is still importing the module must wait for it
+    # (a half-initialised module would miss attributes).
+    code = (
+        "import threading\n"
+        "from lakehouse.lazy import pa, pq\n"
+        "errors = []\n"
+        "def use():\n"
+        "    try:\n"
+        "        assert pa.table({'x': [1]}).num_rows == 1 and pq.ParquetFile is not None\n"
+        "    except Exception as e:\n"
+        "        errors.append(repr(e))\n"
+        "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "assert not errors, errors"
+    )
+    assert "pyarrow" in _loaded_after(code)
