@@ -51,8 +51,17 @@ def _print(msg: str) -> None:
 # ------------------------------------------------------------------------------------------- TPC-DS data
 
 
-def build_tpcds(work: Path, sf: float, reuse: bool):
-    """The plain copy, and a warehouse with the CTAS and loader namespaces; (plain dir, session)."""
+def loader_namespace(file_mb: int | None) -> str:
+    """The loader's namespace: the default target file size, or one namespace per other size."""
+    return LOADER_NS if file_mb is None else f"{LOADER_NS}_{file_mb}mb"
+
+
+def build_tpcds(work: Path, sf: float, reuse: bool, file_mb: int | None = None, ctas: bool = True):
+    """The plain copy, and a warehouse with the CTAS and loader namespaces; (plain dir, session).
+
+    ``file_mb``: the loader's target file size (default: the loader's); ``ctas``: also build the CTAS
+    namespace (the ``loader`` row alone does not need it).
+    """
     import engine
     from tpcds.generate import TABLES, generate_parquet
     from tpcds.load import load_tables
@@ -60,22 +69,25 @@ def build_tpcds(work: Path, sf: float, reuse: bool):
 
     plain = work / "plain" / f"sf{sf:g}"
     warehouse = work / f"wh-sf{sf:g}"
-    built = warehouse / ".speed_bench_built"
+    marker = f".speed_bench_built_{loader_namespace(file_mb)}"
+    full = warehouse / marker  # both namespaces built
+    built = full if ctas or full.exists() else warehouse / f"{marker}_only"
     if not (reuse and built.exists()):
         generate_parquet(sf, plain, progress=_print)
     db = engine.connect(str(warehouse))
     if reuse and built.exists():
         return plain, db
-    if not db.catalog.namespace_exists(CTAS_NS):
+    if ctas and not db.catalog.namespace_exists(CTAS_NS):
         db.catalog.create_namespace(CTAS_NS)
-    for name, glob in _table_sources(plain).items():
+    for name, glob in _table_sources(plain).items() if ctas else ():
         if not db.catalog.table_exists(f"{CTAS_NS}.{name}"):
             t0 = time.perf_counter()
             escaped = glob.replace("'", "''")
             db.sql(f"CREATE TABLE {CTAS_NS}.{name} AS SELECT * FROM read_parquet('{escaped}')")
             _print(f"  ctas {name} in {time.perf_counter() - t0:.1f} s")
-    load_tables(db.catalog, plain, LOADER_NS, sf, progress=_print)
-    assert all(db.catalog.table_exists(f"{CTAS_NS}.{t}") for t in TABLES)
+    size = {} if file_mb is None else {"target_file_size": file_mb * 2**20}
+    load_tables(db.catalog, plain, loader_namespace(file_mb), sf, progress=_print, **size)
+    assert not ctas or all(db.catalog.table_exists(f"{CTAS_NS}.{t}") for t in TABLES)
     built.write_text("ok\n")
     return plain, db
 
@@ -97,12 +109,20 @@ def direct_connection(db, namespace: str, threads: int | None):
     return con
 
 
-def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: bool, threads: int | None):
+def bench_tpcds(
+    work: Path,
+    sf: float,
+    queries: list[int],
+    repeat: int,
+    reuse: bool,
+    threads: int | None,
+    file_mb: int | None = None,
+):
     from tpcds.generate import TABLES
     from tpcds.queries import load_queries, qualify_tables, split_statements
     from tpcds.run import plain_duckdb_connection
 
-    plain, db = build_tpcds(work, sf, reuse)
+    plain, db = build_tpcds(work, sf, reuse, file_mb)
     texts = load_queries(plain)
     if threads:
         db.sql(f"SET threads = {int(threads)}")
@@ -111,7 +131,7 @@ def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: b
 
     def runner(kind: str):
         if kind in ("ours", "loader"):
-            ns = CTAS_NS if kind == "ours" else LOADER_NS
+            ns = CTAS_NS if kind == "ours" else loader_namespace(file_mb)
             # qualified before timing, as `lakehouse tpcds run` does
             qualified = {
                 s: qualify_tables(s, ns, TABLES) for nr in queries for s in split_statements(texts[nr])
@@ -313,6 +333,10 @@ def summary(report: dict) -> list[str]:
                 + " ".join(f"{x:.2f}" for x in per_run)
                 + ")"
             )
+    if report.get("loader"):
+        from loader_bench import summary as loader_summary
+
+        lines += loader_summary(report["loader"])
     r = report.get("import")
     if r:
         lines.append(
@@ -329,7 +353,13 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=None, help="runs per query and variant (default 3)")
     p.add_argument("--runs", type=int, default=5, help="cold processes per open/import measurement")
     p.add_argument("--threads", type=int, help="DuckDB threads on every side (default: all cores)")
-    p.add_argument("--only", default="tpcds,open,import", help="rows to measure: tpcds,open,import")
+    p.add_argument(
+        "--only",
+        default="tpcds,open,import",
+        help="rows to measure: tpcds,loader,open,import (loader: the "
+        "loader row alone, with and without semi-join pruning and the files skipped per query)",
+    )
+    p.add_argument("--loader-file-mb", type=int, help="target data file size of the loader's tables (MB)")
     p.add_argument("--workdir", default="/tmp/lh-speed")
     p.add_argument("--reuse", action="store_true", help="reuse the warehouse built by an earlier run")
     p.add_argument("--json", help="also write the full report (per-query times) to this file")
@@ -346,7 +376,14 @@ def main() -> None:
     report: dict = {}
     if "tpcds" in only:
         _print(f"== TPC-DS SF {sf:g}, {len(queries)} queries x {repeat} (ours / direct / baseline / loader)")
-        report["tpcds"] = bench_tpcds(work, sf, queries, repeat, a.reuse, a.threads)
+        report["tpcds"] = bench_tpcds(work, sf, queries, repeat, a.reuse, a.threads, a.loader_file_mb)
+    if "loader" in only:
+        from loader_bench import bench_loader
+
+        _print(
+            f"== TPC-DS SF {sf:g}, {len(queries)} queries x {repeat}, loader layout (base / loader / nosemi / direct)"
+        )
+        report["loader"] = bench_loader(work, sf, queries, repeat, a.reuse, a.threads, a.loader_file_mb)
     if "open" in only:
         _print("== open + list files, cold processes, tables written by delta-rs")
         report.update(bench_open_rows(work, a.quick, a.runs))

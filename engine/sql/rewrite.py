@@ -19,6 +19,7 @@ from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
 from .sandbox import check_tree
+from .semijoin import semijoin_predicates
 from .table_changes import rewrite_table_changes
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def _plan_query(
     predicates = pruning_predicates(tree, refs, params)
     if cache.views:  # filters written on a view prune the tables inside it
         predicates = view_pushdown.merge(predicates, view_pushdown.view_predicates(tree, refs, params))
+    predicates = view_pushdown.merge(predicates, semijoin_predicates(runtime, tree, refs, params))
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
     replacements: dict[str, str] = {}
     scans = []
