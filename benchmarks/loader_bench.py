@@ -14,7 +14,6 @@ Run through ``speed_bench.py --only loader`` (``--loader-file-mb`` picks the loa
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 
 import speed_bench as sb
@@ -48,13 +47,18 @@ def bench_loader(
     base = plain_duckdb_connection(plain, threads=threads)
     direct = sb.direct_connection(db, ns, threads)
     qualified = {s: qualify_tables(s, ns, TABLES) for nr in queries for s in split_statements(texts[nr])}
-    skipped: dict[int, tuple[int, int]] = {}
+    skipped: dict[int, tuple[int, ...]] = {}
+    files: dict[str, tuple[int, int]] = {}  # statement -> files skipped, total (the loader's runs)
 
     def ours(session, semi: bool):
         def run(stmt: str) -> int:
             semijoin.ENABLED = semi
             try:
-                return session.sql(qualified.get(stmt, stmt)).to_arrow().num_rows
+                with collect() as phases:
+                    n = session.sql(qualified.get(stmt, stmt)).to_arrow().num_rows
+                if semi:
+                    files[stmt] = (phases.files_skipped, phases.files_total)
+                return n
             finally:
                 semijoin.ENABLED = True
 
@@ -71,17 +75,8 @@ def bench_loader(
     rows_differ = []
     for n, nr in enumerate(queries):
         stmts = split_statements(texts[nr])
-        samples: dict[str, list[float]] = {k: [] for k in KINDS}
-        rows: dict[str, int] = {}
-        for r in range(repeat):
-            shift = (n + r) % len(KINDS)
-            for k in KINDS[shift:] + KINDS[:shift]:
-                with collect() as phases:
-                    t0 = time.perf_counter()
-                    rows[k] = sum(run[k](s) for s in stmts)
-                    samples[k].append(time.perf_counter() - t0)
-                if k == "loader":
-                    skipped[nr] = (phases.files_skipped, phases.files_total)
+        samples, rows = sb.take_turns(run, list(KINDS), stmts, n, repeat)
+        skipped[nr] = tuple(sum(files[s][i] for s in stmts) for i in (0, 1))
         for k in KINDS:
             times[k][nr] = statistics.median(samples[k])
             first[k][nr] = samples[k][0]

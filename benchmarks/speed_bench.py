@@ -109,6 +109,22 @@ def direct_connection(db, namespace: str, threads: int | None):
     return con
 
 
+def take_turns(run: dict, kinds: list[str], stmts: list[str], n: int, repeat: int, after=None):
+    """Run ``stmts`` with each variant ``repeat`` times, the order rotating with ``n`` and the round;
+    ({variant: seconds per run}, {variant: rows}). ``after(variant)`` is called after each run."""
+    samples: dict[str, list[float]] = {k: [] for k in kinds}
+    rows: dict[str, int] = {}
+    for r in range(repeat):
+        shift = (n + r) % len(kinds)
+        for k in kinds[shift:] + kinds[:shift]:
+            t0 = time.perf_counter()
+            rows[k] = sum(run[k](s) for s in stmts)
+            samples[k].append(time.perf_counter() - t0)
+            if after is not None:
+                after(k)
+    return samples, rows
+
+
 def bench_tpcds(
     work: Path,
     sf: float,
@@ -150,14 +166,7 @@ def bench_tpcds(
     rows_differ = []
     for n, nr in enumerate(queries):
         stmts = split_statements(texts[nr])
-        samples: dict[str, list[float]] = {k: [] for k in kinds}
-        rows: dict[str, int] = {}
-        for r in range(repeat):
-            shift = (n + r) % len(kinds)
-            for k in kinds[shift:] + kinds[:shift]:
-                t0 = time.perf_counter()
-                rows[k] = sum(run[k](s) for s in stmts)
-                samples[k].append(time.perf_counter() - t0)
+        samples, rows = take_turns(run, kinds, stmts, n, repeat)
         for k in kinds:
             times[k][nr] = statistics.median(samples[k])
             first[k][nr] = samples[k][0]
