@@ -31,15 +31,26 @@ def conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
     return [e]
 
 
+def select_scopes(tree: exp.Expression) -> list[Scope] | None:
+    """sqlglot's scopes of ``tree``, None if it cannot scope it (then nothing is pruned)."""
+    try:
+        return traverse_scope(tree)
+    except Exception:  # sqlglot cannot scope every DuckDB construct: no pruning is still correct
+        return None
+
+
 def pruning_predicates(
-    tree: exp.Expression, refs: list[TableRef], params: list | None = None
+    tree: exp.Expression, refs: list[TableRef], params: list | None = None, scopes: list | None = None
 ) -> dict[int, exp.Expression]:
-    """id(table node) -> the AND of the conjuncts usable to prune that table's files."""
+    """id(table node) -> the AND of the conjuncts usable to prune that table's files.
+
+    ``scopes``: :func:`select_scopes` of ``tree`` if the caller has them."""
+    if not refs:
+        return {}
     by_node = {id(r.node): r for r in refs}
     found: dict[int, list[exp.Expression]] = {}
-    try:
-        scopes = traverse_scope(tree)
-    except Exception:  # sqlglot cannot scope every DuckDB construct: no pruning is still correct
+    scopes = select_scopes(tree) if scopes is None else scopes
+    if scopes is None:
         return {}
     for scope in scopes:
         if isinstance(scope.expression, exp.Select):

@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
-from sqlglot.optimizer.scope import traverse_scope
 
-from .pushdown import _prepare, _single_source, scope_filters, to_literal
+from .pushdown import _prepare, _single_source, scope_filters, select_scopes, to_literal
 from .relation import count_rows, scan_sql
 
 if TYPE_CHECKING:
@@ -39,20 +38,26 @@ if TYPE_CHECKING:
 
 ENABLED = True  # benchmarks switch it off to compare
 OVERLAP = 2.0  # clustered: the files' ranges add up to at most this many times the table's range
-_RANGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dim snapshot -> {(col, where): range}
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # snapshot -> {key: value}
 _LOCK = threading.Lock()
 
 
 def semijoin_predicates(
-    runtime: Runtime, tree: exp.Expression, refs: list[TableRef], params: list | None = None
+    runtime: Runtime,
+    tree: exp.Expression,
+    refs: list[TableRef],
+    params: list | None = None,
+    scopes: list | None = None,
 ) -> dict[int, exp.Expression]:
-    """id(table node) -> a range predicate on a join key derived from the filters of its partner."""
+    """id(table node) -> a range predicate on a join key derived from the filters of its partner.
+
+    ``scopes``: ``traverse_scope(tree)`` if the caller has it (it is not cheap for a big statement).
+    """
     by_node = {id(r.node): r for r in refs}
-    if not ENABLED or len(by_node) < 2:
+    if not ENABLED or len(by_node) < 2 or not any(_fact_candidate(r) for r in refs):
         return {}
-    try:
-        scopes = traverse_scope(tree)
-    except Exception:  # as pushdown: no pruning is still correct
+    scopes = select_scopes(tree) if scopes is None else scopes
+    if scopes is None:
         return {}
     out: dict[int, list[exp.Expression]] = {}
     for scope in scopes:
@@ -62,22 +67,30 @@ def semijoin_predicates(
         if found is None or len(found.nodes) < 2:
             continue
         for fact, key, dim, dkey, filters in _pairs(found, by_node, params):
-            pred = _range_predicate(runtime, by_node[fact], key, by_node[dim], dkey, filters)
+            pred = _range_predicate(runtime, by_node[dim], dkey, filters)
             if pred is not None:
-                out.setdefault(fact, []).append(pred)
+                out.setdefault(fact, []).append(pred(key))
     return {k: v[0] if len(v) == 1 else exp.and_(*v) for k, v in out.items()}
 
 
 def _pairs(found, by_node: dict[int, TableRef], params: list | None):
-    """(fact node, fact column, dim node, dim column, dim filter) for each usable equi-join conjunct."""
+    """(fact node, fact column, dim node, dim column, dim filter) for each usable equi-join conjunct
+    whose fact side may be pruned by a range (:func:`_fact_key`)."""
     usable = [c for c, allowed in found.candidates if allowed is None]
-    filters: dict[str, list[exp.Expression]] = {}
-    for conj in usable:
-        alias = _single_source(conj, found.columns)
-        if alias in found.nodes and alias not in found.nullable:
-            prepared = _prepare(conj, params)
-            if prepared is not None:
-                filters.setdefault(alias, []).append(prepared)
+    filters: dict[str, list[exp.Expression] | None] = {}
+
+    def dim_filter(alias: str) -> exp.Expression | None:
+        if alias not in filters:
+            mine = []
+            for conj in usable:
+                if _single_source(conj, found.columns) == alias:
+                    prepared = _prepare(conj, params)
+                    if prepared is not None:
+                        mine.append(prepared)
+            filters[alias] = mine or None
+        mine = filters[alias]
+        return None if mine is None else exp.and_(*mine)
+
     for conj in usable:
         if not isinstance(conj, exp.EQ):
             continue
@@ -87,8 +100,15 @@ def _pairs(found, by_node: dict[int, TableRef], params: list | None):
         if any(alias not in found.nodes or alias in found.nullable for alias, _ in sides):
             continue
         for (fa, fcol), (da, dcol) in (sides, sides[::-1]):
-            if da in filters:
-                yield found.nodes[fa], fcol, found.nodes[da], dcol, exp.and_(*filters[da])
+            fact, dim = by_node[found.nodes[fa]], by_node[found.nodes[da]]
+            key = _fact_key(fact, fcol)
+            if key is None or _field(dim.snapshot, dcol) is None:
+                continue
+            if (dim_rows := _rows(dim.snapshot)) is None or dim_rows >= (_rows(fact.snapshot) or 0):
+                continue
+            where = dim_filter(da)
+            if where is not None:
+                yield found.nodes[fa], key, found.nodes[da], _field(dim.snapshot, dcol), where
 
 
 def _column_owner(e: exp.Expression, columns: dict[str, set[str] | None]) -> tuple[str, str] | None:
@@ -99,29 +119,57 @@ def _column_owner(e: exp.Expression, columns: dict[str, set[str] | None]) -> tup
     return None if alias is None else (alias, e.name.lower())
 
 
-def _range_predicate(
-    runtime: Runtime, fact: TableRef, key: str, dim: TableRef, dkey: str, where: exp.Expression
-) -> exp.Expression | None:
-    if fact.rowid:  # the target of an UPDATE / DELETE / MERGE: its reads are its conflict scope
+def _fact_candidate(ref: TableRef) -> bool:
+    """May a range on some column prune ``ref``'s files (several files, not a DML target)?"""
+    return not ref.rowid and ref.snapshot.num_files >= 2
+
+
+def _fact_key(ref: TableRef, column: str) -> str | None:
+    """The schema's spelling of ``column`` if a range on it may prune ``ref``'s files: an integer or date
+    column its files are clustered on. The target of an UPDATE / DELETE / MERGE (``rowid``) is never
+    pruned this way: its reads are its conflict scope."""
+    if not _fact_candidate(ref):
         return None
-    fsnap, dsnap = fact.snapshot, dim.snapshot
-    fname, dname = _field(fsnap, key), _field(dsnap, dkey)
-    if fname is None or dname is None or fsnap.num_files < 2:
+    name = _field(ref.snapshot, column)
+    if name is None:
         return None
-    frows = count_rows(fsnap, range(fsnap.num_files))
-    drows = count_rows(dsnap, range(dsnap.num_files))
-    if frows is None or drows is None or drows >= frows or not _clustered(fsnap, fname):
-        return None
-    bounds = _dim_range(runtime, dsnap, dname, where)
+    return name if _memo(ref.snapshot, ("clustered", name), lambda: _clustered(ref.snapshot, name)) else None
+
+
+def _rows(snapshot: Snapshot) -> int | None:
+    return _memo(snapshot, ("rows",), lambda: count_rows(snapshot, range(snapshot.num_files)))
+
+
+def _memo(snapshot: Snapshot, key: tuple, compute: Any) -> Any:
+    """``compute()`` once per snapshot and key (snapshots never change)."""
+    with _LOCK:
+        found = _MEMO.get(snapshot, {})
+        if key in found:
+            return found[key]
+    value = compute()
+    with _LOCK:
+        _MEMO.setdefault(snapshot, {})[key] = value
+    return value
+
+
+def _range_predicate(runtime: Runtime, dim: TableRef, dkey: str, where: exp.Expression) -> Any:
+    """A function of the fact column giving its range predicate, or None if no range is known."""
+    bounds = _dim_range(runtime, dim.snapshot, dkey, where)
     if bounds is None:
         return None
-    column = exp.column(fname, quoted=True)
     if bounds == ():
-        return exp.false()
+        return lambda _column: exp.false()
     lo, hi = (to_literal(v) for v in bounds)
     if not isinstance(lo, exp.Expression) or not isinstance(hi, exp.Expression):
         return None
-    return exp.and_(exp.GTE(this=column, expression=lo), exp.LTE(this=column.copy(), expression=hi))
+
+    def pred(column: str) -> exp.Expression:
+        col = exp.column(column, quoted=True)
+        return exp.and_(
+            exp.GTE(this=col, expression=lo.copy()), exp.LTE(this=col.copy(), expression=hi.copy())
+        )
+
+    return pred
 
 
 def _field(snapshot: Snapshot, name: str) -> str | None:
@@ -151,33 +199,23 @@ def _clustered(snapshot: Snapshot, name: str) -> bool:
 
 def _dim_range(runtime: Runtime, snapshot: Snapshot, column: str, where: exp.Expression) -> Any:
     """(min, max) of ``column`` over the rows of ``snapshot`` passing ``where``; () if none; None if
-    it could not be computed."""
-    from lakehouse.errors import LakehouseError
+    it could not be computed. DuckDB skips the row groups ``where`` rules out."""
+    text = where.sql(dialect="duckdb")
+    return _memo(snapshot, ("range", column, text), lambda: _query_range(runtime, snapshot, column, text))
 
+
+def _query_range(runtime: Runtime, snapshot: Snapshot, column: str, where: str) -> Any:
     from .execute import registered, run
     from .registrations import Registrations
 
-    text = where.sql(dialect="duckdb")
-    with _LOCK:
-        cached = _RANGES.get(snapshot, {}).get((column, text))
-    if cached is not None:
-        return cached
-    try:
-        scan = snapshot.scan(where=where)
-        indices = scan.file_indices
-    except LakehouseError:
-        indices = list(range(snapshot.num_files))
     regs = Registrations()
     try:
-        source = scan_sql(runtime, snapshot, indices, regs)
+        source = scan_sql(runtime, snapshot, range(snapshot.num_files), regs)
         quoted = exp.column(column, quoted=True).sql(dialect="duckdb")
-        sql = f"SELECT min({quoted}), max({quoted}) FROM {source} AS __lh_dim WHERE {text}"
+        sql = f"SELECT min({quoted}), max({quoted}) FROM {source} AS __lh_dim WHERE {where}"
         with registered(runtime, regs) as con:
             row = run(con, sql, None, sql, regs=regs).to_pylist()[0]
     except Exception:  # e.g. a filter that fails on rows the query never reaches: no range, no pruning
         return None
     lo, hi = row.values()
-    result: Any = () if lo is None else (lo, hi)
-    with _LOCK:
-        _RANGES.setdefault(snapshot, {})[(column, text)] = result
-    return result
+    return () if lo is None else (lo, hi)
