@@ -7,7 +7,9 @@ Rows (ratio = ours / baseline; lower is better):
   direct_files   DuckDB reading those tables' data files directly (views over the file lists, no
                  planning) vs the same plain Parquet baseline
   planning_ms    planning overhead per query: engine minus direct file list, median over queries (ms)
-  tpcds_loader   TPC-DS tables made by the TPC-DS loader (fact tables sorted by date), vs plain Parquet
+  tpcds_loader   TPC-DS tables made by the TPC-DS loader (fact tables sorted by date), vs plain Parquet;
+                 ``--only loader`` measures this row alone, with and without semi-join pruning, DuckDB on the
+                 loader's files directly, and the files skipped per query (benchmarks/loader_bench.py)
   open_commits   open + list files in a cold process, table written by delta-rs (10,000 commits,
                  checkpoint every 100), vs delta-rs, per run (5 runs, alternating)
   open_files     same, 100,000 files in one checkpoint
@@ -21,6 +23,7 @@ baseline measured in the same run.
     python benchmarks/speed_bench.py --quick                 # SF 0.1, 12 queries, small open tables: minutes
     python benchmarks/speed_bench.py --sf 1 --reuse          # reuse the warehouse and tables built before
     python benchmarks/speed_bench.py --only tpcds,import     # a subset of the rows
+    python benchmarks/speed_bench.py --only loader --sf 1 --loader-file-mb 16   # the loader row, 16 MB files
 
 The data (plain copy, warehouse, delta-rs tables) is built once under ``--workdir`` (default
 /tmp/lh-speed) and reused with ``--reuse``.
