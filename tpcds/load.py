@@ -7,8 +7,10 @@ statistics while it writes and memory stays bounded (one target file plus ~1M ro
 
 The big fact tables are written sorted by their date key (``ss_sold_date_sk``, ...; see
 :data:`SORT_KEYS`) into several files of about ``target_file_size`` bytes: a query restricted to a date
-range then reads fewer files and row groups (DuckDB skips row groups with the join filters it derives from
-``date_dim``).  The sort runs in DuckDB, which spills to disk instead of holding the table in memory.
+range then reads fewer files and row groups: the engine prunes files with the key range of the ``date_dim``
+rows a query selects (``engine.sql.semijoin``) and DuckDB skips row groups with the join filters it derives
+from ``date_dim``.  The sort is stable (rows of one day keep the generator's order) and runs in DuckDB,
+which spills to disk instead of holding the table in memory.
 
 Idempotent.  Every table carries the properties ``tpcds.sf`` and ``tpcds.rows`` (expected row count); a
 table whose data files hold exactly that many rows is complete and kept, anything else (a table created
