@@ -63,13 +63,16 @@ def semijoin_predicates(
     for scope in scopes:
         if not isinstance(scope.expression, exp.Select):
             continue
-        found = scope_filters(scope, by_node)
-        if found is None or len(found.nodes) < 2:
+        try:
+            found = scope_filters(scope, by_node)
+            if found is None or len(found.nodes) < 2:
+                continue
+            for fact, key, dim, dkey, filters in _pairs(found, by_node, params):
+                pred = _range_predicate(runtime, by_node[dim], dkey, filters)
+                if pred is not None:
+                    out.setdefault(fact, []).append(pred(key))
+        except Exception:  # an optimisation only: whatever it cannot handle is read in full
             continue
-        for fact, key, dim, dkey, filters in _pairs(found, by_node, params):
-            pred = _range_predicate(runtime, by_node[dim], dkey, filters)
-            if pred is not None:
-                out.setdefault(fact, []).append(pred(key))
     return {k: v[0] if len(v) == 1 else exp.and_(*v) for k, v in out.items()}
 
 

@@ -151,3 +151,20 @@ def test_dml_targets_are_not_pruned_by_a_derived_range(star, tmp_path):
     )
     assert db.sql("SELECT f_sk, v FROM fact ORDER BY f_sk").fetchall() == want
     db.close()
+
+
+def test_odd_names_nulls_and_a_dimension_with_deleted_rows(tmp_path):
+    db = engine.connect(str(tmp_path / "wh"))
+    db.sql('CREATE TABLE fact_t ("Sold Key" BIGINT, "v" INT)')
+    for k in range(6):  # clustered on "Sold Key"; every file also holds a NULL key
+        db.sql(
+            f"INSERT INTO fact_t SELECT i, 1 FROM range({k * 100}, {k * 100 + 100}) t(i) UNION ALL SELECT NULL, 1"
+        )
+    db.sql('CREATE TABLE dim_t ("D Key" INT, "Year" INT)')
+    db.sql("INSERT INTO dim_t SELECT i, 1990 + i // 100 FROM range(0, 300) t(i)")
+    db.sql('DELETE FROM dim_t WHERE "D Key" >= 150 AND "D Key" < 200')
+    sql = 'SELECT count(*) FROM fact_t f JOIN dim_t d ON f."Sold Key" = d."D Key" WHERE d."Year" = 1991'
+    rows, skipped, _ = _run(db, sql)
+    assert rows == [(50,)]
+    assert skipped == 5  # only the file of keys 100..199
+    db.close()
