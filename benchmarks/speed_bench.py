@@ -23,7 +23,7 @@ baseline measured in the same run.
     python benchmarks/speed_bench.py --quick                 # SF 0.1, 12 queries, small open tables: minutes
     python benchmarks/speed_bench.py --sf 1 --reuse          # reuse the warehouse and tables built before
     python benchmarks/speed_bench.py --only tpcds,import     # a subset of the rows
-    python benchmarks/speed_bench.py --only loader --sf 1 --loader-file-mb 16   # the loader row, 16 MB files
+    python benchmarks/speed_bench.py --only loader --sf 1    # the loader row alone, files skipped per query
 
 The data (plain copy, warehouse, delta-rs tables) is built once under ``--workdir`` (default
 /tmp/lh-speed) and reused with ``--reuse``.
@@ -55,8 +55,10 @@ def _print(msg: str) -> None:
 
 
 def loader_namespace(file_mb: int | None) -> str:
-    """The loader's namespace: the default target file size, or one namespace per other size."""
-    return LOADER_NS if file_mb is None else f"{LOADER_NS}_{file_mb}mb"
+    """The loader's namespace, one per target file size (``speed_loader_16mb``: the loader's default)."""
+    from tpcds.load import DEFAULT_TARGET_FILE_SIZE
+
+    return f"{LOADER_NS}_{file_mb or DEFAULT_TARGET_FILE_SIZE // 2**20}mb"
 
 
 def build_tpcds(work: Path, sf: float, reuse: bool, file_mb: int | None = None, ctas: bool = True):

@@ -57,7 +57,7 @@ SORT_KEYS = {
 }
 """Fact table -> the date key its rows are sorted by when loaded (``sort=True``)."""
 
-DEFAULT_TARGET_FILE_SIZE = 64 * 2**20
+DEFAULT_TARGET_FILE_SIZE = 16 * 2**20  # SF 1: store_sales in 6 files, a year selects 1-2
 PROP_SF = "tpcds.sf"
 PROP_ROWS = "tpcds.rows"
 PROP_LOADED = "tpcds.loaded"
