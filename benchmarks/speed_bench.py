@@ -7,7 +7,9 @@ Rows (ratio = ours / baseline; lower is better):
   direct_files   DuckDB reading those tables' data files directly (views over the file lists, no
                  planning) vs the same plain Parquet baseline
   planning_ms    planning overhead per query: engine minus direct file list, median over queries (ms)
-  tpcds_loader   TPC-DS tables made by the TPC-DS loader (fact tables sorted by date), vs plain Parquet
+  tpcds_loader   TPC-DS tables made by the TPC-DS loader (fact tables sorted by date), vs plain Parquet;
+                 ``--only loader`` measures this row alone, with and without semi-join pruning, DuckDB on the
+                 loader's files directly, and the files skipped per query (benchmarks/loader_bench.py)
   open_commits   open + list files in a cold process, table written by delta-rs (10,000 commits,
                  checkpoint every 100), vs delta-rs, per run (5 runs, alternating)
   open_files     same, 100,000 files in one checkpoint
@@ -21,6 +23,7 @@ baseline measured in the same run.
     python benchmarks/speed_bench.py --quick                 # SF 0.1, 12 queries, small open tables: minutes
     python benchmarks/speed_bench.py --sf 1 --reuse          # reuse the warehouse and tables built before
     python benchmarks/speed_bench.py --only tpcds,import     # a subset of the rows
+    python benchmarks/speed_bench.py --only loader --sf 1    # the loader row alone, files skipped per query
 
 The data (plain copy, warehouse, delta-rs tables) is built once under ``--workdir`` (default
 /tmp/lh-speed) and reused with ``--reuse``.
@@ -51,8 +54,19 @@ def _print(msg: str) -> None:
 # ------------------------------------------------------------------------------------------- TPC-DS data
 
 
-def build_tpcds(work: Path, sf: float, reuse: bool):
-    """The plain copy, and a warehouse with the CTAS and loader namespaces; (plain dir, session)."""
+def loader_namespace(file_mb: int | None) -> str:
+    """The loader's namespace, one per target file size (``speed_loader_16mb``: the loader's default)."""
+    from tpcds.load import DEFAULT_TARGET_FILE_SIZE
+
+    return f"{LOADER_NS}_{file_mb or DEFAULT_TARGET_FILE_SIZE // 2**20}mb"
+
+
+def build_tpcds(work: Path, sf: float, reuse: bool, file_mb: int | None = None, ctas: bool = True):
+    """The plain copy, and a warehouse with the CTAS and loader namespaces; (plain dir, session).
+
+    ``file_mb``: the loader's target file size (default: the loader's); ``ctas``: also build the CTAS
+    namespace (the ``loader`` row alone does not need it).
+    """
     import engine
     from tpcds.generate import TABLES, generate_parquet
     from tpcds.load import load_tables
@@ -60,22 +74,25 @@ def build_tpcds(work: Path, sf: float, reuse: bool):
 
     plain = work / "plain" / f"sf{sf:g}"
     warehouse = work / f"wh-sf{sf:g}"
-    built = warehouse / ".speed_bench_built"
+    marker = f".speed_bench_built_{loader_namespace(file_mb)}"
+    full = warehouse / marker  # both namespaces built
+    built = full if ctas or full.exists() else warehouse / f"{marker}_only"
     if not (reuse and built.exists()):
         generate_parquet(sf, plain, progress=_print)
     db = engine.connect(str(warehouse))
     if reuse and built.exists():
         return plain, db
-    if not db.catalog.namespace_exists(CTAS_NS):
+    if ctas and not db.catalog.namespace_exists(CTAS_NS):
         db.catalog.create_namespace(CTAS_NS)
-    for name, glob in _table_sources(plain).items():
+    for name, glob in _table_sources(plain).items() if ctas else ():
         if not db.catalog.table_exists(f"{CTAS_NS}.{name}"):
             t0 = time.perf_counter()
             escaped = glob.replace("'", "''")
             db.sql(f"CREATE TABLE {CTAS_NS}.{name} AS SELECT * FROM read_parquet('{escaped}')")
             _print(f"  ctas {name} in {time.perf_counter() - t0:.1f} s")
-    load_tables(db.catalog, plain, LOADER_NS, sf, progress=_print)
-    assert all(db.catalog.table_exists(f"{CTAS_NS}.{t}") for t in TABLES)
+    size = {} if file_mb is None else {"target_file_size": file_mb * 2**20}
+    load_tables(db.catalog, plain, loader_namespace(file_mb), sf, progress=_print, **size)
+    assert not ctas or all(db.catalog.table_exists(f"{CTAS_NS}.{t}") for t in TABLES)
     built.write_text("ok\n")
     return plain, db
 
@@ -97,12 +114,36 @@ def direct_connection(db, namespace: str, threads: int | None):
     return con
 
 
-def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: bool, threads: int | None):
+def take_turns(run: dict, kinds: list[str], stmts: list[str], n: int, repeat: int, after=None):
+    """Run ``stmts`` with each variant ``repeat`` times, the order rotating with ``n`` and the round;
+    ({variant: seconds per run}, {variant: rows}). ``after(variant)`` is called after each run."""
+    samples: dict[str, list[float]] = {k: [] for k in kinds}
+    rows: dict[str, int] = {}
+    for r in range(repeat):
+        shift = (n + r) % len(kinds)
+        for k in kinds[shift:] + kinds[:shift]:
+            t0 = time.perf_counter()
+            rows[k] = sum(run[k](s) for s in stmts)
+            samples[k].append(time.perf_counter() - t0)
+            if after is not None:
+                after(k)
+    return samples, rows
+
+
+def bench_tpcds(
+    work: Path,
+    sf: float,
+    queries: list[int],
+    repeat: int,
+    reuse: bool,
+    threads: int | None,
+    file_mb: int | None = None,
+):
     from tpcds.generate import TABLES
     from tpcds.queries import load_queries, qualify_tables, split_statements
     from tpcds.run import plain_duckdb_connection
 
-    plain, db = build_tpcds(work, sf, reuse)
+    plain, db = build_tpcds(work, sf, reuse, file_mb)
     texts = load_queries(plain)
     if threads:
         db.sql(f"SET threads = {int(threads)}")
@@ -111,7 +152,7 @@ def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: b
 
     def runner(kind: str):
         if kind in ("ours", "loader"):
-            ns = CTAS_NS if kind == "ours" else LOADER_NS
+            ns = CTAS_NS if kind == "ours" else loader_namespace(file_mb)
             # qualified before timing, as `lakehouse tpcds run` does
             qualified = {
                 s: qualify_tables(s, ns, TABLES) for nr in queries for s in split_statements(texts[nr])
@@ -130,14 +171,7 @@ def bench_tpcds(work: Path, sf: float, queries: list[int], repeat: int, reuse: b
     rows_differ = []
     for n, nr in enumerate(queries):
         stmts = split_statements(texts[nr])
-        samples: dict[str, list[float]] = {k: [] for k in kinds}
-        rows: dict[str, int] = {}
-        for r in range(repeat):
-            shift = (n + r) % len(kinds)
-            for k in kinds[shift:] + kinds[:shift]:
-                t0 = time.perf_counter()
-                rows[k] = sum(run[k](s) for s in stmts)
-                samples[k].append(time.perf_counter() - t0)
+        samples, rows = take_turns(run, kinds, stmts, n, repeat)
         for k in kinds:
             times[k][nr] = statistics.median(samples[k])
             first[k][nr] = samples[k][0]
@@ -336,6 +370,10 @@ def summary(report: dict) -> list[str]:
                 f"({o['open_cpu_ms'] / d['open_cpu_ms']:.2f}x), import+open {o['total_cpu_ms']:.1f} vs "
                 f"{d['total_cpu_ms']:.1f} ms ({o['total_cpu_ms'] / d['total_cpu_ms']:.2f}x), medians"
             )
+    if report.get("loader"):
+        from loader_bench import summary as loader_summary
+
+        lines += loader_summary(report["loader"])
     r = report.get("import")
     if r:
         per_run = [a / b for a, b in zip(r["ours_runs_ms"], r["delta_rs_runs_ms"])]
@@ -359,7 +397,13 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=None, help="runs per query and variant (default 3)")
     p.add_argument("--runs", type=int, default=5, help="cold processes per open/import measurement")
     p.add_argument("--threads", type=int, help="DuckDB threads on every side (default: all cores)")
-    p.add_argument("--only", default="tpcds,open,import", help="rows to measure: tpcds,open,import")
+    p.add_argument(
+        "--only",
+        default="tpcds,open,import",
+        help="rows to measure: tpcds,loader,open,import (loader: the "
+        "loader row alone, with and without semi-join pruning and the files skipped per query)",
+    )
+    p.add_argument("--loader-file-mb", type=int, help="target data file size of the loader's tables (MB)")
     p.add_argument("--workdir", default="/tmp/lh-speed")
     p.add_argument("--reuse", action="store_true", help="reuse the warehouse built by an earlier run")
     p.add_argument("--json", help="also write the full report (per-query times) to this file")
@@ -376,7 +420,14 @@ def main() -> None:
     report: dict = {}
     if "tpcds" in only:
         _print(f"== TPC-DS SF {sf:g}, {len(queries)} queries x {repeat} (ours / direct / baseline / loader)")
-        report["tpcds"] = bench_tpcds(work, sf, queries, repeat, a.reuse, a.threads)
+        report["tpcds"] = bench_tpcds(work, sf, queries, repeat, a.reuse, a.threads, a.loader_file_mb)
+    if "loader" in only:
+        from loader_bench import bench_loader
+
+        _print(
+            f"== TPC-DS SF {sf:g}, {len(queries)} queries x {repeat}, loader layout (base / loader / nosemi / direct)"
+        )
+        report["loader"] = bench_loader(work, sf, queries, repeat, a.reuse, a.threads, a.loader_file_mb)
     if only & {"open", "import"}:
         # Cold processes load our modules from .pyc as they load deltalake's (compiled at install):
         # with PYTHONDONTWRITEBYTECODE set, edited modules would otherwise be compiled in every run.

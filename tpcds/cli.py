@@ -108,9 +108,10 @@ def _add_generate(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target-file-size",
         type=int,
-        default=64,
+        default=16,
         metavar="MB",
-        help="size of one data file of the lakehouse tables in MB (default: 64)",
+        help="size of one data file of the lakehouse tables in MB (default: 16: at SF 1 a date range "
+        "selects a few of the fact tables' files)",
     )
 
 

@@ -8,6 +8,7 @@ statistics prove no row can match; DuckDB still evaluates every predicate, so we
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -30,15 +31,26 @@ def conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
     return [e]
 
 
+def select_scopes(tree: exp.Expression) -> list[Scope] | None:
+    """sqlglot's scopes of ``tree``, None if it cannot scope it (then nothing is pruned)."""
+    try:
+        return traverse_scope(tree)
+    except Exception:  # sqlglot cannot scope every DuckDB construct: no pruning is still correct
+        return None
+
+
 def pruning_predicates(
-    tree: exp.Expression, refs: list[TableRef], params: list | None = None
+    tree: exp.Expression, refs: list[TableRef], params: list | None = None, scopes: list | None = None
 ) -> dict[int, exp.Expression]:
-    """id(table node) -> the AND of the conjuncts usable to prune that table's files."""
+    """id(table node) -> the AND of the conjuncts usable to prune that table's files.
+
+    ``scopes``: :func:`select_scopes` of ``tree`` if the caller has them."""
+    if not refs:
+        return {}
     by_node = {id(r.node): r for r in refs}
     found: dict[int, list[exp.Expression]] = {}
-    try:
-        scopes = traverse_scope(tree)
-    except Exception:  # sqlglot cannot scope every DuckDB construct: no pruning is still correct
+    scopes = select_scopes(tree) if scopes is None else scopes
+    if scopes is None:
         return {}
     for scope in scopes:
         if isinstance(scope.expression, exp.Select):
@@ -52,12 +64,37 @@ def pruning_predicates(
     return out
 
 
-def _scope_conjuncts(scope: Scope, by_node: dict[int, TableRef]):
+@dataclass
+class ScopeFilters:
+    """One SELECT's sources and the conjuncts that may filter them (see :func:`scope_filters`).
+
+    ``columns``: alias -> its column names (None: unknown); ``nodes``: alias -> id(table node) for the
+    catalog tables; ``nullable``: aliases null-extended by an outer join; ``candidates``: (conjunct,
+    aliases it may filter, None for any not in ``nullable``).
+    """
+
+    columns: dict[str, set[str] | None]
+    nodes: dict[str, int]
+    nullable: set[str] = field(default_factory=set)
+    candidates: list[tuple[exp.Expression, set[str] | None]] = field(default_factory=list)
+
+
+def scope_filters(scope: Scope, by_node: dict[int, TableRef]) -> ScopeFilters | None:
+    """The WHERE / ON conjuncts of a SELECT scope and where they may filter; None if no catalog table
+    is a direct source or a join kind is not understood."""
     select = scope.expression
     columns: dict[str, set[str] | None] = {}
     nodes: dict[str, int] = {}
+    from_ = select.args.get("from_") or select.args.get("from")
+    first = from_.this if from_ is not None else None
+    # the sources this SELECT reads (scope.sources also lists the CTEs of the statement around it)
+    named = {e.alias_or_name.lower() for e in [first, *(j.this for j in select.args.get("joins") or [])] if e}
+    if not named <= {a.lower() for a in scope.sources}:
+        named = {a.lower() for a in scope.sources}  # a source not found by its name: keep them all
     for alias, source in scope.sources.items():
         key = alias.lower()
+        if key not in named:
+            continue
         if isinstance(source, exp.Table) and id(source) in by_node:
             columns[key] = {n.lower() for n in by_node[id(source)].snapshot.schema.names}
             nodes[key] = id(source)
@@ -67,45 +104,49 @@ def _scope_conjuncts(scope: Scope, by_node: dict[int, TableRef]):
         else:
             columns[key] = None
     if not nodes:
-        return
-    from_ = select.args.get("from_") or select.args.get("from")
-    first = from_.this if from_ is not None else None
+        return None
+    out = ScopeFilters(columns, nodes)
     seen = [first.alias_or_name.lower()] if first is not None else []
-    nullable: set[str] = set()
-    candidates: list[tuple[exp.Expression, set[str] | None]] = []  # (conjunct, allowed aliases)
     for join in select.args.get("joins") or []:
         if not isinstance(join.this, exp.Table | exp.Subquery):
-            return
+            return None
         alias = join.this.alias_or_name.lower()
         side = (join.side or "").upper()
         kind = (join.kind or "").upper()
         method = (join.method or "").upper() if isinstance(join.method, str) else ""
         if method in ("ASOF", "POSITIONAL") or kind in ("ASOF", "POSITIONAL"):
-            return
+            return None
         on = conjuncts(join.args.get("on"))
         if side == "LEFT":
-            nullable.add(alias)
-            candidates += [(c, {alias}) for c in on]
+            out.nullable.add(alias)
+            out.candidates += [(c, {alias}) for c in on]
         elif side == "RIGHT":
-            nullable.update(seen)
+            out.nullable.update(seen)
         elif side == "FULL":
-            nullable.update(seen + [alias])
+            out.nullable.update(seen + [alias])
         elif kind in ("SEMI", "ANTI"):
-            candidates += [(c, {alias}) for c in on]
+            out.candidates += [(c, {alias}) for c in on]
         else:
-            candidates += [(c, None) for c in on]
+            out.candidates += [(c, None) for c in on]
         seen.append(alias)
     where = select.args.get("where")
-    candidates += [(c, None) for c in conjuncts(where.this if where is not None else None)]
-    for conj, allowed in candidates:
-        alias = _single_source(conj, columns)
-        if alias is None or alias not in nodes:
+    out.candidates += [(c, None) for c in conjuncts(where.this if where is not None else None)]
+    return out
+
+
+def _scope_conjuncts(scope: Scope, by_node: dict[int, TableRef]):
+    found = scope_filters(scope, by_node)
+    if found is None:
+        return
+    for conj, allowed in found.candidates:
+        alias = _single_source(conj, found.columns)
+        if alias is None or alias not in found.nodes:
             continue
-        if allowed is None and alias in nullable:
+        if allowed is None and alias in found.nullable:
             continue
         if allowed is not None and alias not in allowed:
             continue
-        yield nodes[alias], conj
+        yield found.nodes[alias], conj
 
 
 def _single_source(conj: exp.Expression, columns: dict[str, set[str] | None]) -> str | None:

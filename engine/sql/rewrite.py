@@ -15,10 +15,11 @@ from ..phases import phase, record_scans
 from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
-from .pushdown import pruning_predicates
+from .pushdown import pruning_predicates, select_scopes
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
 from .sandbox import check_tree
+from .semijoin import semijoin_predicates
 from .table_changes import rewrite_table_changes
 
 if TYPE_CHECKING:
@@ -98,9 +99,12 @@ def _plan_query(
         changes = rewrite_table_changes(runtime, tree, cache, params, regs)
     if not refs and not cache.views and not listed and not changes and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
-    predicates = pruning_predicates(tree, refs, params)
+    scopes = select_scopes(tree) if refs else None
+    predicates = pruning_predicates(tree, refs, params, scopes)
     if cache.views:  # filters written on a view prune the tables inside it
         predicates = view_pushdown.merge(predicates, view_pushdown.view_predicates(tree, refs, params))
+    if scopes is not None:  # a filter on one table prunes another joined to it
+        predicates = view_pushdown.merge(predicates, semijoin_predicates(runtime, tree, refs, params, scopes))
     marker = f"__lh_scan_{uuid.uuid4().hex[:12]}"
     replacements: dict[str, str] = {}
     scans = []

@@ -12,6 +12,8 @@ import os
 import uuid
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from catalog import load_catalog
@@ -70,6 +72,11 @@ def test_all_sf001_local_every_query_identical_and_rerun_reuses_data(plain001, t
     key = snap.scan(columns=[SORT_KEYS["store_sales"]]).to_arrow().column(0).drop_null().to_pylist()
     assert key == sorted(key)
     assert snap.scan(where="ss_sold_date_sk < 2450000").files_skipped == snap.num_files  # stats prune
+    # The sort is stable: rows of one day keep the generator's order (inventory: by item, warehouse).
+    cols = ["inv_date_sk", "inv_item_sk", "inv_warehouse_sk"]
+    loaded = cat.load_table(f"{ns}.inventory").snapshot().scan(columns=cols).to_arrow()
+    plain = pq.read_table(plain001 / "inventory", columns=cols)
+    assert loaded.equals(plain.take(pc.sort_indices(plain, [("inv_date_sk", "ascending")])))
 
     # Second run: generate and load are skipped, only the selected queries run.
     rc = main(
