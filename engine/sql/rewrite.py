@@ -15,6 +15,7 @@ from ..phases import phase, record_scans
 from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
+from .prefetch import prefetch_scans
 from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
@@ -105,9 +106,9 @@ def _plan_query(
     replacements: dict[str, str] = {}
     scans = []
     aliases = {r.alias.lower() for r in refs}
-    for k, ref in enumerate(refs):
-        pred = predicates.get(id(ref.node))
-        indices, pred_text = _prune(ref, pred)
+    pruned = [_prune(ref, predicates.get(id(ref.node))) for ref in refs]
+    prefetch_scans(runtime, tree, [(ref, indices) for ref, (indices, _) in zip(refs, pruned)])
+    for k, (ref, (indices, pred_text)) in enumerate(zip(refs, pruned)):
         scans.append(
             ScanInfo(
                 ref.name,

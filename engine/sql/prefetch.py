@@ -1,0 +1,55 @@
+"""Before DuckDB runs a query: fetch every remote file it will read, concurrently (``lakehouse.cache.prefetch``).
+
+Called once pruning is done for all the statement's table references, so the GETs of every table overlap
+instead of one table's files after another's and one column chunk after another. The columns a table
+reference needs are the column names the statement mentions (a superset: a name used for another table
+counts too); a ``*`` other than ``count(*)`` needs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from lakehouse.cache.prefetch import PrefetchFile
+
+from .relation import file_uris
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+    from .bind import TableRef
+
+
+def mentioned_columns(tree: exp.Expression) -> set[str] | None:
+    """Lower-cased column names the statement mentions; None when it selects ``*`` anywhere."""
+    for star in tree.find_all(exp.Star):
+        if not isinstance(star.parent, exp.Count):
+            return None
+    return {c.name.lower() for c in tree.find_all(exp.Column) if c.name}
+
+
+def prefetch_scans(
+    runtime: Runtime, tree: exp.Expression, scans: Sequence[tuple[TableRef, Sequence[int]]]
+) -> None:
+    """Fetch what the scans ``(table reference, surviving file indices)`` read, into the data cache."""
+    by_storage: dict[int, tuple[object, list[PrefetchFile]]] = {}
+    names = mentioned_columns(tree)
+    for ref, indices in scans:
+        snapshot = ref.snapshot
+        if not indices or "://" not in snapshot.storage.root:
+            continue
+        columns = None
+        if names is not None:
+            phys = snapshot.physical_names
+            columns = frozenset(phys.get(f.name, f.name) for f in snapshot.schema if f.name.lower() in names)
+        fs = snapshot.storage.fs
+        sizes = snapshot.file_facts(indices).size
+        entry = by_storage.setdefault(id(snapshot.storage), (snapshot.storage, []))
+        entry[1].extend(
+            PrefetchFile(fs._strip_protocol(u), int(s), columns)  # type: ignore[attr-defined]
+            for u, s in zip(file_uris(snapshot, indices), sizes, strict=True)
+        )
+    for storage, files in by_storage.values():
+        runtime.prefetch(storage, files)  # type: ignore[arg-type]
