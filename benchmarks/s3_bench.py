@@ -248,7 +248,9 @@ def main() -> None:
         results["get_latency_ms"] = get_latency(server)
         results["columns"] = columns_bytes(work, server)
         if not args.skip_tpcds:
-            results["tpcds"] = [tpcds(sf, work, server, args.queries, args.reuse) for sf in (args.sf or [0.1])]
+            results["tpcds"] = [
+                tpcds(sf, work, server, args.queries, args.reuse) for sf in (args.sf or [0.1])
+            ]
     finally:
         server.stop()
         if not args.reuse:

@@ -3,11 +3,13 @@
 Called once pruning is done for all the statement's table references, so the GETs of every table overlap
 instead of one table's files after another's and one column chunk after another. The columns a table
 reference needs are the column names the statement mentions (a superset: a name used for another table
-counts too); a ``*`` other than ``count(*)`` needs them all.
+counts too); a ``*`` other than ``count(*)`` needs them all. ``LAKEHOUSE_SQL_PREFETCH=0`` turns it off
+(DuckDB then fetches what it reads as it reads it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,8 @@ from sqlglot import exp
 from lakehouse.cache.prefetch import PrefetchFile
 
 from .relation import file_uris
+
+PREFETCH = os.environ.get("LAKEHOUSE_SQL_PREFETCH", "1") != "0"
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -34,6 +38,8 @@ def prefetch_scans(
     runtime: Runtime, tree: exp.Expression, scans: Sequence[tuple[TableRef, Sequence[int]]]
 ) -> None:
     """Fetch what the scans ``(table reference, surviving file indices)`` read, into the data cache."""
+    if not PREFETCH:
+        return
     by_storage: dict[int, tuple[object, list[PrefetchFile]]] = {}
     names = mentioned_columns(tree)
     for ref, indices in scans:
