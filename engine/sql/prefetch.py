@@ -2,8 +2,8 @@
 
 Called once pruning is done for all the statement's table references, so the GETs of every table overlap
 instead of one table's files after another's and one column chunk after another. The columns a table
-reference needs are the column names the statement mentions (a superset: a name used for another table
-counts too); a ``*`` other than ``count(*)`` needs them all. ``LAKEHOUSE_SQL_PREFETCH=0`` turns it off
+reference needs are the names the statement mentions (a superset: a name used for another table counts
+too); a ``*`` other than ``count(*)`` needs them all. ``LAKEHOUSE_SQL_PREFETCH=0`` turns it off
 (DuckDB then fetches what it reads as it reads it).
 """
 
@@ -31,7 +31,9 @@ def mentioned_columns(tree: exp.Expression) -> set[str] | None:
     for star in tree.find_all(exp.Star):
         if not isinstance(star.parent, exp.Count):
             return None
-    return {c.name.lower() for c in tree.find_all(exp.Column) if c.name}
+    # Every identifier, not only columns: USING (k) names its columns by identifiers (tables and aliases
+    # come along; a superset only fetches a little more).
+    return {i.name.lower() for i in tree.find_all(exp.Identifier) if i.name}
 
 
 def prefetch_scans(
