@@ -9,8 +9,10 @@ too); a ``*`` other than ``count(*)`` needs them all. ``LAKEHOUSE_SQL_PREFETCH=0
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -20,6 +22,18 @@ from lakehouse.cache.prefetch import PrefetchFile
 from .relation import file_uris
 
 PREFETCH = os.environ.get("LAKEHOUSE_SQL_PREFETCH", "1") != "0"
+_PLAN_ONLY: ContextVar[bool] = ContextVar("lakehouse_plan_only", default=False)
+
+
+@contextlib.contextmanager
+def plan_only() -> Iterator[None]:
+    """Plans made inside read no rows (EXPLAIN, DESCRIBE, schema probes): nothing is prefetched."""
+    token = _PLAN_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _PLAN_ONLY.reset(token)
+
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -40,7 +54,7 @@ def prefetch_scans(
     runtime: Runtime, tree: exp.Expression, scans: Sequence[tuple[TableRef, Sequence[int]]]
 ) -> None:
     """Fetch what the scans ``(table reference, surviving file indices)`` read, into the data cache."""
-    if not PREFETCH:
+    if not PREFETCH or _PLAN_ONLY.get():
         return
     by_storage: dict[int, tuple[object, list[PrefetchFile]]] = {}
     names = mentioned_columns(tree)

@@ -15,7 +15,7 @@ from ..phases import phase, record_scans
 from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
-from .prefetch import prefetch_scans
+from .prefetch import plan_only, prefetch_scans
 from .pushdown import pruning_predicates
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
@@ -155,5 +155,6 @@ def probe_schema(runtime: Runtime, tree: exp.Query) -> pa.Schema:
     """The columns ``tree`` returns (planned and run; give it a LIMIT 0)."""
     from .execute import query
 
-    plan = plan_query(runtime, tree)
+    with plan_only():
+        plan = plan_query(runtime, tree)
     return query(runtime, plan.sql, plan.params, text=tree.sql(dialect="duckdb"), regs=plan.regs).schema

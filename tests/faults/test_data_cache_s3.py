@@ -310,6 +310,11 @@ def test_sql_prefetch_fetches_before_duckdb_reads_and_without_it_range_reads_sta
     assert fetched[0] > 0 and fetched[0] == fetched[-1]  # DuckDB's reads: all from the cache
     # Without the prefetch, DuckDB's 4 threads read every column of the large files by ranges through
     # the cache's file objects (a position per thread): the bytes are the file's bytes.
+    with engine.connect(warehouse, storage_options=proxy.storage_options(), cache_dir=tmp_path / "c") as db:
+        _, snap = db.resolve_snapshot("t")
+        db.sql("EXPLAIN SELECT sum(c01) FROM t")  # reads no rows: the footers only, no column chunk
+        db.sql("DESCRIBE SELECT c01 FROM t")
+        assert db.runtime.cache_counters()["bytes_fetched"] < 0.02 * sum(f.size for f in snap.files)
     monkeypatch.setattr(sql_prefetch, "PREFETCH", False)
     with engine.connect(warehouse, storage_options=proxy.storage_options(), cache_dir=tmp_path / "b") as db:
         db.sql("SET threads = 4")
