@@ -7,7 +7,10 @@ ratios against the faster local run (a ratio is what counts on a busy machine), 
 Then bytes fetched for a scan selecting 3 of a 20-column table's columns (Table.scan and SQL), and the
 range-read trade-off: GET latency by size on this server.
 
-    python benchmarks/s3_bench.py [--sf 0.1 [--sf 1]] [--queries 1-99] [--workdir /tmp/lh-s3bench]
+    python benchmarks/s3_bench.py [--sf 0.1 [--sf 1]] [--queries 1-99] [--workdir /tmp/lh-s3bench] [--reuse]
+
+Generated TPC-DS data (WORKDIR/plain) and the local warehouse are reused by every run; with ``--reuse``
+the S3 server's data and the tables loaded into it are kept too (SF 1 takes minutes to load).
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def _run_child(warehouse: str, namespace: str, plain: Path, queries: str, option
 # ------------------------------------------------------------------------------ parent
 
 
-def tpcds(sf: float, work: Path, server, queries: str) -> dict:
+def tpcds(sf: float, work: Path, server, queries: str, reuse: bool = False) -> dict:
     import engine
     from tpcds.generate import generate_parquet
     from tpcds.load import default_namespace, load_tables
@@ -105,7 +108,8 @@ def tpcds(sf: float, work: Path, server, queries: str) -> dict:
     generate_parquet(sf, plain, progress=lambda m: None)
     namespace = default_namespace(sf)
     local = str(work / f"local-sf{sf:g}")
-    remote = f"s3://lake/bench-sf{sf:g}-{uuid.uuid4().hex[:6]}"
+    # --reuse: the tables loaded by an earlier run (into the same server data directory) are kept.
+    remote = f"s3://lake/bench-sf{sf:g}" + ("" if reuse else f"-{uuid.uuid4().hex[:6]}")
     options = server.storage_options()
     t0 = time.perf_counter()
     for wh, opts in ((local, None), (remote, options)):
@@ -141,6 +145,7 @@ def tpcds(sf: float, work: Path, server, queries: str) -> dict:
         "open_seconds": {k: round(r["open_seconds"], 2) for k, r in runs.items()},
     }
     print(json.dumps(out, indent=1), flush=True)
+    out["query_seconds"] = {k: r["times"] for k, r in runs.items()}  # in the results file only
     return out
 
 
@@ -222,6 +227,11 @@ def main() -> None:
     ap.add_argument("--queries", default="1-99")
     ap.add_argument("--workdir", default="/tmp/lh-s3bench")
     ap.add_argument("--skip-tpcds", action="store_true")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the S3 server's data (WORKDIR/s3data) and the loaded tables for the next run",
+    )
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--warehouse")
     ap.add_argument("--namespace")
@@ -233,16 +243,19 @@ def main() -> None:
         return child(args)
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    server = _s3_module().start(work / f"s3data-{uuid.uuid4().hex[:6]}")
+    server = _s3_module().start(work / ("s3data" if args.reuse else f"s3data-{uuid.uuid4().hex[:6]}"))
     results = {}
     try:
         results["get_latency_ms"] = get_latency(server)
         results["columns"] = columns_bytes(work, server)
         if not args.skip_tpcds:
-            results["tpcds"] = [tpcds(sf, work, server, args.queries) for sf in (args.sf or [0.1])]
+            results["tpcds"] = [
+                tpcds(sf, work, server, args.queries, args.reuse) for sf in (args.sf or [0.1])
+            ]
     finally:
         server.stop()
-        shutil.rmtree(server.data_dir, ignore_errors=True)
+        if not args.reuse:
+            shutil.rmtree(server.data_dir, ignore_errors=True)
     (work / "s3_bench.json").write_text(json.dumps(results, indent=1))
     print(f"results: {work / 's3_bench.json'}")
 

@@ -45,6 +45,7 @@ from .snapshot_cache import LatestSnapshots, RecentSnapshots
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
     from lakehouse.cache import DataCache
+    from lakehouse.cache.prefetch import PrefetchFile
     from lakehouse.storage import Storage
 
     from .filecache import ImmutableFileCache
@@ -398,6 +399,20 @@ class Runtime:
             raise StorageUnavailable(
                 f"{what} {first} failed: {e}", operation=what, path=e.path, attempts=e.attempts
             ) from e
+
+    def prefetch(self, storage: Storage, files: list[PrefetchFile]) -> None:
+        """Fetch what reading ``files`` needs into the data cache, concurrently (remote storage only).
+        Best effort for damaged or missing files: reading them reports those, naming the table."""
+        if "://" not in storage.root or not files:
+            return
+        from lakehouse.cache import ObjectSizeMismatch
+        from lakehouse.cache.prefetch import prefetch
+
+        ranges = not self.sandbox and SQL_RANGE_READS
+        call = lambda: prefetch(self.data_cache(), storage.fs, files, ranges=ranges)  # noqa: E731
+        first = f"{storage.root.split('://', 1)[0]}://{files[0].path}"
+        with contextlib.suppress(ObjectSizeMismatch, FileNotFoundError):
+            storage.guarded(f"download of {len(files)} data file(s), e.g.", first, call)
 
     def file_columns(self, uris: Iterable[str]) -> dict[str, Columns]:
         """Per file, its top-level columns and their DuckDB types (cached: data files are immutable)."""

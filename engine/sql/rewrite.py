@@ -15,6 +15,7 @@ from ..phases import phase, record_scans
 from . import info_schema, namespace, view_pushdown
 from .bind import SnapshotCache, TableRef, bind
 from .execute import param_dict
+from .prefetch import plan_only, prefetch_scans
 from .pushdown import pruning_predicates, select_scopes
 from .registrations import Registrations
 from .relation import count_rows, scan_sql
@@ -109,9 +110,9 @@ def _plan_query(
     replacements: dict[str, str] = {}
     scans = []
     aliases = {r.alias.lower() for r in refs}
-    for k, ref in enumerate(refs):
-        pred = predicates.get(id(ref.node))
-        indices, pred_text = _prune(ref, pred)
+    pruned = [_prune(ref, predicates.get(id(ref.node))) for ref in refs]
+    prefetch_scans(runtime, tree, [(ref, indices) for ref, (indices, _) in zip(refs, pruned)])
+    for k, (ref, (indices, pred_text)) in enumerate(zip(refs, pruned)):
         scans.append(
             ScanInfo(
                 ref.name,
@@ -158,5 +159,6 @@ def probe_schema(runtime: Runtime, tree: exp.Query) -> pa.Schema:
     """The columns ``tree`` returns (planned and run; give it a LIMIT 0)."""
     from .execute import query
 
-    plan = plan_query(runtime, tree)
+    with plan_only():
+        plan = plan_query(runtime, tree)
     return query(runtime, plan.sql, plan.params, text=tree.sql(dialect="duckdb"), regs=plan.regs).schema

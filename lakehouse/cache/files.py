@@ -138,19 +138,39 @@ class DataCache:
         return _RangeFile(self, fs, path, remote, size)  # type: ignore[return-value]
 
     def read_range(self, fs: object, path: str, remote: str, size: int, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)``: from an entry holding them, else fetched and cached as an entry."""
+        """Bytes ``[start, end)``: from entries holding them (one, or several side by side, cached by any
+        process), the parts no entry holds fetched (concurrently) and cached as entries of their own."""
         data = self.disk.read(entry_key(remote, size, start, end - start), end - start)
         if data is not None:
             return data
-        for s, e in self._known(remote, size):
-            if s <= start and end <= e:  # inside a range cached before (by any process)
-                data = self.disk.read(entry_key(remote, size, s, e - s), e - s)
-                if data is not None:
-                    return data[start - s : end - s]
-        data = self.fetcher(fs).fetch(path, start, end)
-        self.disk.put(entry_key(remote, size, start, end - start), data)
+        parts: list[bytes | None] = []
+        gaps: list[tuple[int, int, int]] = []  # (index in parts, start, end)
+        for s, e, source in _cover(self._known(remote, size), start, end):
+            piece = None
+            if source is not None:
+                key = entry_key(remote, size, source[0], source[1] - source[0])
+                piece = self.disk.read_slice(key, source[1] - source[0], s - source[0], e - s)
+            if piece is None:  # not cached (or evicted a moment ago): fetch it
+                gaps.append((len(parts), s, e))
+            parts.append(piece)
+        if gaps:
+
+            def done(j: int, got: bytes) -> None:
+                i, s, _ = gaps[j]
+                parts[i] = got
+                self.store_range(remote, size, s, got)
+
+            self.fetcher(fs).fetch_many([(path, s, e) for _, s, e in gaps], done)
+        return parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[arg-type]
+
+    def store_range(self, remote: str, size: int, start: int, data: bytes) -> None:
+        """Cache ``data`` (bytes from ``start`` of ``remote``) as an entry, findable by containment."""
+        end = start + len(data)
+        self.disk.put(entry_key(remote, size, start, len(data)), data)
         with self._lock:
-            self._ranges.setdefault(remote, []).append((start, end))
+            known = self._ranges.setdefault(remote, [])
+            if (start, end) not in known:
+                known.append((start, end))
         # The file's range index: what other processes can look up by containment, not only by key.
         # One short O_APPEND write per range: whole lines, whatever other writers do.
         index = self._index_path(remote, size)
@@ -160,7 +180,10 @@ class DataCache:
             os.write(fd, f"{start} {end}\n".encode())
         finally:
             os.close(fd)
-        return data
+
+    def missing(self, remote: str, size: int, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[start, end)`` no known cached range holds."""
+        return [(s, e) for s, e, source in _cover(self._known(remote, size), start, end) if source is None]
 
     def _index_path(self, remote: str, size: int) -> Path:
         key = entry_key(remote, size)
@@ -184,6 +207,26 @@ class DataCache:
             known = self._ranges.setdefault(remote, [])
             known.extend(r for r in found if r not in known)
             return list(known)
+
+
+def _cover(
+    known: list[tuple[int, int]], start: int, end: int
+) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """``[start, end)`` as consecutive parts ``(s, e, source)``: ``source`` the known range holding the
+    part (the one reaching furthest), or None for a part no known range holds."""
+    out: list[tuple[int, int, tuple[int, int] | None]] = []
+    pos = start
+    while pos < end:
+        holding = [r for r in known if r[0] <= pos < r[1]]
+        if holding:
+            best = max(holding, key=lambda r: r[1])
+            stop = min(end, best[1])
+            out.append((pos, stop, best))
+        else:
+            stop = min([r[0] for r in known if pos < r[0] < end], default=end)
+            out.append((pos, stop, None))
+        pos = stop
+    return out
 
 
 class _RangeFile(io.RawIOBase):

@@ -129,7 +129,7 @@ class DiskCache:
     def path(self, key: str) -> Path:
         return self.data / key[:2] / key
 
-    def get(self, key: str, size: int) -> Path | None:
+    def get(self, key: str, size: int, served: int | None = None) -> Path | None:
         """The entry's path if it is cached whole (``size`` bytes), else None; a hit refreshes its recency."""
         p = self.path(key)
         try:
@@ -144,7 +144,7 @@ class DiskCache:
         if now - st.st_mtime > TOUCH_AFTER:
             with contextlib.suppress(FileNotFoundError):
                 os.utime(p, (now, now))
-        self._count(hits=1, bytes_served=size)
+        self._count(hits=1, bytes_served=size if served is None else served)
         return p
 
     def read(self, key: str, size: int) -> bytes | None:
@@ -158,6 +158,19 @@ class DiskCache:
         except FileNotFoundError:
             return None
         return data if len(data) == size else None
+
+    def read_slice(self, key: str, size: int, offset: int, length: int) -> bytes | None:
+        """``length`` bytes from ``offset`` of the entry (``size`` bytes), or None when it is not cached."""
+        p = self.get(key, size, served=length)
+        if p is None:
+            return None
+        try:
+            with open(p, "rb") as f:
+                f.seek(offset)
+                data = f.read(length)
+        except FileNotFoundError:
+            return None
+        return data if len(data) == length else None
 
     def fill(
         self,

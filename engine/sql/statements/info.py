@@ -13,6 +13,7 @@ from ...result import Result
 from ..dispatch import Context, statement
 from ..execute import check_params, evaluate, query
 from ..parse import parse_one
+from ..prefetch import plan_only
 from ..rewrite import plan_query
 from ..types import duckdb_type
 from ._common import name_of
@@ -104,7 +105,8 @@ def describe_table(ctx: Context) -> Result:
 def describe_query(ctx: Context) -> Result:
     tree = parse_one(ctx.match.group("query"), ctx.dialect)
     check_params(ctx.params, tree)
-    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache)
+    with plan_only():
+        plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache)
     table = query(ctx.runtime, f"DESCRIBE {plan.sql}", plan.params, text=ctx.text, regs=plan.regs)
     return Result(table.select(["column_name", "column_type", "null"]), statement=ctx.text)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlglot import exp
 
 from ...phases import collect
@@ -11,6 +13,7 @@ from ..execute import check_params, query
 from ..explain import explain_plan
 from ..parse import parse_one
 from ..plan_cache import catalog_token, has_time_travel, plans
+from ..prefetch import plan_only
 from ..rewrite import plan_query
 
 
@@ -36,8 +39,9 @@ def explain(ctx: Context) -> Result:
         tree = parse_one(text, ctx.dialect, line=line)
         check_params(ctx.params, tree)
         before = ctx.runtime.cache_counters()  # planning fetches remote files: count from here
-        plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
         analyze = bool(ctx.match.group("analyze"))
+        with contextlib.nullcontext() if analyze else plan_only():  # EXPLAIN alone reads no rows
+            plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
         table = explain_plan(
             ctx.runtime,
             plan,
