@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from . import columnar
 from .errors import SchemaMismatch
 from .stats import parse_timestamp_micros
 
@@ -94,5 +95,5 @@ def parse(text: str | None, t: pa.DataType) -> Any:
 def typed_array(texts: list[str | None], t: pa.DataType) -> pa.Array:
     values = [parse(x, t) for x in texts]
     if pa.types.is_timestamp(t):
-        return pa.array(values, pa.int64()).cast(t)
-    return pa.array(values, t)
+        return columnar.int64_array(values).cast(t)
+    return columnar.typed_array(values, t)  # pa.array would import pandas (a cold first query)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from . import columnar
 from .errors import SqlError, did_you_mean
 from .reader import Reader, Split, TableVersion, read_file, resolve_columns
 from .schema import find_field
@@ -75,7 +76,7 @@ class Scan:
 
             pruning = with_generated_filters(self._expr, snapshot.full_schema)
             mask = may_match(pruning, n, snapshot.column_stats)
-            self._indices = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+            self._indices = np.flatnonzero(columnar.bool_numpy(mask)).tolist()
 
     @property
     def files(self) -> Sequence[DataFile]:
