@@ -10,6 +10,7 @@ reader cannot take (then the result is the same, only slower the first time). On
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import sys
@@ -142,7 +143,16 @@ def _validity(values: list) -> pa.Buffer | None:
 
 
 def scalar(value: object, t: pa.DataType) -> pa.Scalar:
-    """``pa.scalar(value, t)`` without importing pandas (see ``typed_array``)."""
+    """``pa.scalar(value, t)`` without importing pandas (see ``typed_array``); kept, as pruning asks
+    for the same constants and literals again and again (a fresh one costs ~10 us)."""
+    try:
+        return _kept_scalar(value, t)
+    except TypeError:  # unhashable
+        return typed_array([value], t)[0]
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _kept_scalar(value: object, t: pa.DataType) -> pa.Scalar:
     return typed_array([value], t)[0]
 
 
