@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 # Smaller writes keep pyarrow: a COPY costs a connection and a temporary file (~2 ms), and DuckDB's
 # advantage is in scanning many row groups.
 MIN_ROWS = 16 * 1024
+# A file ends once DuckDB has flushed a row group past the target; below a few row groups' size the
+# pyarrow writer (which checks the size after every chunk) keeps files near small targets.
+MIN_TARGET = 32 * 1024 * 1024
 _ROWS = "__lh_rows"
 
 

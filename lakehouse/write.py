@@ -192,6 +192,7 @@ def write_data_files(
         if not partition_by:
             head, tables = _peek((physical(t) for t in tables if t.num_rows), duck_write.MIN_ROWS)
             big = head and sum(t.num_rows for t in head) >= duck_write.MIN_ROWS
+            big = big and target_file_size >= duck_write.MIN_TARGET
             if big and duck_write.writable(head[0].schema):  # DuckDB scans its own writer's files fastest
                 files = duck_write.DuckFiles(
                     storage, directory, head[0].schema, target_file_size, prefix, ROW_GROUP_ROWS

@@ -29,6 +29,7 @@ N = 3000
 @pytest.fixture(autouse=True)
 def small_writes_go_to_duckdb(monkeypatch):
     monkeypatch.setattr(duck_write, "MIN_ROWS", 100)  # keeps the tables small
+    monkeypatch.setattr(duck_write, "MIN_TARGET", 1 << 18)
 
 
 def awkward(n: int = N) -> pa.Table:
@@ -202,7 +203,12 @@ def test_an_error_in_the_rows_surfaces_as_itself_and_leaves_no_file(tmp_path):
     assert not list(Path(tmp_path).rglob("*.parquet"))
 
 
-def test_small_writes_keep_pyarrow(tmp_path):
+def test_small_writes_and_small_targets_keep_pyarrow(tmp_path):
     data = pa.table({"id": pa.array(range(50), pa.int64())})
     (add,) = write_data_files(open_storage(str(tmp_path)), iter([data]), partition_by=[])
     assert "parquet-cpp" in pq.read_metadata(str(tmp_path / add.path)).created_by
+    # a target below DuckDB's flush granularity: pyarrow rolls after every chunk
+    chunks = [pa.table({"id": pa.array(range(k * 1000, (k + 1) * 1000), pa.int64())}) for k in range(8)]
+    storage = open_storage(str(tmp_path / "small"))
+    adds = write_data_files(storage, iter(chunks), partition_by=[], target_file_size=(1 << 18) - 1)
+    assert all("parquet-cpp" in pq.read_metadata(str(tmp_path / "small" / a.path)).created_by for a in adds)
