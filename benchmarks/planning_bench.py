@@ -19,6 +19,17 @@ import time
 from pathlib import Path
 
 
+def queries_of(spec: str) -> list[int]:
+    """TPC-DS query numbers: "quick" (speed_bench's 12), "all" or "3,7,42"."""
+    import speed_bench
+
+    if spec == "quick":
+        return speed_bench.QUICK_QUERIES
+    if spec == "all":
+        return list(range(1, 100))
+    return [int(q) for q in spec.split(",")]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", default="/tmp/lh-speed")
@@ -38,12 +49,7 @@ def main() -> None:
 
     work = Path(a.workdir)
     texts = load_queries(work / "plain" / f"sf{a.sf:g}")
-    if a.queries == "quick":
-        queries = speed_bench.QUICK_QUERIES
-    elif a.queries == "all":
-        queries = list(range(1, 100))
-    else:
-        queries = [int(q) for q in a.queries.split(",")]
+    queries = queries_of(a.queries)
     db = engine.connect(str(work / f"wh-sf{a.sf:g}"))
     runtime = runtime_of(db)
     statements = {
