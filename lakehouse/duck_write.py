@@ -120,7 +120,7 @@ class DuckFiles:
     def write(self, tables: Iterator[pa.Table]) -> Iterator[tuple[str, int, str]]:
         """(relative path, size, stats JSON) per file written, as each is done."""
         tmp = tempfile.mkdtemp(prefix="lh-duck-write-")
-        con = _database().cursor()  # a connection of its own: writes in other threads run alongside
+        con = _cursor()  # a connection of its own: writes in other threads run alongside
         pieces = self._pieces(tables)
         pending: list[pa.Table] = []
         try:
@@ -196,15 +196,15 @@ _INHERITED: list[duckdb.DuckDBPyConnection] = []  # a DuckDB connection collecte
 _LOCK = threading.Lock()
 
 
-def _database() -> duckdb.DuckDBPyConnection:
-    """The process's writing database (opening one costs ~70 ms). One thread: a COPY pulls the chunks
-    (and so runs the caller's generators) on the calling thread, in order."""
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to the process's writing database (opening one costs ~70 ms). One thread: a
+    COPY pulls the chunks (and so runs the caller's generators) on the calling thread, in order."""
     import duckdb
 
     with _LOCK:
         if not _DB:
             _DB.append(duckdb.connect(config={"threads": "1"}))
-        return _DB[0]
+        return _DB[0].cursor()
 
 
 def _after_fork_in_child() -> None:

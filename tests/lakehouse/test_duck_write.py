@@ -212,3 +212,30 @@ def test_small_writes_and_small_targets_keep_pyarrow(tmp_path):
     storage = open_storage(str(tmp_path / "small"))
     adds = write_data_files(storage, iter(chunks), partition_by=[], target_file_size=(1 << 18) - 1)
     assert all("parquet-cpp" in pq.read_metadata(str(tmp_path / "small" / a.path)).created_by for a in adds)
+
+
+def test_writes_in_several_threads_at_once(tmp_path):
+    import threading
+
+    tables = [Table.create(str(tmp_path / f"t{k}"), pa.schema([("id", pa.int64())])) for k in range(4)]
+    errors: list[BaseException] = []
+
+    def write(t: Table, k: int) -> None:
+        try:
+            for r in range(3):
+                t.append(
+                    pa.table({"id": pa.array(range(k * 10_000 + r * 1000, k * 10_000 + r * 1000 + 1000))})
+                )
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(t, k)) for k, t in enumerate(tables)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    for k, t in enumerate(tables):
+        got = sorted(t.snapshot().scan().to_arrow()["id"].to_pylist())
+        assert got == [k * 10_000 + r * 1000 + i for r in range(3) for i in range(1000)]
+        assert all("DuckDB" in pq.read_metadata(p).created_by for p in data_files(t))
