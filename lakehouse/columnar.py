@@ -9,11 +9,14 @@ reader cannot take (then the result is the same, only slower the first time). On
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import io
 import json
 import sys
+from decimal import Decimal
 
-from .lazy import np, pa
+from .lazy import np, pa, pc
 
 
 def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
@@ -118,3 +121,71 @@ def valid_rows(arr: pa.Array) -> pa.Array:
     if last - first + 1 == len(rows):
         return arr.slice(first, len(rows))
     return arr.take(pa.array(rows, pa.int64()))
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def typed_array(values: list, t: pa.DataType) -> pa.Array:
+    """``pa.array(values, t)`` for Python values of a flat type (ints, floats, bools, strings, dates,
+    decimals), from raw buffers while pandas is not imported; other types and odd values go to pyarrow."""
+    if pandas_loaded():
+        return pa.array(values, t)
+    try:
+        if pa.types.is_integer(t) and all(type(v) is int for v in values if v is not None):
+            return int64_array(values).cast(t)
+        if pa.types.is_floating(t) and all(type(v) is float for v in values if v is not None):
+            data = np.fromiter((0.0 if v is None else v for v in values), dtype=np.float64, count=len(values))
+            return pa.Array.from_buffers(
+                pa.float64(), len(values), [_validity(values), pa.py_buffer(data)]
+            ).cast(t)
+        if pa.types.is_boolean(t) and all(type(v) is bool for v in values if v is not None):
+            return int64_array([None if v is None else int(v) for v in values]).cast(t)
+        if pa.types.is_date32(t) and all(type(v) is dt.date for v in values if v is not None):
+            days = [None if v is None else (v - _EPOCH_DAY).days for v in values]
+            return int64_array(days).cast(pa.int32()).cast(t)
+        if (pa.types.is_string(t) or pa.types.is_decimal128(t)) and all(
+            isinstance(v, str | Decimal) for v in values if v is not None
+        ):
+            text = string_array(["" if v is None else str(v) for v in values])
+            text = pa.Array.from_buffers(pa.string(), len(values), [_validity(values), *text.buffers()[1:]])
+            return text if pa.types.is_string(t) else text.cast(t)
+    except (pa.ArrowInvalid, OverflowError):
+        pass  # pyarrow says why
+    return pa.array(values, t)
+
+
+def _validity(values: list) -> pa.Buffer | None:
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    return None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def scalar(value: object, t: pa.DataType) -> pa.Scalar:
+    """``pa.scalar(value, t)`` without importing pandas (see ``typed_array``); kept, as pruning asks
+    for the same constants and literals again and again (a fresh one costs ~10 us)."""
+    try:
+        return _kept_scalar(value, t)
+    except TypeError:  # unhashable
+        return typed_array([value], t)[0]
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _kept_scalar(value: object, t: pa.DataType) -> pa.Scalar:
+    return typed_array([value], t)[0]
+
+
+def bool_numpy(arr: pa.Array) -> np.ndarray:
+    """A boolean array as a numpy bool array, NULL as False (``to_numpy`` would import pandas)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        arr = pc.and_kleene(arr, arr.is_valid())  # NULL AND FALSE = FALSE
+    bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, count=len(arr) + arr.offset, bitorder="little")[arr.offset :].astype(bool)
+
+
+def float64_numpy(arr: pa.Array) -> np.ndarray:
+    """A double array without NULLs as numpy (``to_numpy`` would import pandas)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return np.frombuffer(arr.buffers()[1], dtype=np.float64)[arr.offset : arr.offset + len(arr)]

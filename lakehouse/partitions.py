@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from . import columnar
 from .errors import SchemaMismatch
 from .lazy import pa
 from .stats import parse_timestamp_micros
@@ -93,5 +94,5 @@ def parse(text: str | None, t: pa.DataType) -> Any:
 def typed_array(texts: list[str | None], t: pa.DataType) -> pa.Array:
     values = [parse(x, t) for x in texts]
     if pa.types.is_timestamp(t):
-        return pa.array(values, pa.int64()).cast(t)
-    return pa.array(values, t)
+        return columnar.int64_array(values).cast(t)
+    return columnar.typed_array(values, t)  # pa.array would import pandas (a cold first query)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from . import columnar
 from ._fold import Folder
 from .errors import SqlError
 from .lazy import np, pa, pc
@@ -53,7 +54,7 @@ def referenced_columns(where: exp.Expression) -> set[str]:
 def may_match(where: exp.Expression, n: int, lookup: StatsLookup) -> pa.Array:
     """Boolean array over n files: False only for files that cannot hold a matching row."""
     if n == 0:
-        return pa.array([], pa.bool_())
+        return columnar.typed_array([], pa.bool_())
     ctx = _Context(n, lookup, Folder())
     try:
         t, _ = _eval(where, ctx)
@@ -68,7 +69,7 @@ class _Context:
 
 
 def _all(n: int, value: bool = True) -> pa.Array:
-    return pa.array([value] * n, pa.bool_())
+    return columnar.typed_array([value] * n, pa.bool_())
 
 
 def _unknown(n: int) -> tuple[pa.Array, pa.Array]:
@@ -134,8 +135,8 @@ def _eval_is(e: exp.Is, ctx: _Context) -> tuple[pa.Array, pa.Array]:
     if found is None:
         return _unknown(ctx.n)
     (_, _, nulls, records), _ = found
-    has_null = pc.fill_null(pc.greater(nulls, 0), True)
-    has_value = pc.fill_null(pc.less(nulls, records), True)
+    has_null = pc.fill_null(pc.greater(nulls, _scalar(0, pa.int64())), _scalar(True, pa.bool_()))
+    has_value = pc.fill_null(pc.less(nulls, records), _scalar(True, pa.bool_()))
     return has_null, has_value
 
 
@@ -144,13 +145,25 @@ _NAN_KEY = 0x7FF0000000000001
 _FLIP_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
+_scalar = columnar.scalar  # pa.scalar / pa.array import pandas: a cold first query would pay ~0.5 s
+
+
+def int64_keys(keys: np.ndarray, missing: np.ndarray) -> pa.Array:
+    """``pa.array(keys, pa.int64(), mask=missing)`` from raw buffers."""
+    valid = None if not missing.any() else pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    data = pa.py_buffer(np.ascontiguousarray(keys, dtype=np.int64))
+    return pa.Array.from_buffers(pa.int64(), len(keys), [valid, data])
+
+
 def _float_keys(arr: pa.Array) -> pa.Array:
-    missing = arr.is_null().to_numpy(zero_copy_only=False)
-    v = pc.fill_null(arr.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
+    missing = columnar.bool_numpy(arr.is_null())
+    v = (
+        columnar.float64_numpy(pc.fill_null(arr.cast(pa.float64()), _scalar(0.0, pa.float64()))) + 0.0
+    )  # -0.0 -> 0.0
     bits = v.view(np.int64)
     keys = np.where(bits < 0, bits ^ _FLIP_BITS, bits)
     keys = np.where(np.isnan(v), _NAN_KEY, keys)
-    return pa.array(keys, pa.int64(), mask=missing)
+    return int64_keys(keys, missing)
 
 
 def _eval_cmp(e: exp.Expression, ctx: _Context) -> tuple[pa.Array, pa.Array]:
@@ -174,28 +187,30 @@ def _eval_cmp(e: exp.Expression, ctx: _Context) -> tuple[pa.Array, pa.Array]:
         return _unknown(n)
     if value is None:  # comparison with NULL is never true nor false
         return _all(n, False), _all(n, False)
-    all_null = pc.fill_null(pc.equal(nulls, records), False)
+    all_null = pc.fill_null(pc.equal(nulls, records), _scalar(False, pa.bool_()))
     some_value = pc.invert(all_null)
     hi_eq = hi  # the bound an equality with the value may use
     if pa.types.is_floating(typ):
         nan = math.isnan(value)
-        scalar = pa.scalar(_NAN_KEY if nan else _float_keys(pa.array([value], pa.float64()))[0].as_py())
+        keys = _float_keys(columnar.typed_array([value], pa.float64()))
+        scalar = _scalar(_NAN_KEY, pa.int64()) if nan else keys[0]
         lo, hi = _float_keys(lo), _float_keys(hi)
-        no_key = pa.scalar(None, pa.int64())
-        lo = pc.if_else(pc.equal(lo, _NAN_KEY), no_key, lo)  # a NaN minimum: unknown
+        no_key = _scalar(None, pa.int64())
+        nan_key = _scalar(_NAN_KEY, pa.int64())
+        lo = pc.if_else(pc.equal(lo, nan_key), no_key, lo)  # a NaN minimum: unknown
         # A NaN maximum (also where the statistics may leave NaN out, see Snapshot.column_stats) bounds
         # nothing for an equality with a number: the file's largest number is unknown.
-        hi_eq = hi if nan else pc.if_else(pc.equal(hi, _NAN_KEY), no_key, hi)
+        hi_eq = hi if nan else pc.if_else(pc.equal(hi, nan_key), no_key, hi)
     elif pa.types.is_timestamp(typ):
-        scalar = pa.scalar(value, pa.int64())
+        scalar = _scalar(value, pa.int64())
         unit = pa.timestamp("us", typ.tz)
         lo, hi = lo.cast(unit).cast(pa.int64()), hi.cast(unit).cast(pa.int64())
         hi_eq = hi
     else:
-        scalar = pa.scalar(value, typ)
+        scalar = _scalar(value, typ)
 
     def known(arr: pa.Array) -> pa.Array:
-        return pc.and_(pc.fill_null(arr, True), some_value)
+        return pc.and_(pc.fill_null(arr, _scalar(True, pa.bool_())), some_value)
 
     if op is exp.EQ:
         t = known(pc.and_kleene(pc.less_equal(lo, scalar), pc.greater_equal(hi_eq, scalar)))

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import columnar
 from .errors import SqlError, did_you_mean
 from .lazy import np, pa
 from .reader import Reader, Split, TableVersion, read_file, resolve_columns
@@ -73,7 +74,7 @@ class Scan:
 
             pruning = with_generated_filters(self._expr, snapshot.full_schema)
             mask = may_match(pruning, n, snapshot.column_stats)
-            self._indices = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+            self._indices = np.flatnonzero(columnar.bool_numpy(mask)).tolist()
 
     @property
     def files(self) -> Sequence[DataFile]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from . import partitions
+from .columnar import scalar
 from .data_file import DataFile
 from .lazy import pa, pc
 from .log.actions import DeletionVector, Metadata, Protocol
@@ -236,7 +237,7 @@ class Snapshot:
             field = self.schema.field(name)
             phys = self.physical_names.get(name, name)
             if self.num_files:
-                texts = pc.map_lookup(pv, phys, "first").to_pylist()
+                texts = pc.map_lookup(pv, scalar(phys, pa.string()), "first").to_pylist()
             else:
                 texts = []
             out[name] = partitions.typed_array(texts, field.type)
@@ -253,11 +254,11 @@ class Snapshot:
         if field.name in self.partition_columns:
             values = self.partition_arrays[field.name]
             is_null = values.is_null()
-            rec = pc.if_else(pc.is_null(records), pa.scalar(1, pa.int64()), records)
-            nulls = pc.if_else(is_null, rec, pa.scalar(0, pa.int64()))
+            rec = pc.if_else(pc.is_null(records), scalar(1, pa.int64()), records)
+            nulls = pc.if_else(is_null, rec, scalar(0, pa.int64()))
             if pa.types.is_floating(field.type) and len(values):
                 # DuckDB orders NaN above every number; Arrow comparisons with NaN are false: unknown
-                values = pc.if_else(pc.is_nan(values), pa.scalar(None, field.type), values)
+                values = pc.if_else(pc.is_nan(values), scalar(None, field.type), values)
             return (values, values, nulls, rec), field.type
         if pa.types.is_nested(field.type) or pa.types.is_binary(field.type):
             return None
@@ -266,10 +267,9 @@ class Snapshot:
         if pa.types.is_floating(field.type) and len(hi):
             # A maximum that may leave NaN out reads as NaN: DuckDB orders NaN above every number.
             key, value = NAN_AWARE_TAG
-            aware = pc.fill_null(
-                pc.equal(pc.map_lookup(self.adds.column("tags"), key, "first"), value), False
-            )
-            hi = pc.if_else(aware, hi, pa.scalar(float("nan"), field.type))
+            tag = pc.map_lookup(self.adds.column("tags"), scalar(key, pa.string()), "first")
+            aware = pc.fill_null(pc.equal(tag, scalar(value, pa.string())), scalar(False, pa.bool_()))
+            hi = pc.if_else(aware, hi, scalar(float("nan"), field.type))
         return (lo, hi, nulls, records), field.type
 
     def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Scan:

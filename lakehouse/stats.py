@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from . import columnar
 from .columnar import int64_array
 from .lazy import pa, pc
 
@@ -209,8 +210,8 @@ def parse_timestamp_micros(text: str) -> int:
 
 def typed_array(values: list, t: pa.DataType) -> pa.Array:
     if pa.types.is_timestamp(t):
-        return pa.array(values, pa.int64()).cast(t)
-    return pa.array(values, t)
+        return int64_array(values).cast(t)
+    return columnar.typed_array(values, t)  # pa.array would import pandas (first pruned query)
 
 
 class FileStats:
@@ -254,5 +255,5 @@ class FileStats:
                 maxs.append(stats_value(_lookup(d.get("maxValues"), path), t, upper=True))
                 nc = _lookup(d.get("nullCount"), path)
                 nulls.append(int(nc) if isinstance(nc, int | Decimal) and not isinstance(nc, bool) else None)
-            self._cache[key] = (typed_array(mins, t), typed_array(maxs, t), pa.array(nulls, pa.int64()))
+            self._cache[key] = (typed_array(mins, t), typed_array(maxs, t), int64_array(nulls))
         return self._cache[key]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from . import partitions, progress
+from . import duck_write, partitions, progress
 from .errors import SchemaMismatch
 from .lazy import pa, pc, pq
 from .log.actions import Add, now_ms
@@ -175,23 +176,37 @@ def write_data_files(
             )
         )
 
+    def physical(data: pa.Table) -> pa.Table:
+        if layout is not None:
+            return layout.table(data)
+        if phys:
+            return data.rename_columns([phys.get(c, c) for c in data.column_names])
+        return data
+
     shown = progress.bar(desc="writing", unit="rows")  # silent unless it runs over a second
+    prefix = "cdc" if directory else "part"
     try:
+        if not partition_by:
+            head, tables = _peek((physical(t) for t in tables if t.num_rows), duck_write.MIN_ROWS)
+            big = head and sum(t.num_rows for t in head) >= duck_write.MIN_ROWS
+            big = big and target_file_size >= duck_write.MIN_TARGET
+            if big and duck_write.writable(head[0].schema):  # DuckDB scans its own writer's files fastest
+                files = duck_write.DuckFiles(
+                    storage, directory, head[0].schema, target_file_size, prefix, ROW_GROUP_ROWS
+                )
+                for result in files.write(_counted(tables, shown)):
+                    emit((), result)
+                return adds
         for table in tables:
             shown.update(table.num_rows)
             if table.num_rows == 0:
                 continue
             for key, part in _split_partitions(table, partition_by):
-                data = part.drop_columns(partition_by) if partition_by else part
-                if layout is not None:
-                    data = layout.table(data)
-                elif phys:
-                    data = data.rename_columns([phys.get(c, c) for c in data.column_names])
+                data = physical(part.drop_columns(partition_by)) if partition_by else part
                 w = writers.get(key)
                 if w is None:
                     subdir = partitions.partition_dir([phys.get(c, c) for c in partition_by], list(key))
                     subdir = "/".join(d for d in (directory, subdir) if d)
-                    prefix = "cdc" if directory else "part"
                     w = writers[key] = _RollingFile(storage, subdir, data.schema, target_file_size, prefix)
                 for result in w.write(data):
                     emit(key, result)
@@ -203,6 +218,24 @@ def write_data_files(
     finally:
         shown.close()
     return adds
+
+
+def _peek(tables: Iterator[pa.Table], rows: int) -> tuple[list[pa.Table], Iterator[pa.Table]]:
+    """The first chunks (at least ``rows`` rows, or all) and an iterator over all the chunks."""
+    head: list[pa.Table] = []
+    seen = 0
+    for table in tables:
+        head.append(table)
+        seen += table.num_rows
+        if seen >= rows:
+            break
+    return head, itertools.chain(head, tables)
+
+
+def _counted(tables: Iterator[pa.Table], shown: Any) -> Iterator[pa.Table]:
+    for table in tables:
+        shown.update(table.num_rows)
+        yield table
 
 
 def _split_partitions(table: pa.Table, partition_by: list[str]) -> Iterator[tuple[tuple, pa.Table]]:

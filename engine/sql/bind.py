@@ -155,13 +155,19 @@ def bind(
     params: list | None = None,
     *,
     expanding: tuple[str, ...] = (),
+    tables: list[exp.Table] | None = None,
 ) -> list[TableRef]:
-    """Resolve every catalog table reference in ``tree``; views are expanded in place (``views``)."""
+    """Resolve every catalog table reference in ``tree``; views are expanded in place (``views``).
+
+    ``tables``: the tree's table nodes when the caller has them and none is a table function.
+    """
     from .views import expand
 
     refs = []
-    _named_by_function(tree)
-    for node in list(tree.find_all(exp.Table)):
+    if tables is None:
+        _named_by_function(tree)
+        tables = list(tree.find_all(exp.Table))
+    for node in tables:
         if not is_catalog_ref(runtime, node):
             continue
         found = resolve(runtime, node, cache, params)

@@ -36,6 +36,11 @@ def _info_node(node: exp.Table) -> str | None:
     return name if name in _VIEWS else None
 
 
+def names_view(node: exp.Table) -> bool:
+    """True if ``node`` is an information_schema view (``substitute`` replaces it)."""
+    return _info_node(node) is not None
+
+
 def substitute(runtime: Runtime, tree: exp.Expression, regs: Registrations, probe: Probe) -> bool:
     """Replace information_schema views in ``tree`` by registered catalog listings; True if any."""
     built: dict[str, str] = {}

@@ -94,10 +94,14 @@ def _plan_query(
         check_tree(tree)
     if copy:
         tree = tree.copy()
-    listed = info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
+    # One walk finds the table nodes; the passes for information_schema and table functions run
+    # only when one of them needs it (each pass walks the whole tree).
+    tables = list(tree.find_all(exp.Table))
+    special = any(isinstance(t.this, exp.Anonymous) or info_schema.names_view(t) for t in tables)
+    listed = special and info_schema.substitute(runtime, tree, regs, lambda q: probe_schema(runtime, q))
     with phase("bind"), namespace.using(runtime.namespace):
-        refs = bind(runtime, tree, cache, params)
-        changes = rewrite_table_changes(runtime, tree, cache, params, regs)
+        refs = bind(runtime, tree, cache, params, tables=None if special else tables)
+        changes = special and rewrite_table_changes(runtime, tree, cache, params, regs)
     if not refs and not cache.views and not listed and not changes and original is not None:
         return Plan(original, param_dict(params, tree), [], regs, [])
     scopes = select_scopes(tree) if refs else None
