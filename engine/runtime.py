@@ -319,6 +319,8 @@ class Runtime:
             if hit is not None:
                 return hit
             token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
+        if self.warehouse.startswith("s3://") and getattr(self.catalog, "data_cache", False) is None:
+            self.catalog.data_cache = self.data_cache()  # catalog tables' logs: this session's cache
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:

@@ -22,11 +22,13 @@ from .errors import (
 from .log import in_commit
 from .log.actions import CommitInfo
 from .log.commit import commit
-from .log.coordinated import CATALOG_INFO, Coordinator, sync
+from .log.coordinated import CATALOG_INFO, Coordinator
 from .log.files import LAST_CHECKPOINT, commit_path
-from .log.latest import knows_latest, latest_version
+from .log.latest import knows_latest, latest_version, remember_latest
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
-from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
+from .log.ratified import Ratified, head_is_known, ratified_state
+from .log.ratified import remember as remember_head
+from .log.replay import LogListing, LogState, commit_mtime, list_log, read_commit, read_state
 from .log.retention import check_version_retained
 from .metadata import new_metadata
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
@@ -56,6 +58,9 @@ class Table:
         self.coordinator = coordinator
         self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
         self._opened_at: tuple[int, float] | None = None  # (latest version, when) open() listed it
+        self._opened_listing: LogListing | None = None  # open()'s full listing, for the first snapshot
+        self._tags: dict[str, tuple[int, str]] = {}  # content tags of the log files last read
+        self._ratified_read: int | None = None  # the last snapshot's version, if the catalog's ratified
 
     @property
     def uri(self) -> str:
@@ -115,6 +120,10 @@ class Table:
         """Open an existing table; TableNotFound if there is no Delta log at ``uri``. A catalog passes
         itself as ``coordinator``: commits are then ratified by it and reads see what it ratified."""
         storage = open_storage(uri, storage_options)
+        if coordinator is not None:
+            storage.data_cache = getattr(coordinator, "data_cache", None)  # a session's cache (S3)
+            if head_is_known(storage, coordinator):
+                return cls(storage, coordinator)  # this machine read its ratified version: no request
         # A table this process saw before: one listing from its last version (object stores) proves the
         # log is there and answers the first .version too, instead of a HEAD and then a listing.
         seen = latest_version(storage) if knows_latest(storage) else None
@@ -122,6 +131,14 @@ class Table:
             table = cls(storage, coordinator)
             table._opened_at = (seen, time.monotonic())
             return table
+        if type(storage).list_tagged is not Storage.list_tagged:  # S3: one listing answers open and snapshot
+            listing = list_log(storage)
+            if listing.latest is not None:
+                remember_latest(storage, listing.latest)
+                table = cls(storage, coordinator)
+                table._opened_at = (listing.latest, time.monotonic())
+                table._opened_listing, table._tags = listing, listing.tags
+                return table
         if not _has_log(storage):
             raise TableNotFound(
                 f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
@@ -183,8 +200,13 @@ class Table:
             raise InvalidArgument("pass version or timestamp, not both")
         if version is not None:
             version = check_version(version, self.uri)
-        ratified = self._ratified()
-        listing = list_log(self.storage)
+        known = self._ratified_state(load=timestamp is None)
+        ratified = known.version if known is not None else None
+        at_ratified = ratified is not None and timestamp is None and version in (None, ratified)
+        if at_ratified and known.head is not None:  # type: ignore[union-attr]
+            listing = known.head  # type: ignore[union-attr]
+        else:
+            listing = self._fresh_listing(version)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted
@@ -198,17 +220,43 @@ class Table:
             base = None
         with dropped_table_is_not_found(self.storage, "its log was read"):
             state = read_state(self.storage, version, listing, base=base)
+        if at_ratified:
+            remember_head(self.storage, known, listing)
+        self._ratified_read = state.version if at_ratified else None
         if self._latest is None or state.version >= self._latest.version:
             self._latest = state
+        self._tags = listing.tags
         return Snapshot(self.storage, state)
+
+    def _fresh_listing(self, version: int | None) -> LogListing:
+        """The log's listing: open()'s, right after it and if it reaches ``version``, else a new one."""
+        opened, self._opened_listing = self._opened_listing, None
+        fresh = self._opened_at is not None and time.monotonic() - self._opened_at[1] < OPEN_LISTING_SECONDS
+        if opened is not None and fresh and version is not None and version <= (opened.latest or -1):
+            return opened
+        return list_log(self.storage)
+
+    def log_tag(self, version: int) -> str | None:
+        """``size:ETag`` of ``version``'s commit as last listed by this handle (S3), else None: it tells
+        two incarnations of a table at one location apart without reading the commit."""
+        tag = self._tags.get(commit_path(version))
+        return f"{tag[0]}:{tag[1]}" if tag else None
+
+    def is_ratified(self, version: int) -> bool:
+        """True if this handle's last snapshot was ``version``, the version its catalog ratified."""
+        return self._ratified_read == version
+
+    def _ratified_state(self, *, load: bool = False) -> Ratified | None:
+        if self.coordinator is None:
+            return None
+        with dropped_table_is_not_found(self.storage, "its ratified commits were published"):
+            return ratified_state(self.storage, self.coordinator, load=load)
 
     def _ratified(self) -> int | None:
         """The version the coordinator ratified, after publishing what it holds (None: no coordinator,
         or it ratified nothing yet)."""
-        if self.coordinator is None:
-            return None
-        with dropped_table_is_not_found(self.storage, "its ratified commits were published"):
-            return sync(self.storage, self.coordinator)
+        known = self._ratified_state()
+        return known.version if known is not None else None
 
     @property
     def version(self) -> int:
