@@ -31,6 +31,7 @@ class RecentSnapshots:
     def __init__(self, limit: int = SNAPSHOT_CACHE):
         self._limit = limit
         self._snapshots: OrderedDict[tuple[str, int], tuple[bytes, Snapshot]] = OrderedDict()
+        self._lock = threading.Lock()  # a statement's tables may be resolved by several threads
 
     def snapshot(self, table: Table, version: int, *, asked: bool) -> Snapshot:
         """``table.snapshot(version=version)``, from the cache when its commit file is unchanged.
@@ -39,20 +40,24 @@ class RecentSnapshots:
         have deleted its files: that is checked again.
         """
         key = (table.uri, version)
-        cached = self._snapshots.get(key)
+        with self._lock:
+            cached = self._snapshots.get(key)
         if cached is not None:
             fingerprint = _commit_fingerprint(table, version)
             if fingerprint is not None and cached[0] == fingerprint:
                 if asked:
                     check_version_retained(table.storage, version, latest=version + 1)
-                self._snapshots.move_to_end(key)
+                with self._lock:
+                    if key in self._snapshots:
+                        self._snapshots.move_to_end(key)
                 return cached[1]
         snap = table.snapshot(version=version)
         fingerprint = _commit_fingerprint(table, version)  # known from the listing just read (S3)
         if fingerprint is not None:
-            self._snapshots[key] = (fingerprint, snap)
-            while len(self._snapshots) > self._limit:
-                self._snapshots.popitem(last=False)
+            with self._lock:
+                self._snapshots[key] = (fingerprint, snap)
+                while len(self._snapshots) > self._limit:
+                    self._snapshots.popitem(last=False)
         return snap
 
 
