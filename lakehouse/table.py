@@ -58,7 +58,7 @@ class Table:
         self.coordinator = coordinator
         self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
         self._opened_at: tuple[int, float] | None = None  # (latest version, when) open() listed it
-        self._opened_listing: LogListing | None = None  # open()'s full listing, for the first snapshot
+        self._opened_listing: tuple[LogListing, float] | None = None  # open()'s full listing, and when
         self._tags: dict[str, tuple[int, str]] = {}  # content tags of the log files last read
         self._ratified_read: int | None = None  # the last snapshot's version, if the catalog's ratified
 
@@ -137,7 +137,7 @@ class Table:
                 remember_latest(storage, listing.latest)
                 table = cls(storage, coordinator)
                 table._opened_at = (listing.latest, time.monotonic())
-                table._opened_listing, table._tags = listing, listing.tags
+                table._opened_listing, table._tags = (listing, time.monotonic()), listing.tags
                 return table
         if not _has_log(storage):
             raise TableNotFound(
@@ -231,9 +231,9 @@ class Table:
     def _fresh_listing(self, version: int | None) -> LogListing:
         """The log's listing: open()'s, right after it and if it reaches ``version``, else a new one."""
         opened, self._opened_listing = self._opened_listing, None
-        fresh = self._opened_at is not None and time.monotonic() - self._opened_at[1] < OPEN_LISTING_SECONDS
-        if opened is not None and fresh and version is not None and version <= (opened.latest or -1):
-            return opened
+        if opened is not None and time.monotonic() - opened[1] < OPEN_LISTING_SECONDS:
+            if version is not None and version <= (opened[0].latest or -1):
+                return opened[0]
         return list_log(self.storage)
 
     def log_tag(self, version: int) -> str | None:
