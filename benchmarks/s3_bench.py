@@ -50,7 +50,7 @@ def child(args: argparse.Namespace) -> None:
     from tpcds.queries import load_queries, qualify_tables, split_statements
 
     options = json.loads(args.options) if args.options else None
-    requests = _count_requests()
+    requests = count_requests()
     t_open = time.perf_counter()
     kwargs = {"catalog": args.catalog} if args.catalog else {}
     db = engine.connect(args.warehouse, storage_options=options, cache_dir=args.cache_dir, **kwargs)
@@ -78,7 +78,7 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(out | {"requests": dict(requests)}))
 
 
-def _count_requests():
+def count_requests():
     """S3 requests this process sends, by kind (``list_objects_v2``, ``get_object`` ...)."""
     from collections import Counter
 

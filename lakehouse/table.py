@@ -231,9 +231,9 @@ class Table:
     def _fresh_listing(self, version: int | None) -> LogListing:
         """The log's listing: open()'s, right after it and if it reaches ``version``, else a new one."""
         opened, self._opened_listing = self._opened_listing, None
-        if opened is not None and time.monotonic() - opened[1] < OPEN_LISTING_SECONDS:
-            if version is not None and version <= (opened[0].latest or -1):
-                return opened[0]
+        fresh = opened is not None and time.monotonic() - opened[1] < OPEN_LISTING_SECONDS
+        if fresh and version is not None and version <= (opened[0].latest or -1):  # type: ignore[index]
+            return opened[0]  # type: ignore[index]
         return list_log(self.storage)
 
     def log_tag(self, version: int) -> str | None:

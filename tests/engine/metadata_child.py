@@ -10,21 +10,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
+from pathlib import Path
 
 
 def main() -> None:
     cfg = json.loads(sys.argv[1])
-    import s3fs
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "benchmarks"))
+    from s3_bench import count_requests  # counts S3 requests by kind (patches s3fs)
 
-    counts: Counter = Counter()
-    real = s3fs.S3FileSystem._call_s3
-
-    async def counted(self, method, *args, **kwargs):
-        counts[method if isinstance(method, str) else getattr(method, "__name__", "?")] += 1
-        return await real(self, method, *args, **kwargs)
-
-    s3fs.S3FileSystem._call_s3 = counted
+    counts = count_requests()
     import engine
 
     kwargs = {"catalog": cfg["catalog"]} if cfg.get("catalog") else {}
