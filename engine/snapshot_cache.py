@@ -132,6 +132,9 @@ class LatestSnapshots:
                 return None
         except Exception:  # whatever went wrong, the full resolution reports it properly
             return None
+        return self._hit(name, table, snap)
+
+    def _hit(self, name: str, table: Table, snap: Snapshot) -> tuple[Table, Snapshot]:
         with self._lock:
             if name in self._entries:
                 self._entries.move_to_end(name)
