@@ -26,9 +26,9 @@ from .log.coordinated import CATALOG_INFO, Coordinator
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.latest import knows_latest, latest_version, remember_latest
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
-from .log.ratified import Ratified, head_is_known, ratified_state
+from .log.ratified import Ratified, head_is_known, ratified_state, read_listed
 from .log.ratified import remember as remember_head
-from .log.replay import LogListing, LogState, commit_mtime, list_log, read_commit, read_state
+from .log.replay import LogListing, LogState, commit_mtime, list_log, read_commit
 from .log.retention import check_version_retained
 from .metadata import new_metadata
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
@@ -218,8 +218,9 @@ class Table:
         base = self._latest
         if base is not None and version is not None and version < base.version:
             base = None
+        from_head = known is not None and listing is known.head
         with dropped_table_is_not_found(self.storage, "its log was read"):
-            state = read_state(self.storage, version, listing, base=base)
+            state, listing = read_listed(self.storage, version, listing, base, from_head=from_head)
         if at_ratified:
             remember_head(self.storage, known, listing)
         self._ratified_read = state.version if at_ratified else None

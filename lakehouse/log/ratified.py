@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..storage import Storage
 from . import log_cache
 from .coordinated import Coordinator, sync
-from .replay import LogListing
+from .replay import LogListing, LogState, list_log, read_state
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,17 @@ def remember(storage: Storage, ratified: Ratified | None, listing: LogListing) -
     if ratified is not None and ratified.version is not None and not ratified.known:
         parts = (listing.commits, listing.checkpoints, listing.tags)
         log_cache.save_head(storage, ratified.version, ratified.txn, parts)
+
+
+def read_listed(
+    storage: Storage, version: int | None, listing: LogListing, base: LogState | None, *, from_head: bool
+) -> tuple[LogState, LogListing]:
+    """``read_state`` from ``listing``; when that is a head naming a file the cache no longer holds and
+    log cleanup removed since (a newer checkpoint covers it), from a new listing of the log."""
+    try:
+        return read_state(storage, version, listing, base=base), listing
+    except FileNotFoundError:
+        if not from_head:
+            raise
+    listing = list_log(storage)
+    return read_state(storage, version, listing, base=base), listing

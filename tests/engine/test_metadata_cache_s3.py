@@ -223,3 +223,22 @@ def test_threads_resolving_one_statement_agree(lake):
         for th in threads:
             th.join()
     assert not errors, errors[0]
+
+
+def test_a_head_naming_files_evicted_and_cleaned_up_since_is_read_from_a_new_listing(lake):
+    """A head lists commits that log cleanup deleted after a later checkpoint, and the cache evicted
+    them: the reader lists the log again instead of failing."""
+    if not lake["catalog"]:
+        pytest.skip("heads are for catalog-ratified versions")
+    _load(lake)
+    with _connect(lake) as db:
+        db.catalog.load_table("b").set_properties({"delta.logRetentionDuration": "interval 0 seconds"})
+        want = db.sql(JOIN).to_arrow().to_pylist()  # the head of b's latest version is saved
+        t = db.catalog.load_table("b")
+        t.maintenance.checkpoint()
+        assert t.maintenance.cleanup_log()
+    for p in Path(lake["cache_dir"]).rglob("*"):  # evict the log files, keep the heads
+        if p.is_file() and p.read_bytes()[:6] == b"LHLOG1" and b'{"commits"' not in p.read_bytes()[:80]:
+            p.unlink()
+    with _connect(lake) as db:
+        assert db.sql(JOIN).to_arrow().to_pylist() == want
