@@ -227,6 +227,12 @@ class Catalog(ABC):
         """Set table properties (a Delta commit); returns the new table version."""
         return self.load_table(name).set_properties(dict(properties))
 
+    def fixed_location(self, name: Name) -> str | None:
+        """Where ``name``'s table is, when that follows from the name alone and never changes (the path
+        catalog: a table *is* its location), else None: callers that cache a name's table check the
+        name still means that location without a lookup."""
+        return None
+
     def default_location(self, name: Name) -> str:
         """``<warehouse>/<namespace>/<table>`` for ``name`` (the path catalog's location for it)."""
         return f"{self.warehouse}/{parse_table_name(name).path}"

@@ -158,6 +158,9 @@ class PathCatalog(Catalog):
                 ) from None
             raise TableAlreadyExists(f"table `{ident.qualified}` already exists (at {loc})") from None
 
+    def fixed_location(self, name: Name) -> str:
+        return self.default_location(parse_table_name(name))
+
     def load_table(self, name: Name) -> Table:
         ident = parse_table_name(name)
         loc = self.default_location(ident)

@@ -43,6 +43,10 @@ class SqlCatalog(Catalog):
     passing a different one raises WarehouseMismatch.
     """
 
+    # the local cache of remote files the tables it opens read their logs through (lakehouse.cache's
+    # DataCache; None: the process default); a session sets its own
+    data_cache: Any = None
+
     def __init__(self, db: Database, warehouse: str | None, storage_options: Mapping[str, Any] | None):
         self._db = db
         super().__init__(self._init(warehouse), storage_options)

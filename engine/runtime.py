@@ -30,6 +30,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -59,6 +60,8 @@ _INHERITED: list[Any] = []  # connections copied into a forked child: never coll
 
 
 def _after_fork_in_child() -> None:
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()  # the parent's pool threads do not exist here
     for rt in list(_LIVE):
         if rt._con is not None:
             _INHERITED.append(rt._con)
@@ -318,6 +321,8 @@ class Runtime:
             if hit is not None:
                 return hit
             token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
+        if self.warehouse.startswith("s3://") and getattr(self.catalog, "data_cache", False) is None:
+            self.catalog.data_cache = self.data_cache()  # catalog tables' logs: this session's cache
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
@@ -336,6 +341,27 @@ class Runtime:
         if latest:
             self._latest.store(token, name, table, snap)
         return table, snap
+
+    def resolve_latest(self, names: Iterable[str]) -> dict[str, tuple[Table, Snapshot]]:
+        """The latest ``(Table, Snapshot)`` of each of ``names`` (qualified), resolved concurrently where
+        each costs a round trip to object storage (a catalog without a change token over S3: the path
+        catalog), so a statement naming several tables waits for one round trip, not one per table.
+        Names that fail are left out (resolving them alone reports why); {} where nothing is gained."""
+        names = list(dict.fromkeys(names))
+        if len(names) < 2 or self.transaction is not None or not self.warehouse.startswith("s3://"):
+            return {}
+        if self._latest.token(self.catalog) is not None:  # catalog-ratified tables need no request
+            return {}
+
+        def one(name: str) -> tuple[Table, Snapshot] | None:
+            try:
+                return self.resolve_snapshot(name)
+            except Exception:
+                return None
+
+        with phase("log"):
+            found = list(_pool().map(one, names))
+        return {n: r for n, r in zip(names, found) if r is not None}
 
     def qualified_name(self, name: str) -> str:
         """``ns.t`` for a table name: one part is the session namespace's table if it has one, else main's."""
@@ -435,3 +461,16 @@ class Runtime:
                     self._connection().register_filesystem(cache)
                 self._filesystems[protocol] = cache
             return cache
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads that resolve a statement's tables concurrently (``Runtime.resolve_latest``)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lakehouse-resolve")
+        return _POOL

@@ -1,9 +1,11 @@
 """Snapshots kept across statements, keyed by table identity and version (``Runtime.resolve_snapshot``).
 
 A snapshot of a version never changes, so the runtime keeps the last few. The key is the table's
-location and version plus a digest of that version's commit file: a table dropped and created again
-at the same location has the same (location, version) pairs, and the commit file's content (its
-commitInfo carries a unique txnId) tells the incarnations apart.
+location and version plus a fingerprint of that version's commit file: a table dropped and created
+again at the same location has the same (location, version) pairs, and the commit file's content (its
+commitInfo carries a unique txnId) tells the incarnations apart. On S3 the fingerprint is the commit's
+size and ETag from the listing that found it (``Table.log_tag``: no request); elsewhere a digest of
+the file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from lakehouse.log.files import commit_path
+from lakehouse.log.latest import still_latest
 from lakehouse.maintenance.vacuum import check_version_retained
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ class RecentSnapshots:
     def __init__(self, limit: int = SNAPSHOT_CACHE):
         self._limit = limit
         self._snapshots: OrderedDict[tuple[str, int], tuple[bytes, Snapshot]] = OrderedDict()
+        self._lock = threading.Lock()  # a statement's tables may be resolved by several threads
 
     def snapshot(self, table: Table, version: int, *, asked: bool) -> Snapshot:
         """``table.snapshot(version=version)``, from the cache when its commit file is unchanged.
@@ -36,23 +40,34 @@ class RecentSnapshots:
         have deleted its files: that is checked again.
         """
         key = (table.uri, version)
-        fingerprint = _commit_fingerprint(table, version)
-        cached = self._snapshots.get(key)
-        if cached is not None and fingerprint is not None and cached[0] == fingerprint:
-            if asked:
-                check_version_retained(table.storage, version, latest=version + 1)
-            self._snapshots.move_to_end(key)
-            return cached[1]
+        with self._lock:
+            cached = self._snapshots.get(key)
+        if cached is not None:
+            fingerprint = _commit_fingerprint(table, version)
+            if fingerprint is not None and cached[0] == fingerprint:
+                if asked:
+                    check_version_retained(table.storage, version, latest=version + 1)
+                with self._lock:
+                    if key in self._snapshots:
+                        self._snapshots.move_to_end(key)
+                return cached[1]
         snap = table.snapshot(version=version)
+        fingerprint = _commit_fingerprint(table, version)  # known from the listing just read (S3)
         if fingerprint is not None:
-            self._snapshots[key] = (fingerprint, snap)
-            while len(self._snapshots) > self._limit:
-                self._snapshots.popitem(last=False)
+            with self._lock:
+                self._snapshots[key] = (fingerprint, snap)
+                while len(self._snapshots) > self._limit:
+                    self._snapshots.popitem(last=False)
         return snap
 
 
 def _commit_fingerprint(table: Table, version: int) -> bytes | None:
-    """A digest of the commit file of ``version``; None if it cannot be read (then nothing is cached)."""
+    """What tells ``version``'s commit file apart from any other: its size and ETag when the table's
+    last listing named them (S3, no request), else a digest of the file; None if it cannot be read
+    (then nothing is cached)."""
+    tag = table.log_tag(version)
+    if tag is not None:
+        return tag.encode()
     try:
         return hashlib.blake2b(table.storage.read(commit_path(version)), digest_size=16).digest()
     except (OSError, ValueError):
@@ -64,19 +79,23 @@ class LatestSnapshots:
 
     A cached ``(Table, Snapshot)`` for a name stays valid while
 
-    - the catalog's ``change_token()`` is unchanged (nothing created, dropped or renamed anywhere), or,
-      for a catalog without a token, the name still loads the same location; and
-    - the next commit file ``_delta_log/<v+1>.json`` does not exist (one existence check); and
-    - for a location the catalog may reuse (a catalog without a token, or a table outside the
-      warehouse: dropped and created again there by another tool), ``<v>.json`` is still the same commit.
+    - the catalog's ``change_token()`` is unchanged (nothing created, dropped, renamed or committed
+      through it anywhere), or, for a catalog without a token, the name still means the same location;
+    - for a table whose commits the catalog ratifies (SQLite, Postgres), that is all: the ratified
+      version is the truth and any ratification changes the token, so no request at all; otherwise
+    - the next commit file ``_delta_log/<v+1>.json`` does not exist, and for a location the catalog
+      may reuse (a catalog without a token, or a table outside the warehouse: dropped and created
+      again there by another tool), ``<v>.json`` is still the same commit. On S3 both are one listing
+      from ``<v>.json`` on (``lakehouse.log.latest.still_latest``); elsewhere an existence check and a
+      read of the commit.
 
-    The SQLite catalog gives each table it creates a fresh directory, and any drop or create changes
-    its token, so its tables need the one existence check only.
+    ``Runtime.resolve_latest`` checks the tables of one statement in parallel (one round trip).
     """
 
     def __init__(self, limit: int = SNAPSHOT_CACHE * 4):
         self._limit = limit
-        self._entries: OrderedDict[str, tuple[object, Table, Snapshot, bytes | None]] = OrderedDict()
+        # name -> (token, table, snapshot, fingerprint, ratified: the catalog ratified that version)
+        self._entries: OrderedDict[str, tuple[object, Table, Snapshot, bytes | None, bool]] = OrderedDict()
         self._lock = threading.Lock()  # statements of several threads share a runtime
 
     def token(self, catalog: object) -> object | None:
@@ -93,34 +112,53 @@ class LatestSnapshots:
             entry = self._entries.get(name)
         if entry is None:
             return None
-        token, table, snap, fingerprint = entry
+        token, table, snap, fingerprint, ratified = entry
         try:
             now = self.token(catalog)
             if now is None or token is None:
-                if catalog.load_table(name).uri != table.uri:  # type: ignore[attr-defined]
+                fixed = catalog.fixed_location(name)  # type: ignore[attr-defined]
+                if fixed is None:
+                    fixed = catalog.load_table(name).uri  # type: ignore[attr-defined]
+                if fixed != table.uri:
                     return None
                 same_place = False
             elif now != token:
                 return None
+            elif ratified:
+                same_place = True  # the catalog's version is the truth, and nothing was ratified since
             else:
                 same_place = catalog.is_inside_warehouse(table.uri)  # type: ignore[attr-defined]
-            if table.storage.exists(commit_path(snap.version + 1)):
-                return None
-            if not same_place and _commit_fingerprint(table, snap.version) != fingerprint:
+            if not (ratified and now == token) and not self._unchanged(table, snap, fingerprint, same_place):
                 return None
         except Exception:  # whatever went wrong, the full resolution reports it properly
             return None
+        return self._hit(name, table, snap)
+
+    def _hit(self, name: str, table: Table, snap: Snapshot) -> tuple[Table, Snapshot]:
         with self._lock:
             if name in self._entries:
                 self._entries.move_to_end(name)
         return table, snap
 
+    @staticmethod
+    def _unchanged(table: Table, snap: Snapshot, fingerprint: bytes | None, same_place: bool) -> bool:
+        """No commit after ``snap`` and (unless ``same_place``) its commit is still the one seen."""
+        verdict = still_latest(
+            table.storage, snap.version, fingerprint.decode(errors="replace") if fingerprint else None
+        )
+        if verdict is not None:
+            return verdict
+        if table.storage.exists(commit_path(snap.version + 1)):
+            return False
+        return same_place or _commit_fingerprint(table, snap.version) == fingerprint
+
     def store(self, token: object | None, name: str, table: Table, snap: Snapshot) -> None:
         fingerprint = _commit_fingerprint(table, snap.version)
         if fingerprint is None:
             return
+        ratified = token is not None and table.is_ratified(snap.version)
         with self._lock:
-            self._entries[name] = (token, table, snap, fingerprint)
+            self._entries[name] = (token, table, snap, fingerprint, ratified)
             self._entries.move_to_end(name)
             while len(self._entries) > self._limit:
                 self._entries.popitem(last=False)

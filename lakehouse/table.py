@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import warnings
@@ -19,18 +18,19 @@ from .errors import (
 )
 from .lazy import pa
 from .log import in_commit
-from .log.actions import CommitInfo
 from .log.commit import commit
-from .log.coordinated import CATALOG_INFO, Coordinator, sync
+from .log.coordinated import CATALOG_INFO, Coordinator
 from .log.files import LAST_CHECKPOINT, commit_path
-from .log.latest import knows_latest, latest_version
+from .log.latest import knows_latest, latest_version, remember_latest
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
-from .log.replay import LogState, commit_mtime, list_log, read_commit, read_state
+from .log.ratified import Ratified, head_is_known, ratified_state, read_listed
+from .log.ratified import remember as remember_head
+from .log.replay import LogListing, LogState, list_log
 from .log.retention import check_version_retained
 from .log.tail import list_log_tail
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict
 from .storage import Storage, open_storage
-from .timetravel import check_version, timestamp_ms
+from .timetravel import check_version, version_at
 
 if TYPE_CHECKING:  # imported where used: `from lakehouse import Table` stays light (issue 16)
     from .snapshot import Snapshot
@@ -56,6 +56,9 @@ class Table:
         self.coordinator = coordinator
         self._latest: LogState | None = None  # newest state read; later reads replay only newer commits
         self._opened_at: tuple[int, float] | None = None  # (latest version, when) open() listed it
+        self._opened_listing: tuple[LogListing, float] | None = None  # open()'s full listing, and when
+        self._tags: dict[str, tuple[int, str]] = {}  # content tags of the log files last read
+        self._ratified_read: int | None = None  # the last snapshot's version, if the catalog's ratified
 
     @property
     def uri(self) -> str:
@@ -117,6 +120,10 @@ class Table:
         """Open an existing table; TableNotFound if there is no Delta log at ``uri``. A catalog passes
         itself as ``coordinator``: commits are then ratified by it and reads see what it ratified."""
         storage = open_storage(uri, storage_options)
+        if coordinator is not None:
+            storage.data_cache = getattr(coordinator, "data_cache", None)  # a session's cache (S3)
+            if head_is_known(storage, coordinator):
+                return cls(storage, coordinator)  # this machine read its ratified version: no request
         # A table this process saw before: one listing from its last version (object stores) proves the
         # log is there and answers the first .version too, instead of a HEAD and then a listing.
         seen = latest_version(storage) if knows_latest(storage) else None
@@ -124,6 +131,14 @@ class Table:
             table = cls(storage, coordinator)
             table._opened_at = (seen, time.monotonic())
             return table
+        if type(storage).list_tagged is not Storage.list_tagged:  # S3: one listing answers open and snapshot
+            listing = list_log(storage)
+            if listing.latest is not None:
+                remember_latest(storage, listing.latest)
+                table = cls(storage, coordinator)
+                table._opened_at = (listing.latest, time.monotonic())
+                table._opened_listing, table._tags = (listing, time.monotonic()), listing.tags
+                return table
         if not _has_log(storage):
             raise TableNotFound(
                 f"no Delta table at {storage.root} (no commits in {storage.uri('_delta_log')}); "
@@ -185,13 +200,16 @@ class Table:
             raise InvalidArgument("pass version or timestamp, not both")
         if version is not None:
             version = check_version(version, self.uri)
-        ratified = self._ratified()
-        # A first read (no earlier state to replay from) of the latest or a given version: the log from
-        # the newest checkpoint on is enough (lakehouse.log.tail falls back to the whole log).
-        tail = timestamp is None and ratified is None and self._latest is None
-        listing = list_log_tail(self.storage, version) if tail else list_log(self.storage)
+        known = self._ratified_state(load=timestamp is None)
+        ratified = known.version if known is not None else None
+        at_ratified = ratified is not None and timestamp is None and version in (None, ratified)
+        if at_ratified and known.head is not None:  # type: ignore[union-attr]
+            listing = known.head  # type: ignore[union-attr]
+        else:  # a first read of the latest or a given version: from the newest checkpoint on (log.tail)
+            tail = timestamp is None and ratified is None and self._latest is None
+            listing = self._fresh_listing(version, tail)
         if timestamp is not None:
-            version = self._version_at(timestamp, listing)
+            version = version_at(self.storage, timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted
             check_version_retained(self.storage, version, listing.latest)
             if ratified is not None and version > ratified:
@@ -201,21 +219,48 @@ class Table:
         base = self._latest
         if base is not None and version is not None and version < base.version:
             base = None
+        from_head = known is not None and listing is known.head
         with dropped_table_is_not_found(self.storage, "its log was read"):
-            state = read_state(self.storage, version, listing, base=base)
+            state, listing = read_listed(self.storage, version, listing, base, from_head=from_head)
+        if at_ratified:
+            remember_head(self.storage, known, listing)
+        self._ratified_read = state.version if at_ratified else None
         if self._latest is None or state.version >= self._latest.version:
             self._latest = state
+        self._tags = listing.tags
         from .snapshot import Snapshot
 
         return Snapshot(self.storage, state)
 
-    def _ratified(self) -> int | None:
-        """The version the coordinator ratified, after publishing what it holds (None: no coordinator,
-        or it ratified nothing yet)."""
+    def _fresh_listing(self, version: int | None, tail: bool = False) -> LogListing:
+        """The log's listing: open()'s, right after it and if it reaches ``version``, else a new one."""
+        opened, self._opened_listing = self._opened_listing, None
+        fresh = opened is not None and time.monotonic() - opened[1] < OPEN_LISTING_SECONDS
+        if fresh and version is not None and version <= (opened[0].latest or -1):  # type: ignore[index]
+            return opened[0]  # type: ignore[index]
+        return list_log_tail(self.storage, version) if tail else list_log(self.storage)
+
+    def log_tag(self, version: int) -> str | None:
+        """``size:ETag`` of ``version``'s commit as last listed by this handle (S3), else None: it tells
+        two incarnations of a table at one location apart without reading the commit."""
+        tag = self._tags.get(commit_path(version))
+        return f"{tag[0]}:{tag[1]}" if tag else None
+
+    def is_ratified(self, version: int) -> bool:
+        """True if this handle's last snapshot was ``version``, the version its catalog ratified."""
+        return self._ratified_read == version
+
+    def _ratified_state(self, *, load: bool = False) -> Ratified | None:
         if self.coordinator is None:
             return None
         with dropped_table_is_not_found(self.storage, "its ratified commits were published"):
-            return sync(self.storage, self.coordinator)
+            return ratified_state(self.storage, self.coordinator, load=load)
+
+    def _ratified(self) -> int | None:
+        """The version the coordinator ratified, after publishing what it holds (None: no coordinator,
+        or it ratified nothing yet)."""
+        known = self._ratified_state()
+        return known.version if known is not None else None
 
     @property
     def version(self) -> int:
@@ -229,32 +274,6 @@ class Table:
         if latest is None:
             raise TableNotFound(f"no Delta table at {self.uri}")
         return latest
-
-    def _commit_timestamp(self, version: int, listing) -> int:
-        path, _ = listing.commits[version]
-        ci = next((a for a in read_commit(self.storage, path, version) if isinstance(a, CommitInfo)), None)
-        return in_commit.commit_time(ci) or commit_mtime(self.storage, listing, version)
-
-    def _version_at(self, timestamp: Any, listing) -> int:
-        ts_ms = timestamp_ms(timestamp)
-        versions = sorted(listing.commits)
-        if not versions:
-            raise VersionNotFound(f"{self.uri} has no commits to time travel through")
-        if self._commit_timestamp(versions[0], listing) > ts_ms:
-            first = dt.datetime.fromtimestamp(self._commit_timestamp(versions[0], listing) / 1000, tz=dt.UTC)
-            raise VersionNotFound(
-                f"no version of {self.uri} was committed at or before {timestamp}: "
-                f"the earliest available version {versions[0]} was committed at {first.isoformat()}"
-                f"{' (older commits were removed by log cleanup)' if versions[0] > 0 else ''}"
-            )
-        lo, hi = 0, len(versions) - 1
-        while lo < hi:  # last version with commit timestamp <= ts
-            mid = (lo + hi + 1) // 2
-            if self._commit_timestamp(versions[mid], listing) <= ts_ms:
-                lo = mid
-            else:
-                hi = mid - 1
-        return versions[lo]
 
     @property
     def schema(self) -> pa.Schema:

@@ -68,3 +68,38 @@ def _bad_timestamp(value: Any) -> InvalidArgument:
         f"'2026-11-21 12:00:00' or '2026-11-21T12:00:00Z' (UTC unless an offset is given), "
         f"a datetime, or epoch seconds"
     )
+
+
+def version_at(storage: Any, timestamp: Any, listing: Any) -> int:
+    """The last version of the listed log committed at or before ``timestamp`` (in-commit timestamps
+    where the commit has one, else the commit file's modification time); VersionNotFound before the
+    first one."""
+    from .log import in_commit
+    from .log.actions import CommitInfo
+    from .log.replay import commit_mtime, read_commit
+
+    def committed(version: int) -> int:
+        path, _ = listing.commits[version]
+        actions = read_commit(storage, path, version, listing)
+        ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
+        return in_commit.commit_time(ci) or commit_mtime(storage, listing, version)
+
+    ts_ms = timestamp_ms(timestamp)
+    versions = sorted(listing.commits)
+    if not versions:
+        raise VersionNotFound(f"{storage.root} has no commits to time travel through")
+    if committed(versions[0]) > ts_ms:
+        first = dt.datetime.fromtimestamp(committed(versions[0]) / 1000, tz=dt.UTC)
+        raise VersionNotFound(
+            f"no version of {storage.root} was committed at or before {timestamp}: "
+            f"the earliest available version {versions[0]} was committed at {first.isoformat()}"
+            f"{' (older commits were removed by log cleanup)' if versions[0] > 0 else ''}"
+        )
+    lo, hi = 0, len(versions) - 1
+    while lo < hi:  # last version with commit timestamp <= ts
+        mid = (lo + hi + 1) // 2
+        if committed(versions[mid]) <= ts_ms:
+            lo = mid
+        else:
+            hi = mid - 1
+    return versions[lo]

@@ -88,6 +88,13 @@ class SnapshotCache:
         self._cache: dict[tuple, tuple[Table, Snapshot]] = {}
         self.views: list[str] = []  # views expanded in the statement (the tree is no longer its text)
 
+    def prefetch(self, names: list[str]) -> None:
+        """Resolve the latest snapshots of ``names`` at once (``Runtime.resolve_latest``: concurrently
+        where each costs a round trip to object storage)."""
+        wanted = [n for n in names if (n, None, None) not in self._cache]
+        for name, found in self.runtime.resolve_latest(wanted).items():
+            self._cache[(name, None, None)] = found
+
     def get(self, name: str, version: int | None = None, timestamp: Any = None) -> tuple[Table, Snapshot]:
         key = (name, version, str(timestamp) if timestamp is not None else None)
         if key not in self._cache:
@@ -167,6 +174,8 @@ def bind(
     if tables is None:
         _named_by_function(tree)
         tables = list(tree.find_all(exp.Table))
+    if not expanding:  # the statement's plain table names: their freshness checks at once
+        cache.prefetch(_latest_names(runtime, tables))
     for node in tables:
         if not is_catalog_ref(runtime, node):
             continue
@@ -176,6 +185,26 @@ def bind(
         else:
             refs.extend(expand(runtime, node, found, cache, params, expanding, bind))
     return refs
+
+
+def _latest_names(runtime: Runtime, tables: list[exp.Table]) -> list[str]:
+    """The qualified names of the catalog tables among ``tables`` a statement reads at their latest version, where a name
+    can mean one table only (no TEMP view, no fallback from the session namespace to ``main``)."""
+    out = []
+    for node in tables:
+        if PIN in node.meta or node.args.get("version") or node.args.get("when"):
+            continue
+        if not is_catalog_ref(runtime, node):
+            continue
+        if node.args.get("db") is None and runtime.temp_views.get(node.name.lower()) is not None:
+            continue
+        try:
+            names = lookup_names(node)
+        except SqlError:
+            continue
+        if len(names) == 1:
+            out.append(names[0])
+    return out
 
 
 def _named_by_function(tree: exp.Expression) -> None:

@@ -254,6 +254,11 @@ class DiskCache:
                 usage = self._evict(int(self.max_bytes * LOW_WATER))
             self._write_json("usage.json", usage)
 
+    def account(self, added_bytes: int, added_entries: int) -> None:
+        """Count entries that other code published in ``data/`` toward the bound (the log cache,
+        ``lakehouse.log.log_cache``), evicting if the bound is passed."""
+        self._account(added_bytes, added_entries)
+
     def _entries(self) -> list[tuple[float, int, Path]]:
         out = []
         for sub in os.scandir(self.data):

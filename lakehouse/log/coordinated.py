@@ -104,10 +104,15 @@ def kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def sync(storage: Storage, coordinator: Coordinator) -> int | None:
+def sync(
+    storage: Storage,
+    coordinator: Coordinator,
+    state: tuple[int | None, list[tuple[int, str, str]]] | None = None,
+) -> int | None:
     """Publish the ratified commits missing from the log (in order); the ratified version, or None
-    when the coordinator has ratified none for this table (then the log alone decides)."""
-    ratified, pending = coordinator.commit_state(storage.root)
+    when the coordinator has ratified none for this table (then the log alone decides). ``state``:
+    ``coordinator.commit_state`` when the caller just read it."""
+    ratified, pending = state if state is not None else coordinator.commit_state(storage.root)
     if ratified is None:
         return None
     if pending:

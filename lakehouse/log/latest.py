@@ -12,7 +12,7 @@ import posixpath
 import threading
 
 from ..storage import Storage
-from .files import LOG_DIR, parse_commit_name
+from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
 from .replay import list_log
 
 _SEEN: dict[str, int] = {}
@@ -25,6 +25,12 @@ def knows_latest(storage: Storage) -> bool:
     with _LOCK:
         known = storage.root in _SEEN
     return known and type(storage).list_names_after is not Storage.list_names_after
+
+
+def remember_latest(storage: Storage, version: int) -> None:
+    """Note that ``version`` is the newest commit just listed (the next check lists from there)."""
+    with _LOCK:
+        _SEEN[storage.root] = version
 
 
 def latest_version(storage: Storage) -> int | None:
@@ -46,3 +52,26 @@ def latest_version(storage: Storage) -> int | None:
         else:
             _SEEN[storage.root] = latest
     return latest
+
+
+def still_latest(storage: Storage, version: int, tag: str | None) -> bool | None:
+    """Is ``version`` still the newest commit of the table at ``storage``, and its commit still the one
+    whose content tag is ``tag`` (``Table.log_tag``: not a table dropped and created again there)?
+    One listing from that version on; None where the store names no contents (ask otherwise)."""
+    if tag is None or type(storage).list_tagged is Storage.list_tagged:
+        return None
+    entries = storage.list_tagged(LOG_DIR, f"{version - 1:020d}.zzz" if version > 0 else "")
+    same = False
+    for path, _, size, etag in entries or ():
+        name = posixpath.basename(path)
+        v = parse_commit_name(name)
+        if v is None:
+            cp = parse_checkpoint_name(name)
+            v = cp[0] if cp is not None else None
+        if v is not None and v > version:
+            return False
+        if name.endswith(".json") and parse_commit_name(name) == version:
+            same = f"{size}:{etag}" == tag
+    if same:
+        remember_latest(storage, version)
+    return same

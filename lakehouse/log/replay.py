@@ -15,7 +15,7 @@ from ..columnar import rows_to_table, string_array, valid_rows
 from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..lazy import pa, pc, pq
 from ..storage import Storage
-from . import in_commit
+from . import in_commit, log_cache
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
 from .paths import PathCheck
@@ -81,6 +81,9 @@ class LogListing:
 
     commits: dict[int, tuple[str, int]]  # version -> (path, mtime ms or -1 if not listed)
     checkpoints: dict[int, list[str]]
+    # path -> (size, content tag) where the store names contents (S3 ETags): such files are read
+    # through the local cache of published log files (``log_cache``)
+    tags: dict[str, tuple[int, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def latest(self) -> int | None:
@@ -93,10 +96,28 @@ class LogListing:
 
 
 def list_log(storage: Storage, names: list[tuple[str, int]] | None = None) -> LogListing:
-    """What ``_delta_log/`` holds; ``names``: (path, mtime) entries already listed (log.tail)."""
+    """What ``_delta_log`` holds: one listing (with each file's content tag on S3). ``names``: (path,
+    mtime) entries already listed (log.tail)."""
+    if names is not None:
+        return parse_listing(names)
+    tagged = storage.list_tagged(LOG_DIR)
+    if tagged is None:
+        return parse_listing(storage.list_names(LOG_DIR))
+    return tagged_listing(tagged)
+
+
+def tagged_listing(tagged: list[tuple[str, int, int, str]]) -> LogListing:
+    """A ``LogListing`` of ``Storage.list_tagged`` entries (path, mtime, size, content tag)."""
+    return parse_listing(
+        [(p, m) for p, m, _, _ in tagged], {p: (size, tag) for p, _, size, tag in tagged if tag}
+    )
+
+
+def parse_listing(names: list[tuple[str, int]], tags: dict[str, tuple[int, str]] | None = None) -> LogListing:
+    """A ``LogListing`` of listed ``(path, mtime)`` pairs (other files are ignored)."""
     commits: dict[int, tuple[str, int]] = {}
     parts: dict[int, dict] = {}
-    for path, mtime in storage.list_names(LOG_DIR) if names is None else names:
+    for path, mtime in names:
         name = path.rpartition("/")[2]
         if len(name) == 25 and name.endswith(".json") and name[:20].isdigit():  # N.json, the common case
             commits[int(name[:20])] = (path, mtime)
@@ -123,7 +144,7 @@ def list_log(storage: Storage, names: list[tuple[str, int]] | None = None) -> Lo
             if len(got) == nparts:  # a multi-part checkpoint counts only when complete
                 checkpoints[version] = [got[i] for i in sorted(got)]
                 break
-    return LogListing(commits, checkpoints)
+    return LogListing(commits, checkpoints, dict(tags or {}))
 
 
 def commit_mtime(storage: Storage, listing: LogListing, version: int) -> int:
@@ -195,7 +216,7 @@ def read_state(
         state.txns = dict(base.txns)
         state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
     elif start is not None:
-        _apply_checkpoint(storage, state, listing.checkpoints[start], start)
+        _apply_checkpoint(storage, state, listing.checkpoints[start], start, listing.tags)
         check = PathCheck(storage, state.metadata)
         check.check_table(state.adds, start)
         check.check_table(state.checkpoint_removes, start, "removed file")
@@ -203,7 +224,7 @@ def read_state(
     removed: set[str] = set()
     for v in range(first, target + 1):
         path, _ = listing.commits[v]
-        actions = read_commit(storage, path, v)
+        actions = read_commit(storage, path, v, listing)
         _apply_commit(state, actions, json_adds, removed)
         PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
         if v == target:
@@ -214,7 +235,7 @@ def read_state(
         path_mtime = listing.commits.get(target)
         state.timestamp_ms = 0
         if path_mtime:
-            ci = _read_commit_info(storage, path_mtime[0], target)
+            ci = _read_commit_info(storage, path_mtime[0], target, listing)
             state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, target)
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
@@ -222,9 +243,10 @@ def read_state(
     return state
 
 
-def read_commit(storage: Storage, path: str, version: int) -> list:
-    """Parse one JSON commit file; a truncated or corrupt file is an error naming it."""
-    data = storage.read(path)
+def read_commit(storage: Storage, path: str, version: int, listing: LogListing | None = None) -> list:
+    """Parse one JSON commit file; a truncated or corrupt file is an error naming it. ``listing``: the
+    listing that found it, whose content tag lets the local cache answer (``log_cache``)."""
+    data = log_cache.read(storage, path, listing.tags.get(path) if listing is not None else None)
     actions = []
     for lineno, line in enumerate(data.splitlines(), 1):
         if not line.strip():
@@ -251,10 +273,11 @@ def _corrupt_line(storage: Storage, path: str, version: int, lineno: int, e: Exc
     )
 
 
-def _read_commit_info(storage: Storage, path: str, version: int) -> CommitInfo | None:
+def _read_commit_info(storage: Storage, path: str, version: int, listing: LogListing) -> CommitInfo | None:
     """The commitInfo of a commit a checkpoint covers, parsing only the lines that can hold it (the
     commit may carry thousands of add actions the checkpoint already gave)."""
-    for lineno, line in enumerate(storage.read(path).splitlines(), 1):
+    data = log_cache.read(storage, path, listing.tags.get(path))
+    for lineno, line in enumerate(data.splitlines(), 1):
         if b'"commitInfo"' not in line:
             continue
         try:
@@ -364,10 +387,12 @@ def _cast_nested(child: pa.Array, target: pa.DataType) -> pa.Array:
     return child.cast(target)
 
 
-def _apply_checkpoint(storage: Storage, state: LogState, paths: list[str], version: int) -> None:
+def _apply_checkpoint(
+    storage: Storage, state: LogState, paths: list[str], version: int, tags: dict[str, tuple[int, str]]
+) -> None:
     tables = []
     for p in paths:
-        tables.extend(_read_checkpoint_file(storage, p, version))
+        tables.extend(_read_checkpoint_file(storage, p, version, tags.get(p)))
     adds, removes = [], []
     for t in tables:
         cols = set(t.column_names)
@@ -389,9 +414,11 @@ def _apply_checkpoint(storage: Storage, state: LogState, paths: list[str], versi
     state.checkpoint_removes = pa.concat_tables(removes) if removes else None
 
 
-def _read_checkpoint_file(storage: Storage, path: str, version: int) -> list[pa.Table]:
+def _read_checkpoint_file(
+    storage: Storage, path: str, version: int, tag: tuple[int, str] | None = None
+) -> list[pa.Table]:
     try:
-        data = storage.read(path)
+        data = log_cache.read(storage, path, tag)
         if path.endswith(".json"):
             rows = [json.loads(line) for line in data.splitlines() if line.strip()]
             table = _json_rows_to_table(rows)

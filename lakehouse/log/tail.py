@@ -12,7 +12,7 @@ import json
 
 from ..storage import Storage
 from .files import LAST_CHECKPOINT, LOG_DIR
-from .replay import LogListing, list_log
+from .replay import LogListing, list_log, tagged_listing
 
 
 def last_checkpoint_version(storage: Storage) -> int | None:
@@ -32,11 +32,15 @@ def list_log_tail(storage: Storage, target: int | None = None) -> LogListing:
     if version is None or (target is not None and target < version):
         return list_log(storage)
     start_after = f"{version - 1:020d}.zzz" if version > 0 else ""
-    names = storage.list_names_after(LOG_DIR, start_after)
-    if names is None:  # the store lists everything: skip the older names before parsing any
-        prefix = f"{LOG_DIR}/{version:020d}"
-        names = [(p, m) for p, m in storage.list_names(LOG_DIR) if p >= prefix]
-    listing = list_log(storage, names)
+    tagged = storage.list_tagged(LOG_DIR, start_after)  # S3: with content tags (log_cache keys)
+    if tagged is not None:
+        listing = tagged_listing(tagged)
+    else:
+        names = storage.list_names_after(LOG_DIR, start_after)
+        if names is None:  # the store lists everything: skip the older names before parsing any
+            prefix = f"{LOG_DIR}/{version:020d}"
+            names = [(p, m) for p, m in storage.list_names(LOG_DIR) if p >= prefix]
+        listing = list_log(storage, names)
     if version not in listing.checkpoints:  # stale hint: the checkpoint is gone or incomplete
         return list_log(storage)
     return listing

@@ -117,6 +117,11 @@ class Storage(ABC):
         in ``prefix``), or None when the store cannot list from a point (then list everything)."""
         return None
 
+    def list_tagged(self, prefix: str, start_after: str = "") -> list[tuple[str, int, int, str]] | None:
+        """(path, mtime_ms, size, content tag) of objects under ``prefix`` sorting after ``start_after``,
+        where the store names each object's content (S3 ETags); None where it does not."""
+        return None
+
     def mtime_ms(self, path: str) -> int:
         return _mtime_ms(self.fs.info(self._full(path)))
 

@@ -142,20 +142,35 @@ class S3Storage(Storage):
     def list_names_after(self, prefix: str, start_after: str) -> list[tuple[str, int]]:
         """One ListObjectsV2 from ``StartAfter`` on (pages followed): the log's newest commits without
         listing the whole ``_delta_log/``."""
+        return [(path, mtime) for path, mtime, _, _ in self.list_tagged(prefix, start_after)]
+
+    def list_tagged(self, prefix: str, start_after: str = "") -> list[tuple[str, int, int, str]]:
+        """(path, mtime_ms, size, ETag) of the objects directly under ``prefix`` whose names sort after
+        ``start_after`` ("": all), in one ListObjectsV2 per page. An object's ETag changes with its
+        content, so (path, size, ETag) names one content for good (``lakehouse.log.log_cache``)."""
         from fsspec.asyn import sync
 
         bucket, key, _ = self.fs.split_path(self._full(prefix))
         key = key.rstrip("/") + "/"
 
-        async def listing() -> list[tuple[str, int]]:
-            out: list[tuple[str, int]] = []
-            kwargs = {"Bucket": bucket, "Prefix": key, "StartAfter": key + start_after, "Delimiter": "/"}
+        async def listing() -> list[tuple[str, int, int, str]]:
+            out: list[tuple[str, int, int, str]] = []
+            kwargs = {"Bucket": bucket, "Prefix": key, "Delimiter": "/"}
+            if start_after:
+                kwargs["StartAfter"] = key + start_after
             while True:
                 page = await self.fs._call_s3("list_objects_v2", **kwargs)
                 for obj in page.get("Contents", []):
                     name = obj["Key"][len(key) :]
                     modified = obj.get("LastModified")
-                    out.append((f"{prefix}/{name}", int(modified.timestamp() * 1000) if modified else 0))
+                    out.append(
+                        (
+                            f"{prefix}/{name}",
+                            int(modified.timestamp() * 1000) if modified else 0,
+                            int(obj.get("Size") or 0),
+                            str(obj.get("ETag") or "").strip('"'),
+                        )
+                    )
                 token = page.get("NextContinuationToken")
                 if not page.get("IsTruncated") or not token:
                     return out

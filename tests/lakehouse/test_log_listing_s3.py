@@ -13,8 +13,6 @@ pytestmark = pytest.mark.s3
 
 
 def test_latest_version_lists_only_after_the_last_seen(s3_server, monkeypatch):
-    from lakehouse.storage.base import Storage
-
     uri = f"s3://lake/listing-{uuid.uuid4().hex[:8]}"
     opts = s3_server.storage_options()
     t = Table.create(uri, pa.schema([("x", pa.int64())]), storage_options=opts)
@@ -23,8 +21,11 @@ def test_latest_version_lists_only_after_the_last_seen(s3_server, monkeypatch):
     assert Table.open(uri, opts).version == 3  # the first check lists the whole log
     full: list[str] = []
     after: list[str] = []
-    real_list, real_after = Storage.list_names, type(t.storage).list_names_after
-    monkeypatch.setattr(Storage, "list_names", lambda self, p: full.append(p) or real_list(self, p))
+    # a whole-log listing is a tagged listing from the start (list_log on S3)
+    real_list, real_after = type(t.storage).list_tagged, type(t.storage).list_names_after
+    monkeypatch.setattr(
+        type(t.storage), "list_tagged", lambda self, p, s="": (s or full.append(p), real_list(self, p, s))[1]
+    )
     monkeypatch.setattr(
         type(t.storage), "list_names_after", lambda self, p, s: after.append(s) or real_after(self, p, s)
     )
