@@ -26,7 +26,8 @@ from .change_files import empty_changes, file_reader, read_files, removed_file
 from .errors import InvalidArgument, VersionNotFound
 from .lazy import pa
 from .log.actions import Add, Cdc, CommitInfo, Metadata, Remove
-from .log.replay import commit_mtime, list_log, read_commit
+from .log.listing import commit_mtime, list_log
+from .log.replay import read_commit
 
 if TYPE_CHECKING:
     from .storage import Storage

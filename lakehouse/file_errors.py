@@ -78,7 +78,7 @@ def corrupt_file(table: str, uri: str, version: int, detail: str) -> CorruptData
 
 def missing_file(snapshot: VersionRef, uri: str) -> LakehouseError | FileNotFoundError:
     """VersionNotFound when an old version lost a file (vacuumed), else FileNotFoundError naming it."""
-    from .log.replay import list_log
+    from .log.listing import list_log
     from .log.retention import check_version_retained
 
     latest = list_log(snapshot.storage).latest

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from .data_file import DataFile
 from .errors import VersionNotFound
 from .log.actions import Add, CommitInfo
-from .log.replay import commit_mtime, list_log, read_commit
+from .log.listing import commit_mtime, list_log
+from .log.replay import read_commit
 
 if TYPE_CHECKING:
     from .snapshot import Snapshot

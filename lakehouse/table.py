@@ -22,10 +22,11 @@ from .log.commit import commit
 from .log.coordinated import CATALOG_INFO, Coordinator
 from .log.files import LAST_CHECKPOINT, commit_path
 from .log.latest import knows_latest, latest_version, remember_latest
+from .log.listing import LogListing, list_log
 from .log.liveness import dropped_table_is_not_found, log_is_dead, purge_table
 from .log.ratified import Ratified, head_is_known, ratified_state, read_listed
 from .log.ratified import remember as remember_head
-from .log.replay import LogListing, LogState, list_log
+from .log.replay import LogState
 from .log.retention import check_version_retained
 from .log.tail import list_log_tail
 from .retry import IDENTITY_RERUN, ONCE, RERUN, retryable_conflict

@@ -76,7 +76,8 @@ def version_at(storage: Any, timestamp: Any, listing: Any) -> int:
     first one."""
     from .log import in_commit
     from .log.actions import CommitInfo
-    from .log.replay import commit_mtime, read_commit
+    from .log.listing import commit_mtime
+    from .log.replay import read_commit
 
     def committed(version: int) -> int:
         path, _ = listing.commits[version]

@@ -20,7 +20,7 @@ import re
 from ..errors import InvalidArgument
 from ..storage import Storage
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
-from .replay import commit_mtime, list_log
+from .listing import commit_mtime, list_log
 
 DEFAULT_RETENTION = "interval 30 days"
 CLEANUP_FILE = f"{LOG_DIR}/_lakehouse_log_cleanup.json"

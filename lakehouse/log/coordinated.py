@@ -38,8 +38,9 @@ from . import in_commit
 from .actions import Action, CommitInfo, Metadata, Protocol, Remove, Txn, encode_commit, now_ms
 from .commit import AddMatcher, ReadSet, check_conflict, commit_key, later_timestamp
 from .files import commit_path
+from .listing import list_log
 from .outcome import put_commit
-from .replay import list_log, read_commit
+from .replay import read_commit
 
 
 class Coordinator(TypingProtocol):

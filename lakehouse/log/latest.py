@@ -13,7 +13,7 @@ import threading
 
 from ..storage import Storage
 from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
-from .replay import list_log
+from .listing import list_log
 
 _SEEN: dict[str, int] = {}
 _LOCK = threading.Lock()

@@ -81,7 +81,7 @@ def _quietly_dead(storage: Storage) -> bool:
 def purge_table(storage: Storage, attempts: int = 20) -> None:
     """Delete a table's files: the log first (checkpoints, then commits oldest first), then the rest; repeat
     until a listing finds nothing, so a commit racing the purge is either removed or refused."""
-    from .replay import list_log
+    from .listing import list_log
 
     for _ in range(attempts):
         listing = list_log(storage)
@@ -104,7 +104,7 @@ def purge_table(storage: Storage, attempts: int = 20) -> None:
 def log_is_dead(storage: Storage) -> bool:
     """True if the table's log has no start left: neither version 0 nor a checkpoint (purged, or being
     purged: the purge removes checkpoints first, then commits from version 0 up)."""
-    from .replay import list_log
+    from .listing import list_log
 
     if storage.exists(commit_path(0)):
         return False

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ..storage import Storage
 from . import log_cache
 from .coordinated import Coordinator, sync
-from .replay import LogListing, LogState, list_log, read_state
+from .listing import LogListing, list_log
+from .replay import LogState, read_state
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 
 from ..storage import Storage
 from .files import LAST_CHECKPOINT, LOG_DIR
-from .replay import LogListing, list_log, tagged_listing
+from .listing import LogListing, list_log, tagged_listing
 
 
 def last_checkpoint_version(storage: Storage) -> int | None:

@@ -23,8 +23,8 @@ from ..deletion_vectors import dv_relative_path
 from ..errors import CommitOutcomeUnknown, TableAlreadyExists, UnsupportedFeature
 from ..log.actions import Add, DeletionVector, now_ms
 from ..log.commit import commit
+from ..log.listing import list_log
 from ..log.paths import EXTERNAL_ROOTS, external_roots
-from ..log.replay import list_log
 from ..protocol import without_catalog_managed
 from ..storage import Storage, open_storage
 

@@ -25,7 +25,7 @@ from ..errors import LakehouseError, SchemaMismatch, TableAlreadyExists
 from ..log.actions import Add, now_ms
 from ..log.commit import commit
 from ..log.files import LOG_DIR
-from ..log.replay import list_log
+from ..log.listing import list_log
 from ..metadata import new_metadata
 from ..schema import normalize_schema
 from ..stats import StatsCollector

@@ -33,7 +33,8 @@ from ..errors import LakehouseError
 from ..intervals import parse_interval_ms
 from ..log.actions import DeletionVector, Remove, now_ms
 from ..log.files import LOG_DIR
-from ..log.replay import list_log, read_commit
+from ..log.listing import list_log
+from ..log.replay import read_commit
 from ..log.retention import HORIZON_FILE, check_version_retained, read_horizon, record_horizon
 
 if TYPE_CHECKING:

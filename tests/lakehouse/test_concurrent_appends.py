@@ -16,7 +16,8 @@ import pytest
 
 from lakehouse import Table
 from lakehouse.log.actions import Add, CommitInfo
-from lakehouse.log.replay import list_log, read_commit
+from lakehouse.log.listing import list_log
+from lakehouse.log.replay import read_commit
 
 WORKER = Path(__file__).with_name("lakehouse_workers.py")
 SCHEMA = pa.schema([("worker", pa.int64()), ("seq", pa.int64())])

@@ -14,7 +14,7 @@ import pytest
 from lakehouse_workers import CRASH_SCHEMA, crash_loop, expected_crash_rows
 
 from lakehouse import Table
-from lakehouse.log.replay import list_log
+from lakehouse.log.listing import list_log
 
 KILLS = 24
 

@@ -11,7 +11,7 @@ import pytest
 from lakehouse import Table
 from lakehouse.errors import InvalidArgument, VersionNotFound
 from lakehouse.log.cleanup import parse_interval
-from lakehouse.log.replay import list_log
+from lakehouse.log.listing import list_log
 
 deltalake = pytest.importorskip("deltalake")
 SCHEMA = pa.schema([("a", pa.int64())])

@@ -20,7 +20,7 @@ from txn_workers import ACCOUNTS, START
 
 import engine
 from lakehouse.errors import UnsupportedFeature
-from lakehouse.log.replay import list_log
+from lakehouse.log.listing import list_log
 from lakehouse.storage import open_storage
 
 KILLS = 30

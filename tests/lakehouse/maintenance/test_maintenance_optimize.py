@@ -13,7 +13,8 @@ from maintenance_testutil import rows
 from lakehouse import SchemaMismatch, Table
 from lakehouse.log.actions import Add, Remove
 from lakehouse.log.files import checkpoint_path, commit_path
-from lakehouse.log.replay import list_log, read_commit
+from lakehouse.log.listing import list_log
+from lakehouse.log.replay import read_commit
 
 SCHEMA = pa.schema([("id", pa.int64()), ("payload", pa.string())])
 SHARED = Path(__file__).resolve().parents[2] / "data" / "delta-tables"
