@@ -177,14 +177,21 @@ class Table:
 
     # ------------------------------------------------------------------------------ snapshots
 
-    def snapshot(self, version: int | None = None, timestamp: Any = None) -> Snapshot:
-        """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``."""
+    def snapshot(
+        self, version: int | None = None, timestamp: Any = None, *, ratified: int | None = None
+    ) -> Snapshot:
+        """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``.
+
+        ``ratified``: the coordinator's ratified version as the caller just read it (a transaction's
+        pin); the coordinator is then asked only if the log does not reach it yet."""
         if version is not None and timestamp is not None:
             raise InvalidArgument("pass version or timestamp, not both")
         if version is not None:
             version = check_version(version, self.uri)
-        ratified = self._ratified()
-        listing = list_log(self.storage)
+        listing = list_log(self.storage) if ratified is not None else None
+        if listing is None or listing.latest is None or listing.latest < ratified:
+            ratified = self._ratified()
+            listing = list_log(self.storage)
         if timestamp is not None:
             version = self._version_at(timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted
