@@ -8,6 +8,7 @@
     log alone, as before transactions existed).
 
     python benchmarks/txn_bench.py [--seconds 5] [--writers 1,4,8] [--appends 200] [--skip-postgres]
+                                   [--catalogs sqlite,postgres]
 
 On a busy machine only the ratios within one run mean much.
 """
@@ -103,11 +104,15 @@ def main() -> int:
     ap.add_argument("--writers", default="1,4,8")
     ap.add_argument("--appends", type=int, default=200)
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--catalogs", default="sqlite,postgres", help="which catalogs to measure")
     a = ap.parse_args()
+    wanted = a.catalogs.split(",")
+    if a.skip_postgres and "postgres" in wanted:
+        wanted.remove("postgres")
     work = Path(tempfile.mkdtemp(prefix="lh-txn-bench-"))
-    catalogs = {"sqlite": lambda wh: f"sqlite:///{wh}/catalog.db"}
+    catalogs = {"sqlite": lambda wh: f"sqlite:///{wh}/catalog.db"} if "sqlite" in wanted else {}
     server = None
-    if not a.skip_postgres:
+    if "postgres" in wanted:
         import pg_server
 
         server = pg_server.start(tempfile.mkdtemp(prefix="lh-txn-bench-pg-"))
