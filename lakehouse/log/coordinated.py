@@ -111,7 +111,9 @@ def sync(storage: Storage, coordinator: Coordinator) -> int | None:
     ratified, pending = coordinator.commit_state(storage.root)
     if ratified is None:
         return None
-    if pending:
+    # A version is ratified only once the one before it is published: when the newest pending commit
+    # is in the log, so are the others (one existence check instead of listing the log).
+    if pending and not storage.exists(commit_path(pending[-1][0])):
         latest = list_log(storage).latest
         latest = -1 if latest is None else latest
         for version, txn_id, body in pending:
