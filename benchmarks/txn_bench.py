@@ -8,8 +8,10 @@
     log alone, as before transactions existed).
 
     python benchmarks/txn_bench.py [--seconds 5] [--writers 1,4,8] [--appends 200] [--skip-postgres]
+                                   [--catalogs sqlite,postgres]
 
-On a busy machine only the ratios within one run mean much.
+On a busy machine only the ratios within one run mean much; the writers' CPU milliseconds per
+transaction (user + system, summed over the writer processes) depend on the load much less.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def _writer(cfg: dict, seconds: float, ready, out) -> None:
         tx.sql("SELECT count(*) FROM a, b").fetchall()
     ready.wait()  # all writers start together
     done = failed = 0
+    cpu0 = _cpu()
     end = time.time() + seconds
     while time.time() < end:
         try:
@@ -47,8 +50,16 @@ def _writer(cfg: dict, seconds: float, ready, out) -> None:
             done += 1
         except Exception:
             failed += 1
-    out.put((done, failed))
+    out.put((done, failed, _cpu() - cpu0))
     db.close()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (user + system): less at the mercy of a busy machine than rates."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def two_table(cfg: dict, writers: int, seconds: float) -> dict:
@@ -63,7 +74,7 @@ def two_table(cfg: dict, writers: int, seconds: float) -> dict:
         p.join()
     done = sum(r[0] for r in results)
     return {"writers": writers, "txn_per_s": done / seconds, "committed": done,
-            "failed": sum(r[1] for r in results)}  # fmt: skip
+            "failed": sum(r[1] for r in results), "cpu_ms": 1000 * sum(r[2] for r in results) / max(done, 1)}  # fmt: skip
 
 
 def setup(catalog: str, warehouse: str) -> dict:
@@ -103,11 +114,15 @@ def main() -> int:
     ap.add_argument("--writers", default="1,4,8")
     ap.add_argument("--appends", type=int, default=200)
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--catalogs", default="sqlite,postgres", help="which catalogs to measure")
     a = ap.parse_args()
+    wanted = a.catalogs.split(",")
+    if a.skip_postgres and "postgres" in wanted:
+        wanted.remove("postgres")
     work = Path(tempfile.mkdtemp(prefix="lh-txn-bench-"))
-    catalogs = {"sqlite": lambda wh: f"sqlite:///{wh}/catalog.db"}
+    catalogs = {"sqlite": lambda wh: f"sqlite:///{wh}/catalog.db"} if "sqlite" in wanted else {}
     server = None
-    if not a.skip_postgres:
+    if "postgres" in wanted:
         import pg_server
 
         server = pg_server.start(tempfile.mkdtemp(prefix="lh-txn-bench-pg-"))
@@ -119,7 +134,8 @@ def main() -> int:
                 cfg = setup(make(wh), wh)
                 r = two_table(cfg, w, a.seconds)
                 print(f"{kind:8s} 2-table txns, {w} writer(s): {r['txn_per_s']:7.1f}/s "
-                      f"({r['committed']} committed, {r['failed']} failed)", flush=True)  # fmt: skip
+                      f"({r['committed']} committed, {r['failed']} failed; writer CPU {r['cpu_ms']:.1f} ms/txn)",
+                      flush=True)  # fmt: skip
             wh = str(work / f"{kind}-single")
             r = single_table({"warehouse": wh, "catalog": make(wh)}, a.appends)
             print(f"{kind:8s} single-table appends: ratified {r['ratified_commits_per_s']:.0f}/s, "

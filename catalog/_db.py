@@ -63,6 +63,7 @@ class Database(ABC):
 
     name: str  # what messages call it: a file path or a URL without password
     lock_timeout: float
+    data_modifying_ctes = False  # WITH x AS (UPDATE ... RETURNING ...): a ratification in one statement
 
     @abstractmethod
     def connect(self) -> Connection:

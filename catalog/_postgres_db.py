@@ -20,6 +20,8 @@ _LOCK = "SELECT pg_advisory_xact_lock(hashtext('lakehouse-catalog:' || current_s
 class PostgresDatabase(Database):
     """A catalog in a Postgres database, ``postgresql://user[:password]@host[:port]/dbname[?options]``."""
 
+    data_modifying_ctes = True
+
     def __init__(self, url: str, lock_timeout: float = 120.0, connect_timeout: float = 10.0):
         try:
             import psycopg  # noqa: F401

@@ -67,8 +67,8 @@ class SqlCatalog(Catalog):
     def commit_state(self, uri: str) -> tuple[int | None, list[tuple[int, str, str]]]:
         return self.commits.commit_state(uri)
 
-    def ratify(self, entries: Sequence[tuple[str, int, str, str]]) -> bool:
-        return self.commits.ratify(entries)
+    def ratify(self, entries: Sequence[tuple[str, int, str, str]], *, enrol: bool = True) -> bool:
+        return self.commits.ratify(entries, enrol=enrol)
 
     def _open(self, location: str) -> Table:
         return Table.open(location, self.storage_options, coordinator=self)

@@ -129,6 +129,7 @@ class Runtime:
         self._footers = FooterCache(self._read_footers)
         self._closed = False
         self.transaction: Any = None  # the open BEGIN ... COMMIT (engine.transaction), or None
+        self.transaction_tables: dict[str, Any] = {}  # location -> Table, kept across transactions
         self._progress_bar = False
         _LIVE.add(self)
 

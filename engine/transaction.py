@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # statements a transaction may run (the first keyword); everything else changes tables' structure
 _ALLOWED = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE", "DESCRIBE",
             "DESC", "SHOW", "EXPLAIN", "SET", "RESET", "PRAGMA"}  # fmt: skip
+KEPT_TABLES = 64  # tables a session keeps for its next transactions
 CONTROL = re.compile(
     r"\s*(?P<verb>BEGIN|START|COMMIT|END|ROLLBACK|ABORT)(?:\s+(?:TRANSACTION|WORK))?\s*;?\s*\Z", re.I
 )
@@ -50,7 +51,8 @@ class SessionTransaction:
         self.runtime = runtime
         self.catalog = catalog
         self.id = str(uuid.uuid4())
-        self.pinned: dict[str, int] = catalog.commits.all_versions()
+        # every table's location and ratified version, in one statement: what the transaction sees
+        self.pinned: dict[str, tuple[str, int | None]] = catalog.commits.pinned()
         self.parts: dict[str, tuple[Table, Transaction]] = {}
         self.error: BaseException | None = None
 
@@ -64,12 +66,29 @@ class SessionTransaction:
     def _part(self, name: str) -> tuple[Table, Transaction]:
         name = name if "." in name else f"main.{name}"
         if name not in self.parts:
-            table = self.catalog.load_table(name)
-            version = self.pinned.get(table.uri)
+            location, version = self.pinned.get(name) or (self.catalog.table_location(name), None)
+            table = self._table(name, location)
             if version is None:  # the catalog ratified nothing yet: the log's version now
-                version = table.version
-            self.parts[name] = (table, Transaction(table, table.snapshot(version=version)))
+                snapshot = table.snapshot(version=table.version)
+            else:  # the pinned version is ratified: the catalog is asked only if the log lacks it
+                snapshot = table.snapshot(version=version, ratified=version)
+            self.parts[name] = (table, Transaction(table, snapshot))
         return self.parts[name]
+
+    def _table(self, name: str, location: str) -> Table:
+        """The table at ``location``: the one earlier transactions of this session used (its snapshots
+        then replay only the commits since), else loaded. Only tables inside the warehouse are kept:
+        their directory is never reused by another table."""
+        kept = self.runtime.transaction_tables
+        table = kept.pop(location, None)
+        if table is None:
+            table = self.catalog.load_table(name)
+            if table.uri != location or not self.catalog.is_inside_warehouse(location):
+                return table
+        kept[location] = table
+        while len(kept) > KEPT_TABLES:
+            kept.pop(next(iter(kept)))
+        return table
 
     def participant(self, table: Table) -> Transaction:
         """The transaction of ``table`` that statements write into (its commit is deferred)."""

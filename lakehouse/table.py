@@ -195,20 +195,29 @@ class Table:
 
     # ------------------------------------------------------------------------------ snapshots
 
-    def snapshot(self, version: int | None = None, timestamp: Any = None) -> Snapshot:
-        """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``."""
+    def snapshot(
+        self, version: int | None = None, timestamp: Any = None, *, ratified: int | None = None
+    ) -> Snapshot:
+        """A frozen snapshot: the latest, a ``version``, or the latest at or before ``timestamp``.
+
+        ``ratified``: the coordinator's ratified version as the caller just read it (a transaction's
+        pin); the coordinator is then asked only if the log does not reach it yet."""
         if version is not None and timestamp is not None:
             raise InvalidArgument("pass version or timestamp, not both")
         if version is not None:
             version = check_version(version, self.uri)
-        known = self._ratified_state(load=timestamp is None)
-        ratified = known.version if known is not None else None
-        at_ratified = ratified is not None and timestamp is None and version in (None, ratified)
-        if at_ratified and known.head is not None:  # type: ignore[union-attr]
-            listing = known.head  # type: ignore[union-attr]
-        else:  # a first read of the latest or a given version: from the newest checkpoint on (log.tail)
-            tail = timestamp is None and ratified is None and self._latest is None
-            listing = self._fresh_listing(version, tail)
+        known = None
+        listing = list_log(self.storage) if ratified is not None else None  # a transaction's pin
+        at_ratified = False
+        if listing is None or listing.latest is None or listing.latest < ratified:  # type: ignore[operator]
+            known = self._ratified_state(load=timestamp is None)
+            ratified = known.version if known is not None else None
+            at_ratified = ratified is not None and timestamp is None and version in (None, ratified)
+            if at_ratified and known.head is not None:  # type: ignore[union-attr]
+                listing = known.head  # type: ignore[union-attr]
+            else:  # a first read of the latest or a given version: from the newest checkpoint on (log.tail)
+                tail = timestamp is None and ratified is None and self._latest is None
+                listing = self._fresh_listing(version, tail)
         if timestamp is not None:
             version = version_at(self.storage, timestamp, listing)
         if version is not None:  # time travel: refuse versions whose files VACUUM deleted

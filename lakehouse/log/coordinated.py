@@ -56,9 +56,10 @@ class Coordinator(TypingProtocol):
         commits that may be unpublished, in version order)."""
         ...
 
-    def ratify(self, entries: Sequence[tuple[str, int, str, str]]) -> bool:
+    def ratify(self, entries: Sequence[tuple[str, int, str, str]], *, enrol: bool = True) -> bool:
         """Record every ``(uri, version, txn_id, body)`` at once, if each table's ratified version is
-        still ``version - 1`` (or it has none yet); False (nothing recorded) if any moved."""
+        still ``version - 1`` (or, with ``enrol``, it has none yet); False (nothing recorded) if any
+        moved."""
         ...
 
 
@@ -116,7 +117,9 @@ def sync(
     ratified, pending = state if state is not None else coordinator.commit_state(storage.root)
     if ratified is None:
         return None
-    if pending:
+    # A version is ratified only once the one before it is published: when the newest pending commit
+    # is in the log, so are the others (one existence check instead of listing the log).
+    if pending and not storage.exists(commit_path(pending[-1][0])):
         latest = list_log(storage).latest
         latest = -1 if latest is None else latest
         for version, txn_id, body in pending:
@@ -193,6 +196,33 @@ def commit_staged(
     """
     for s in staged:
         s.extra_info.setdefault(CATALOG_INFO, coordinator.catalog_uri)
+    # First try each commit as the next version after the one its transaction read, which was the
+    # ratified version then (read through the coordinator): without asking the coordinator again, one
+    # ratification is the whole commit when nobody committed meanwhile. A table the coordinator never
+    # ratified is not enrolled this way (its log is listed first, below).
+    entries = [(s.storage.root, s.read_version + 1, s.txn_id, s.stage(s.read_version)) for s in staged]
+    kill_point("before-ratify")
+    if not coordinator.ratify(entries, enrol=False):
+        entries = _ratify_latest(staged, coordinator, retry)
+    kill_point("after-ratify")
+    for i, (s, (_, version, txn_id, body)) in enumerate(zip(staged, entries)):
+        if i:
+            kill_point("mid-publish")
+        try:
+            publish(s.storage, version, txn_id, body)
+        except LakehouseError:
+            raise
+        except Exception:  # ratified: the commit stands; the next reader or writer publishes it
+            pass
+    kill_point("after-publish")
+    return [s.version for s in staged]
+
+
+def _ratify_latest(
+    staged: Sequence[Staged], coordinator: Coordinator, retry: RetryPolicy
+) -> list[tuple[str, int, str, str]]:
+    """Stage each commit on its table's ratified version (published first), ratify; again while the
+    versions move. The ratified entries."""
     for _ in retry.tries():
         entries = []
         for s in staged:
@@ -206,25 +236,12 @@ def commit_staged(
             entries.append((s.storage.root, latest + 1, s.txn_id, s.stage(latest)))
         kill_point("before-ratify")
         if coordinator.ratify(entries):
-            break
-    else:
-        raise CommitConflict(
-            f"gave up committing to {', '.join(s.storage.root for s in staged)} after {retry.attempts} "
-            f"attempts or {retry.max_seconds} s of lost races; retry later",
-            retryable=True,
-        )
-    kill_point("after-ratify")
-    for i, (s, (_, version, txn_id, body)) in enumerate(zip(staged, entries)):
-        if i:
-            kill_point("mid-publish")
-        try:
-            publish(s.storage, version, txn_id, body)
-        except LakehouseError:
-            raise
-        except Exception:  # ratified: the commit stands; the next reader or writer publishes it
-            pass
-    kill_point("after-publish")
-    return [s.version for s in staged]
+            return entries
+    raise CommitConflict(
+        f"gave up committing to {', '.join(s.storage.root for s in staged)} after {retry.attempts} "
+        f"attempts or {retry.max_seconds} s of lost races; retry later",
+        retryable=True,
+    )
 
 
 def shared_txn_id(body: str) -> str | None:
