@@ -2,8 +2,9 @@
 
 Two passes per file: the predicate is evaluated on the columns it names only (a one-column read of a
 wide table), giving the physical positions of the matching rows; DELETE then marks them in the file's
-deletion vector (``Transaction.delete_positions``). UPDATE also reads the full rows at those positions --
-only the row groups that hold them -- computes their new values and appends them in new files.
+deletion vector (``Transaction.delete_positions``). UPDATE also reads the full rows at those positions
+(``row_fetch.rows_at``: only the data pages that hold them), computes their new values and appends them
+in new files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .dv_write import deleted_rows
 from .errors import LakehouseError
 from .predicate import may_match, parse_where
 from .reader import open_data_file, read_file, storage_for
+from .row_fetch import local_paths, rows_at
 from .row_filter import RowFilter
 from .schema import find_field
 
@@ -59,7 +61,8 @@ def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: s
     if marks:
         tx.delete_positions(marks)
         if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
-            rows = pa.concat_tables(_rows_at(view, i, p) for i, p in marks)
+            with _duck.connection(readable=local_paths(view, [i for i, _ in marks])) as con:
+                rows = pa.concat_tables(rows_at(view, i, p, con) for i, p in marks)
             tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
     return deleted
 
@@ -68,14 +71,14 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     """Mark the rows matching ``cond`` deleted and append them as ``select`` computes them (the
     expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
     match = RowFilter(cond, view.schema)
-    marks, moved = [], []
+    marks = []
     for i, positions in zip(indices, _matching_each(match, view, indices)):
         tx.mark_read(view.file_at(i))
         if len(positions):
             marks.append((i, positions))
-            moved.append(_rows_at(view, i, positions))
     if marks:
-        with _duck.connection() as con:
+        with _duck.connection(readable=local_paths(view, [i for i, _ in marks])) as con:
+            moved = [rows_at(view, i, p, con) for i, p in marks]
             new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
             tx.delete_positions(marks)
             adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
@@ -188,17 +191,3 @@ def _live_in(view: Snapshot, i: int, start: int, stop: int) -> np.ndarray:
 def _constant(where: str) -> bool:
     with _duck.connection() as con:
         return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
-
-
-def _rows_at(view: Snapshot, i: int, positions: np.ndarray) -> pa.Table:
-    """The full rows (table schema) at sorted physical ``positions`` of file ``i``, reading only the
-    row groups from the first to the last that holds one."""
-    with open_data_file(view, i) as pf:
-        md = pf.metadata
-        counts = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
-    starts = np.cumsum([0, *counts])
-    first = int(np.searchsorted(starts, positions[0], side="right") - 1)
-    last = int(np.searchsorted(starts, positions[-1], side="right") - 1)
-    data = read_file(view, i, list(view.schema.names), list(range(first, last + 1)))
-    live = _live_in(view, i, int(starts[first]), int(starts[last + 1]))
-    return data.take(pa.array(np.searchsorted(live, positions)))
