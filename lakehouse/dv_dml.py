@@ -22,11 +22,13 @@ from .dv_write import deleted_rows
 from .errors import LakehouseError
 from .predicate import may_match, parse_where
 from .reader import open_data_file, read_file, storage_for
-from .row_fetch import local_paths, rows_at
+from .row_fetch import POS, local_paths, rows_at, rows_matching
 from .row_filter import RowFilter
 from .schema import find_field
 
 if TYPE_CHECKING:
+    import duckdb
+
     from .cdf import ChangeRecorder
     from .data_file import DataFile
     from .snapshot import Snapshot
@@ -46,24 +48,25 @@ class Transaction(Protocol):
 
 __all__ = ["delete_marking", "update_marking"]
 
-_POS = "__lh_pos"
+_POS = POS
 
 
 def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: str) -> int:
     """Mark the rows matching ``where`` in the files at ``indices`` deleted; returns how many."""
     match = RowFilter(where, view.schema)
     marks, deleted = [], 0
-    for i, positions in zip(indices, _matching_each(match, view, indices)):
-        tx.mark_read(view.file_at(i))
-        if len(positions):
-            marks.append((i, positions))
-            deleted += len(positions)
-    if marks:
-        tx.delete_positions(marks)
-        if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
-            with _duck.connection(readable=local_paths(view, [i for i, _ in marks])) as con:
+    with _duck.connection(readable=local_paths(view, indices)) as con:
+        for i, found in zip(indices, _matching_each(match, view, indices, con)):
+            tx.mark_read(view.file_at(i))
+            positions = found.column(_POS).to_numpy()
+            if len(positions):
+                marks.append((i, positions))
+                deleted += len(positions)
+        if marks:
+            tx.delete_positions(marks)
+            if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
                 rows = pa.concat_tables(rows_at(view, i, p, con) for i, p in marks)
-            tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
+                tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
     return deleted
 
 
@@ -71,17 +74,19 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     """Mark the rows matching ``cond`` deleted and append them as ``select`` computes them (the
     expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
     match = RowFilter(cond, view.schema)
-    marks = []
-    for i, positions in zip(indices, _matching_each(match, view, indices)):
-        tx.mark_read(view.file_at(i))
-        if len(positions):
-            marks.append((i, positions))
-    if marks:
-        with _duck.connection(readable=local_paths(view, [i for i, _ in marks])) as con:
-            moved = [rows_at(view, i, p, con) for i, p in marks]
-            new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
-            tx.delete_positions(marks)
-            adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
+    marks, known = [], []
+    with _duck.connection(readable=local_paths(view, indices)) as con:
+        for i, found in zip(indices, _matching_each(match, view, indices, con)):
+            tx.mark_read(view.file_at(i))
+            if found.num_rows:
+                marks.append((i, found.column(_POS).to_numpy()))
+                known.append(found.drop_columns([_POS]))  # the predicate's columns: not read again
+        if not marks:
+            return 0
+        moved = [rows_at(view, i, p, con, known=k) for (i, p), k in zip(marks, known)]
+        new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
+        tx.delete_positions(marks)
+        adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
         if tx.cdc.enabled:
             removed = [view.file_at(i) for i, _ in marks]
             tx.cdc.record(pa.concat_tables(moved), "update_preimage", removed=removed, added=adds)
@@ -89,32 +94,42 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     return sum(len(p) for _, p in marks)
 
 
-def _matching_each(match: RowFilter, view: Snapshot, indices: list[int]) -> list[np.ndarray]:
-    """``_matching`` of each file, files read and filtered in parallel (Parquet decoding and the
+def _matching_each(
+    match: RowFilter, view: Snapshot, indices: list[int], con: duckdb.DuckDBPyConnection
+) -> list[pa.Table]:
+    """``_matching`` of each file: DuckDB reads and filters the local files it can (``rows_matching``:
+    one pass, its own threads), the others are read and filtered in parallel (Parquet decoding and the
     filter release the GIL; a filter that needs DuckDB opens a private connection per call)."""
-    workers = min(len(indices), os.cpu_count() or 1)
+    found: dict[int, pa.Table] = {}
+    if match.columns:
+        for i in indices:
+            got = rows_matching(view, i, match.where, match.columns, con)
+            if got is not None:
+                found[i] = got
+    rest = [i for i in indices if i not in found]
+    workers = min(len(rest), os.cpu_count() or 1)
     if workers <= 1:
-        return [_matching(match, view, i) for i in indices]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda i: _matching(match, view, i), indices))
+        found.update((i, _matching(match, view, i)) for i in rest)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            found.update(zip(rest, pool.map(lambda i: _matching(match, view, i), rest)))
+    return [found[i] for i in indices]
 
 
-def _matching(match: RowFilter, view: Snapshot, i: int) -> np.ndarray:
-    """Physical positions of the live rows of file ``i`` that ``match`` keeps, reading only its columns
-    and only the row groups whose footer statistics may hold a match."""
+def _matching(match: RowFilter, view: Snapshot, i: int) -> pa.Table:
+    """The live rows of file ``i`` that ``match`` keeps: the columns it names (or the first column when
+    it names none) and their physical positions (``__lh_pos``), in order. Reads only those columns and
+    only the row groups whose footer statistics may hold a match."""
     columns = match.columns or [view.schema.names[0]]
+    schema = pa.schema([*(view.schema.field(c) for c in columns), pa.field(_POS, pa.int64())])
     if not match.columns and not _constant(match.where):
-        return np.empty(0, np.int64)
+        return schema.empty_table()
     found = []
     for start, stop, groups in _candidate_runs(view, i, match):
         data = read_file(view, i, columns, groups)
-        positions = _live_in(view, i, start, stop)
-        if not match.columns:  # a constant TRUE ("UPDATE t SET ..." without WHERE)
-            found.append(positions)
-            continue
-        data = data.append_column(_POS, pa.array(positions, pa.int64()))
-        found.append(match.apply(data).column(_POS).to_numpy())
-    return np.concatenate(found) if found else np.empty(0, np.int64)
+        data = data.append_column(_POS, pa.array(_live_in(view, i, start, stop), pa.int64()))
+        found.append(match.apply(data) if match.columns else data)  # no columns: a constant TRUE
+    return pa.concat_tables(found).cast(schema) if found else schema.empty_table()
 
 
 def _candidate_runs(view: Snapshot, i: int, match: RowFilter) -> list[tuple[int, int, list[int] | None]]:

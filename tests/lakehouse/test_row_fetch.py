@@ -115,6 +115,9 @@ def test_rows_at_equals_the_rows_read_whole(tmp_path, small_pages, monkeypatch, 
                 got = row_fetch.rows_at(view, i, positions, con)
                 assert got.schema == want.schema
                 assert str(got.to_pylist()) == str(want.to_pylist())  # NaN equal to NaN
+                some = want.select([names[0], names[-1]])  # columns the predicate read already
+                with_known = row_fetch.rows_at(view, i, positions, con, known=some)
+                assert str(with_known.to_pylist()) == str(want.to_pylist())
                 by_pyarrow = row_fetch.rows_at(view, i, positions)  # no connection
                 assert by_pyarrow.schema == want.schema
                 assert str(by_pyarrow.to_pylist()) == str(want.to_pylist())
@@ -154,3 +157,41 @@ def test_files_duckdb_cannot_read_exactly_go_to_pyarrow(tmp_path, monkeypatch):
     whole = read_file(view, i, list(view.schema.names))
     live = live_positions(view, i, whole.num_rows)
     assert got.equals(whole.take(pa.array(np.searchsorted(live, positions))))
+
+
+@pytest.mark.parametrize("kind", ["plain", "partitioned", "mapped"])
+def test_rows_duckdb_matches_are_the_rows_the_arrow_filter_keeps(tmp_path, small_pages, kind):
+    """``rows_matching`` (one DuckDB pass over the file) against ``_matching``'s pyarrow read and
+    ``RowFilter``: same positions, same predicate-column values, deleted rows left out; it declines
+    (None) partition columns, and DuckDB really ran for the others."""
+    from lakehouse import dv_dml
+    from lakehouse.row_filter import RowFilter
+
+    t = _table(tmp_path, kind)
+    view = t.snapshot()
+    s = "renamed s" if kind == "mapped" else "s"
+    wheres = [
+        "x > 100 OR x IS NULL",
+        "x < -1 OR isnan(x)",
+        "id % 97 = 5",
+        f"\"{s}\" LIKE '%9%' AND flag",
+        "ts >= TIMESTAMPTZ '2026-01-01 00:40:00+00' AND day < DATE '2026-01-20'",
+        "d BETWEEN 3.5 AND 12 OR id = 3",  # id 3 is deleted
+        "part = 'a' AND id < 100",
+    ]
+    indices = list(range(len(view.files)))
+    ran = 0
+    with _duck.connection(readable=row_fetch.local_paths(view, indices)) as con:
+        for where in wheres:
+            match = RowFilter(where, view.schema)
+            for i in indices:
+                got = row_fetch.rows_matching(view, i, where, match.columns, con)
+                if "part" in match.columns and kind == "partitioned":
+                    assert got is None
+                    continue
+                assert got is not None, where
+                ran += 1
+                want = dv_dml._matching(match, view, i)
+                assert got.schema == want.schema
+                assert str(got.to_pylist()) == str(want.to_pylist()), (where, i)
+    assert ran
