@@ -114,7 +114,7 @@ def rows_matching(
     cols = ", ".join(quote_ident(c) for c in columns)
     sql = (
         f"SELECT {cols}, {_ROW} AS {POS} FROM (SELECT {inner}, {_ROW} FROM {_source(path)}) "
-        f"WHERE coalesce(({where}), false) ORDER BY {POS}"
+        f"WHERE ({where}) ORDER BY {POS}"  # NULL is not TRUE; no coalesce(): it blocks row group pruning
     )
     try:
         out = con.sql(sql).to_arrow_table()
