@@ -1,10 +1,11 @@
 """DELETE and UPDATE on a table with deletion vectors: mark rows instead of rewriting files.
 
 Two passes per file: the predicate is evaluated on the columns it names only (a one-column read of a
-wide table), giving the physical positions of the matching rows; DELETE then marks them in the file's
-deletion vector (``Transaction.delete_positions``). UPDATE also reads the full rows at those positions
-(``row_fetch.rows_at``: only the data pages that hold them), computes their new values and appends them
-in new files.
+wide table; one DuckDB pass for local files, ``row_fetch.rows_matching``, else pyarrow and
+``RowFilter``), giving the physical positions of the matching rows; DELETE then marks them in the file's
+deletion vector (``Transaction.delete_positions``). UPDATE also reads the other columns of the rows at
+those positions (``row_fetch.rows_at``: only the data pages that hold them), computes their new values
+and appends them in new files.
 """
 
 from __future__ import annotations
