@@ -195,3 +195,23 @@ def test_rows_duckdb_matches_are_the_rows_the_arrow_filter_keeps(tmp_path, small
                 assert got.schema == want.schema
                 assert str(got.to_pylist()) == str(want.to_pylist()), (where, i)
     assert ran
+
+
+@pytest.mark.s3
+def test_vector_dml_on_object_storage_reads_through_pyarrow(s3_uri, s3_options, monkeypatch):
+    """Files in an object store: no DuckDB pass (it cannot read them); DELETE and UPDATE still match
+    the same statements on DuckDB."""
+    monkeypatch.setattr(row_fetch, "_duckdb_rows", lambda *a: pytest.fail("DuckDB read an S3 file"))
+    t = Table.create(s3_uri, _data(30).schema, properties=DV, storage_options=s3_options)
+    t.append(_data(1000))
+    ref = duckdb.connect()
+    ref.register("src", _data(1000))
+    ref.execute("CREATE TABLE r AS SELECT * FROM src")
+    t.delete("id % 10 = 3")
+    ref.execute("DELETE FROM r WHERE id % 10 = 3")
+    t.update({"s": "s || '!'", "id": "-id - 1"}, "x > 50 OR id % 7 = 0")
+    ref.execute("UPDATE r SET s = s || '!', id = -id - 1 WHERE x > 50 OR id % 7 = 0")
+    cols = ["id", "s", "x", "st", "m"]
+    got = t.snapshot().scan().to_arrow().select(cols).sort_by("id")
+    want = ref.sql(f"SELECT {', '.join(cols)} FROM r ORDER BY id").to_arrow_table()
+    assert str(got.to_pylist()) == str(want.cast(got.schema).to_pylist())
