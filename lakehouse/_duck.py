@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .errors import SqlError
 from .lazy import duckdb, pa
@@ -12,11 +12,15 @@ _ROWID = "__lh_rowid"
 
 
 @contextlib.contextmanager
-def connection() -> Iterator[duckdb.DuckDBPyConnection]:
+def connection(readable: Sequence[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private connection that can read no file but the local ``readable`` paths (data files)."""
     # Closed explicitly: a DuckDB connection garbage-collected in a forked child segfaults.
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone='UTC'")
+        if readable:
+            paths = ", ".join("'" + p.replace("'", "''") + "'" for p in readable)
+            con.execute(f"SET allowed_paths=[{paths}]")
         con.execute("SET enable_external_access=false")  # it only ever evaluates expressions on Arrow data
         yield con
     finally:

@@ -1,9 +1,11 @@
 """DELETE and UPDATE on a table with deletion vectors: mark rows instead of rewriting files.
 
 Two passes per file: the predicate is evaluated on the columns it names only (a one-column read of a
-wide table), giving the physical positions of the matching rows; DELETE then marks them in the file's
-deletion vector (``Transaction.delete_positions``). UPDATE also reads the full rows at those positions --
-only the row groups that hold them -- computes their new values and appends them in new files.
+wide table; one DuckDB pass for local files, ``row_fetch.rows_matching``, else pyarrow and
+``RowFilter``), giving the physical positions of the matching rows; DELETE then marks them in the file's
+deletion vector (``Transaction.delete_positions``). UPDATE also reads the other columns of the rows at
+those positions (``row_fetch.rows_at``: only the data pages that hold them), computes their new values
+and appends them in new files.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from .errors import LakehouseError
 from .lazy import np, pa
 from .predicate import may_match, parse_where
 from .reader import open_data_file, read_file, storage_for
+from .row_fetch import POS, local_paths, rows_at, rows_matching
 from .row_filter import RowFilter
 from .schema import find_field
 
 if TYPE_CHECKING:
+    import duckdb
+
     from .cdf import ChangeRecorder
     from .data_file import DataFile
     from .snapshot import Snapshot
@@ -42,23 +47,25 @@ class Transaction(Protocol):
 
 __all__ = ["delete_marking", "update_marking"]
 
-_POS = "__lh_pos"
+_POS = POS
 
 
 def delete_marking(tx: Transaction, view: Snapshot, indices: list[int], where: str) -> int:
     """Mark the rows matching ``where`` in the files at ``indices`` deleted; returns how many."""
     match = RowFilter(where, view.schema)
     marks, deleted = [], 0
-    for i, positions in zip(indices, _matching_each(match, view, indices)):
-        tx.mark_read(view.file_at(i))
-        if len(positions):
-            marks.append((i, positions))
-            deleted += len(positions)
-    if marks:
-        tx.delete_positions(marks)
-        if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
-            rows = pa.concat_tables(_rows_at(view, i, p) for i, p in marks)
-            tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
+    with _duck.connection(readable=local_paths(view, indices)) as con:
+        for i, found in zip(indices, _matching_each(match, view, indices, con)):
+            tx.mark_read(view.file_at(i))
+            positions = found.column(_POS).to_numpy()
+            if len(positions):
+                marks.append((i, positions))
+                deleted += len(positions)
+        if marks:
+            tx.delete_positions(marks)
+            if tx.cdc.enabled:  # the file stays (with a vector): readers cannot derive its deletes
+                rows = pa.concat_tables(rows_at(view, i, p, con) for i, p in marks)
+                tx.cdc.record(rows, "delete", removed=[view.file_at(i) for i, _ in marks])
     return deleted
 
 
@@ -66,17 +73,19 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     """Mark the rows matching ``cond`` deleted and append them as ``select`` computes them (the
     expressions of ``dml.update_rows``, ending with the ``__lh_hit`` flag); returns how many."""
     match = RowFilter(cond, view.schema)
-    marks, moved = [], []
-    for i, positions in zip(indices, _matching_each(match, view, indices)):
-        tx.mark_read(view.file_at(i))
-        if len(positions):
-            marks.append((i, positions))
-            moved.append(_rows_at(view, i, positions))
-    if marks:
-        with _duck.connection() as con:
-            new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
-            tx.delete_positions(marks)
-            adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
+    marks, known = [], []
+    with _duck.connection(readable=local_paths(view, indices)) as con:
+        for i, found in zip(indices, _matching_each(match, view, indices, con)):
+            tx.mark_read(view.file_at(i))
+            if found.num_rows:
+                marks.append((i, found.column(_POS).to_numpy()))
+                known.append(found.drop_columns([_POS]))  # the predicate's columns: not read again
+        if not marks:
+            return 0
+        moved = [rows_at(view, i, p, con, known=k) for (i, p), k in zip(marks, known)]
+        new = _duck.select_exprs(con, pa.concat_tables(moved), select).drop_columns(["__lh_hit"])
+        tx.delete_positions(marks)
+        adds = tx.write_rows(new, validate=True, con=con, rewrite=True)
         if tx.cdc.enabled:
             removed = [view.file_at(i) for i, _ in marks]
             tx.cdc.record(pa.concat_tables(moved), "update_preimage", removed=removed, added=adds)
@@ -84,32 +93,42 @@ def update_marking(tx: Transaction, view: Snapshot, indices: list[int], cond: st
     return sum(len(p) for _, p in marks)
 
 
-def _matching_each(match: RowFilter, view: Snapshot, indices: list[int]) -> list[np.ndarray]:
-    """``_matching`` of each file, files read and filtered in parallel (Parquet decoding and the
+def _matching_each(
+    match: RowFilter, view: Snapshot, indices: list[int], con: duckdb.DuckDBPyConnection
+) -> list[pa.Table]:
+    """``_matching`` of each file: DuckDB reads and filters the local files it can (``rows_matching``:
+    one pass, its own threads), the others are read and filtered in parallel (Parquet decoding and the
     filter release the GIL; a filter that needs DuckDB opens a private connection per call)."""
-    workers = min(len(indices), os.cpu_count() or 1)
+    found: dict[int, pa.Table] = {}
+    if match.columns:
+        for i in indices:
+            got = rows_matching(view, i, match.where, match.columns, con)
+            if got is not None:
+                found[i] = got
+    rest = [i for i in indices if i not in found]
+    workers = min(len(rest), os.cpu_count() or 1)
     if workers <= 1:
-        return [_matching(match, view, i) for i in indices]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda i: _matching(match, view, i), indices))
+        found.update((i, _matching(match, view, i)) for i in rest)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            found.update(zip(rest, pool.map(lambda i: _matching(match, view, i), rest)))
+    return [found[i] for i in indices]
 
 
-def _matching(match: RowFilter, view: Snapshot, i: int) -> np.ndarray:
-    """Physical positions of the live rows of file ``i`` that ``match`` keeps, reading only its columns
-    and only the row groups whose footer statistics may hold a match."""
+def _matching(match: RowFilter, view: Snapshot, i: int) -> pa.Table:
+    """The live rows of file ``i`` that ``match`` keeps: the columns it names (or the first column when
+    it names none) and their physical positions (``__lh_pos``), in order. Reads only those columns and
+    only the row groups whose footer statistics may hold a match."""
     columns = match.columns or [view.schema.names[0]]
+    schema = pa.schema([*(view.schema.field(c) for c in columns), pa.field(_POS, pa.int64())])
     if not match.columns and not _constant(match.where):
-        return np.empty(0, np.int64)
+        return schema.empty_table()
     found = []
     for start, stop, groups in _candidate_runs(view, i, match):
         data = read_file(view, i, columns, groups)
-        positions = _live_in(view, i, start, stop)
-        if not match.columns:  # a constant TRUE ("UPDATE t SET ..." without WHERE)
-            found.append(positions)
-            continue
-        data = data.append_column(_POS, pa.array(positions, pa.int64()))
-        found.append(match.apply(data).column(_POS).to_numpy())
-    return np.concatenate(found) if found else np.empty(0, np.int64)
+        data = data.append_column(_POS, pa.array(_live_in(view, i, start, stop), pa.int64()))
+        found.append(match.apply(data) if match.columns else data)  # no columns: a constant TRUE
+    return pa.concat_tables(found).cast(schema) if found else schema.empty_table()
 
 
 def _candidate_runs(view: Snapshot, i: int, match: RowFilter) -> list[tuple[int, int, list[int] | None]]:
@@ -186,17 +205,3 @@ def _live_in(view: Snapshot, i: int, start: int, stop: int) -> np.ndarray:
 def _constant(where: str) -> bool:
     with _duck.connection() as con:
         return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
-
-
-def _rows_at(view: Snapshot, i: int, positions: np.ndarray) -> pa.Table:
-    """The full rows (table schema) at sorted physical ``positions`` of file ``i``, reading only the
-    row groups from the first to the last that holds one."""
-    with open_data_file(view, i) as pf:
-        md = pf.metadata
-        counts = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
-    starts = np.cumsum([0, *counts])
-    first = int(np.searchsorted(starts, positions[0], side="right") - 1)
-    last = int(np.searchsorted(starts, positions[-1], side="right") - 1)
-    data = read_file(view, i, list(view.schema.names), list(range(first, last + 1)))
-    live = _live_in(view, i, int(starts[first]), int(starts[last + 1]))
-    return data.take(pa.array(np.searchsorted(live, positions)))

@@ -350,14 +350,21 @@ def storage_for(snapshot: TableVersion) -> Storage:
     return _storages[key]
 
 
+def local_file(snapshot: TableVersion, index: int) -> str | None:
+    """The local filesystem path of an active data file; None when it is in an object store."""
+    uri = snapshot.file_uri(index)
+    local = uri[len("file://") :] if uri.startswith("file://") else uri
+    return local if storage_for(snapshot).scheme == "file" and "://" not in local else None
+
+
 @contextlib.contextmanager
 def open_data_file(snapshot: TableVersion, index: int) -> Iterator[pq.ParquetFile]:
     """An active data file, open; a damaged or missing file (also while reading it) raises an error naming it."""
     path, uri = snapshot.file_path(index), snapshot.file_uri(index)
     storage = storage_for(snapshot)
     with snapshot.reading_file(uri):
-        local = uri[len("file://") :] if uri.startswith("file://") else uri
-        if storage.scheme == "file" and "://" not in local:
+        local = local_file(snapshot, index)
+        if local is not None:
             yield pq.ParquetFile(local, memory_map=True)  # local: memory-map instead of fsspec reads
             return
         size = snapshot.file_facts([index]).size[0]
@@ -385,14 +392,10 @@ def read_file(
 
     ``row_groups``: read only these contiguous, ascending row groups (a split of a large file).
     """
-    schema = snapshot.schema
-    full = snapshot.full_schema
-    mode = mapping_mode(snapshot.properties)
-    part_cols = set(snapshot.partition_columns)
-    data_cols = [c for c in columns if c not in part_cols]
+    data_cols = [c for c in columns if c not in set(snapshot.partition_columns)]
     with open_data_file(snapshot, index) as pf:
         file_schema = pf.schema_arrow
-        stored = file_columns([full.field(c) for c in data_cols], file_schema, mode)
+        stored = stored_columns(snapshot, file_schema, data_cols)
         wanted = [stored[c] for c in data_cols if c in stored]
         md = pf.metadata
         if row_groups is None:
@@ -403,6 +406,40 @@ def read_file(
             raw = pf.read_row_groups(groups, columns=wanted) if wanted else None
             num_rows = sum(md.row_group(g).num_rows for g in groups)
             first_row = sum(md.row_group(g).num_rows for g in range(groups[0])) if groups else 0
+    out = assemble(snapshot, index, columns, raw, num_rows, file_schema)
+    dv = snapshot.file_deletion_vector(index)
+    if dv is not None:
+        deleted = load_deleted_rows(storage_for(snapshot), dv).astype(np.int64) - first_row
+        keep = np.ones(num_rows, dtype=bool)
+        keep[deleted[(deleted >= 0) & (deleted < num_rows)]] = False
+        out = out.filter(pa.array(keep))
+    return out
+
+
+def stored_columns(
+    snapshot: TableVersion, file_schema: pa.Schema, data_columns: Sequence[str]
+) -> dict[str, str]:
+    """Logical data column -> the top-level column of a file (``file_schema``) that stores it."""
+    full, mode = snapshot.full_schema, mapping_mode(snapshot.properties)
+    return file_columns([full.field(c) for c in data_columns], file_schema, mode)
+
+
+def assemble(
+    snapshot: TableVersion,
+    index: int,
+    columns: Sequence[str],
+    raw: pa.Table | None,
+    num_rows: int,
+    file_schema: pa.Schema,
+) -> pa.Table:
+    """``columns`` of file ``index`` as the table schema, from ``raw`` (its stored columns as pyarrow
+    reads them, ``num_rows`` rows; None when no stored column is wanted): partition values filled in,
+    physical names and types mapped to logical ones, columns added after the file was written NULL."""
+    schema = snapshot.schema
+    full = snapshot.full_schema
+    mode = mapping_mode(snapshot.properties)
+    part_cols = set(snapshot.partition_columns)
+    stored = stored_columns(snapshot, file_schema, [c for c in columns if c not in part_cols])
     arrays = []
     for c in columns:
         field = schema.field(c)
@@ -415,11 +452,4 @@ def read_file(
             )
         else:  # column added after this file was written
             arrays.append(pa.nulls(num_rows, field.type))
-    out = pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in columns]))
-    dv = snapshot.file_deletion_vector(index)
-    if dv is not None:
-        deleted = load_deleted_rows(storage_for(snapshot), dv).astype(np.int64) - first_row
-        keep = np.ones(num_rows, dtype=bool)
-        keep[deleted[(deleted >= 0) & (deleted < num_rows)]] = False
-        out = out.filter(pa.array(keep))
-    return out
+    return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in columns]))

@@ -18,6 +18,11 @@ from .storage import Storage
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
 ROW_GROUP_ROWS = 128 * 1024
 DICTIONARY_PAGE_LIMIT = 64 * 1024  # bytes
+DATA_PAGE_SIZE = 64 * 1024
+"""Bytes of a data page (pyarrow's default: 1 MiB). Reading a few rows by position decodes only the pages
+that hold them (``row_fetch``): 167 spread rows of a 5 M-row file took half the CPU of 1 MiB pages
+(0.15 s vs 0.30 s); file size, DuckDB scans and pyarrow reads were within noise
+(benchmarks/page_size_bench.py)."""
 
 
 def as_arrow(data: Any) -> pa.Table | pa.RecordBatchReader:
@@ -90,6 +95,7 @@ class _RollingFile:
             # A column whose dictionary outgrows 64 KiB falls back to plain pages early: DuckDB scans
             # them faster (benchmarks/parquet_writer_bench.py: 1.25x -> 1.17x its own files' time).
             dictionary_pagesize_limit=DICTIONARY_PAGE_LIMIT,
+            data_page_size=DATA_PAGE_SIZE,
         )
         self.stats = StatsCollector()
         self.rows = 0
