@@ -18,13 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from ._duck import quote_ident
 from .dv_write import deleted_rows
+from .lazy import duckdb, np, pa, pq
 from .reader import assemble, local_file, open_data_file, storage_for, stored_columns
 
 if TYPE_CHECKING:
