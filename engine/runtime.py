@@ -42,7 +42,7 @@ from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers
 from .phases import phase
-from .snapshot_cache import LatestSnapshots, RecentSnapshots
+from .snapshot_cache import LatestSnapshots, RecentSnapshots, StatementPins
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
@@ -120,6 +120,7 @@ class Runtime:
         self._user: dict[str, pa.Table] = {}
         self._snapshots = RecentSnapshots()
         self._latest = LatestSnapshots()
+        self._pins = StatementPins()  # one catalog state per statement (engine.snapshot_cache)
         # Changes whenever what a table name binds to may change in this runtime (registered data):
         # cached statement plans (engine.sql.plan_cache, kept in plan_cache) are keyed by it.
         self.generation = 0
@@ -316,7 +317,7 @@ class Runtime:
         token = None
         if latest:
             hit = self._latest.lookup(self.catalog, name)
-            if hit is not None:
+            if hit is not None and self._pins.version(self.catalog, hit[0].uri) in (None, hit[1].version):
                 return hit
             token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
         try:
@@ -332,11 +333,24 @@ class Runtime:
             table.storage.data_cache = self.data_cache()
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
-        v = table.version if version is None else check_version(version, table.uri)
+        if version is None:  # the statement's catalog state, else the table's latest version
+            v = self._pins.version(self.catalog, table.uri)
+            v = table.version if v is None else v
+        else:
+            v = check_version(version, table.uri)
         snap = self._snapshots.snapshot(table, v, asked=version is not None)
         if latest:
             self._latest.store(token, name, table, snap)
         return table, snap
+
+    def statement_reads(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, the catalog tables read (outside a transaction) are read at one catalog state: the
+        ratified versions of all tables, read once (``engine.snapshot_cache.StatementPins``)."""
+        return self._pins.statement()
+
+    def snapshot_at(self, table: Table, version: int) -> Snapshot:
+        """``table`` at ``version`` (committed), through the runtime's kept snapshots."""
+        return self._snapshots.snapshot(table, version, asked=False)
 
     def qualified_name(self, name: str) -> str:
         """``ns.t`` for a table name: one part is the session namespace's table if it has one, else main's."""

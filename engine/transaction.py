@@ -67,8 +67,9 @@ class SessionTransaction:
             table = self.catalog.load_table(name)
             version = self.pinned.get(table.uri)
             if version is None:  # the catalog ratified nothing yet: the log's version now
-                version = table.version
-            self.parts[name] = (table, Transaction(table, table.snapshot(version=version)))
+                self.parts[name] = (table, Transaction(table, table.snapshot(version=version)))
+            else:  # ratified: built from the runtime's kept snapshots, reading only newer commits
+                self.parts[name] = (table, Transaction(table, self.runtime.snapshot_at(table, version)))
         return self.parts[name]
 
     def participant(self, table: Table) -> Transaction:

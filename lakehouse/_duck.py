@@ -1,8 +1,19 @@
-"""Row-level evaluation of SQL expressions on Arrow data with a private, short-lived DuckDB connection."""
+"""Row-level evaluation of SQL expressions on Arrow data with a private DuckDB connection.
+
+Opening a DuckDB connection costs tens of milliseconds (more than evaluating an UPDATE's expressions
+on one file), so ``connection()`` lends one from a small per-process pool: a DML statement inside a
+transaction then costs what its rows cost. A lent connection is used by one caller (one thread) at a
+time and returned clean (its one registration, ``__data``, is dropped by ``_run``); one that saw an
+error is closed instead. After a fork the child starts an empty pool and never touches (nor lets the
+garbage collector close) the parent's connections: a DuckDB connection collected in a forked child
+segfaults.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator
 
 import duckdb
@@ -13,16 +24,45 @@ from .errors import SqlError
 _ROWID = "__lh_rowid"
 
 
+_POOL_SIZE = 4  # idle connections kept per process
+_pool: tuple[int, list[duckdb.DuckDBPyConnection]] = (os.getpid(), [])
+_abandoned: list[list[duckdb.DuckDBPyConnection]] = []  # a parent's pools, kept alive in a forked child
+_pool_lock = threading.Lock()
+
+
+def _idle() -> list[duckdb.DuckDBPyConnection]:
+    """This process's idle connections (a fresh list in a forked child)."""
+    global _pool
+    if _pool[0] != os.getpid():
+        _abandoned.append(_pool[1])
+        _pool = (os.getpid(), [])
+    return _pool[1]
+
+
 @contextlib.contextmanager
 def connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    # Closed explicitly: a DuckDB connection garbage-collected in a forked child segfaults.
-    con = duckdb.connect()
-    try:
+    """A DuckDB connection for evaluating expressions on Arrow data, from the pool (see the module
+    docs); TimeZone UTC, no external access."""
+    with _pool_lock:
+        idle = _idle()
+        con = idle.pop() if idle else None
+    if con is None:
+        con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
         con.execute("SET enable_external_access=false")  # it only ever evaluates expressions on Arrow data
+    pid = os.getpid()
+    clean = False
+    try:
         yield con
+        clean = True
     finally:
-        con.close()
+        with _pool_lock:
+            idle = _idle()
+            keep = clean and pid == os.getpid() and len(idle) < _POOL_SIZE
+            if keep:
+                idle.append(con)
+        if not keep and pid == os.getpid():
+            con.close()  # explicitly, never left to the garbage collector
 
 
 def _run(con: duckdb.DuckDBPyConnection, select: str, data: pa.Table) -> pa.Table:

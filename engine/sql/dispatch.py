@@ -133,6 +133,11 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
     from ..runtime import runtime_of
 
     runtime = runtime_of(db)
+    with runtime.statement_reads():  # every table it reads: at one catalog state
+        return _run_statement(runtime, st)
+
+
+def _run_statement(runtime: Runtime, st: Statement) -> Result:
     try:
         if runtime.sandbox:
             sandbox.check_leading(st.text)

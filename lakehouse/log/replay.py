@@ -19,7 +19,7 @@ from ..errors import CorruptLog, TableNotFound, VersionNotFound
 from ..storage import Storage
 from . import in_commit
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
-from .files import LOG_DIR, parse_checkpoint_name, parse_commit_name
+from .files import LOG_DIR, commit_path, parse_checkpoint_name, parse_commit_name
 from .paths import PathCheck
 
 DV_TYPE = pa.struct(
@@ -201,6 +201,31 @@ def read_state(
     _finish_adds(state, json_adds, removed)
     if state.protocol is None or state.metadata is None:
         raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")
+    return state
+
+
+def read_state_after(storage: Storage, base: LogState, version: int) -> LogState:
+    """State at ``version`` replayed from ``base``, an earlier state of the same table, reading the
+    commits after it by name, without listing the log: for a caller that knows ``version`` is
+    committed (its commit file was just read, or a catalog ratified it; earlier versions are then
+    there too). FileNotFoundError if one of them is missing (then read_state, which lists)."""
+    if version < base.version:
+        raise ValueError(f"version {version} is older than the base state's {base.version}")
+    state = LogState(version=version, protocol=base.protocol, metadata=base.metadata, adds=base.adds)
+    state.removes, state.checkpoint_removes = list(base.removes), base.checkpoint_removes
+    state.txns, state.timestamp_ms, state.commit_info = dict(base.txns), base.timestamp_ms, base.commit_info
+    json_adds: dict[str, dict] = {}
+    removed: set[str] = set()
+    for v in range(base.version + 1, version + 1):
+        path = commit_path(v)
+        actions = read_commit(storage, path, v)
+        _apply_commit(state, actions, json_adds, removed)
+        PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
+        if v == version:
+            ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
+            state.commit_info = ci
+            state.timestamp_ms = in_commit.commit_time(ci) or storage.mtime_ms(path)
+    _finish_adds(state, json_adds, removed)
     return state
 
 
