@@ -348,6 +348,11 @@ class Runtime:
         ratified versions of all tables, read once (``engine.snapshot_cache.StatementPins``)."""
         return self._pins.statement()
 
+    def refresh_reads(self) -> None:
+        """Inside ``statement_reads``: the next table resolved reads the catalog state again (a
+        statement re-run after a conflict)."""
+        self._pins.refresh()
+
     def snapshot_at(self, table: Table, version: int) -> Snapshot:
         """``table`` at ``version`` (committed), through the runtime's kept snapshots."""
         return self._snapshots.snapshot(table, version, asked=False)

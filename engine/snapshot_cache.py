@@ -98,6 +98,10 @@ class StatementPins:
             if depth == 0:
                 self._local.versions = None
 
+    def refresh(self) -> None:
+        """The statement re-runs: read the catalog state again when a table is resolved next."""
+        self._local.versions = None
+
     def version(self, catalog: object, uri: str) -> int | None:
         """The version of the table at ``uri`` in this statement's catalog state (read on first use);
         None outside a statement, for a catalog that ratifies no commits, or a table it never did."""

@@ -187,7 +187,7 @@ def _live_in(view: Snapshot, i: int, start: int, stop: int) -> np.ndarray:
 @functools.lru_cache(maxsize=64)
 def _constant(where: str) -> bool:
     with _duck.connection() as con:
-        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
+        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchall()[0][0])
 
 
 def _rows_at(view: Snapshot, i: int, positions: np.ndarray) -> pa.Table:

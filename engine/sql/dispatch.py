@@ -71,6 +71,12 @@ class Context:
     def __post_init__(self) -> None:
         self.cache = SnapshotCache(self.runtime)
 
+    def fresh_cache(self) -> None:
+        """A (re-)run of the statement (after a conflict) resolves its tables again, at a new catalog
+        state."""
+        self.runtime.refresh_reads()
+        self.cache = type(self.cache)(self.runtime)
+
     @property
     def text(self) -> str:
         return self.statement.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -169,11 +170,7 @@ def read_state(
     )
     if from_base:
         first = base.version + 1
-        state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
-        state.removes = list(base.removes)
-        state.checkpoint_removes = base.checkpoint_removes
-        state.txns = dict(base.txns)
-        state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
+        _start_from(state, base)
     elif start is not None:
         _apply_checkpoint(storage, state, listing.checkpoints[start], start)
         check = PathCheck(storage, state.metadata)
@@ -181,15 +178,8 @@ def read_state(
         check.check_table(state.checkpoint_removes, start, "removed file")
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
-    for v in range(first, target + 1):
-        path, _ = listing.commits[v]
-        actions = read_commit(storage, path, v)
-        _apply_commit(state, actions, json_adds, removed)
-        PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
-        if v == target:
-            ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
-            state.commit_info = ci
-            state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, v)
+    paths = {v: listing.commits[v][0] for v in range(first, target + 1)}
+    _replay(storage, state, paths, lambda v: commit_mtime(storage, listing, v), json_adds, removed)
     if start is not None and first > target and not from_base:
         path_mtime = listing.commits.get(target)
         state.timestamp_ms = 0
@@ -211,22 +201,42 @@ def read_state_after(storage: Storage, base: LogState, version: int) -> LogState
     there too). FileNotFoundError if one of them is missing (then read_state, which lists)."""
     if version < base.version:
         raise ValueError(f"version {version} is older than the base state's {base.version}")
-    state = LogState(version=version, protocol=base.protocol, metadata=base.metadata, adds=base.adds)
-    state.removes, state.checkpoint_removes = list(base.removes), base.checkpoint_removes
-    state.txns, state.timestamp_ms, state.commit_info = dict(base.txns), base.timestamp_ms, base.commit_info
+    state = LogState(version=version)
+    _start_from(state, base)
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
-    for v in range(base.version + 1, version + 1):
-        path = commit_path(v)
+    paths = {v: commit_path(v) for v in range(base.version + 1, version + 1)}
+    _replay(storage, state, paths, lambda v: storage.mtime_ms(paths[v]), json_adds, removed)
+    _finish_adds(state, json_adds, removed)
+    return state
+
+
+def _start_from(state: LogState, base: LogState) -> None:
+    """``state`` continues from ``base`` (an earlier state of the same table)."""
+    state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
+    state.removes = list(base.removes)
+    state.checkpoint_removes = base.checkpoint_removes
+    state.txns = dict(base.txns)
+    state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
+
+
+def _replay(
+    storage: Storage,
+    state: LogState,
+    paths: dict[int, str],
+    mtime: Callable[[int], int],
+    json_adds: dict[str, dict],
+    removed: set[str],
+) -> None:
+    """Apply the commits ``paths`` ({version: path}, in order); the last one dates the state."""
+    for v, path in paths.items():
         actions = read_commit(storage, path, v)
         _apply_commit(state, actions, json_adds, removed)
         PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
-        if v == version:
+        if v == state.version:
             ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
             state.commit_info = ci
-            state.timestamp_ms = in_commit.commit_time(ci) or storage.mtime_ms(path)
-    _finish_adds(state, json_adds, removed)
-    return state
+            state.timestamp_ms = in_commit.commit_time(ci) or mtime(v)
 
 
 def read_commit(storage: Storage, path: str, version: int) -> list:
