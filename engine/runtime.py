@@ -314,12 +314,14 @@ class Runtime:
         latest = version is None and timestamp is None
         if self.transaction is not None and latest:
             return self.transaction.view(name)  # pinned at BEGIN, with the transaction's own writes
-        token = None
+        token, keep = None, False
         if latest:
-            hit = self._latest.lookup(self.catalog, name)
+            token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
+            # without a token, checking a kept latest snapshot costs what the pinned version costs
+            keep = token is not None or not self._pins.pinning(self.catalog)
+            hit = self._latest.lookup(self.catalog, name) if keep else None
             if hit is not None and self._pins.version(self.catalog, hit[0].uri) in (None, hit[1].version):
                 return hit
-            token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
         try:
             table = self.catalog.load_table(name)
         except TableNotFound as e:
@@ -339,7 +341,7 @@ class Runtime:
         else:
             v = check_version(version, table.uri)
         snap = self._snapshots.snapshot(table, v, asked=version is not None)
-        if latest:
+        if keep:
             self._latest.store(token, name, table, snap)
         return table, snap
 

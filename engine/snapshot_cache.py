@@ -102,6 +102,12 @@ class StatementPins:
         """The statement re-runs: read the catalog state again when a table is resolved next."""
         self._local.versions = None
 
+    def pinning(self, catalog: object) -> bool:
+        """True inside a statement, for a catalog that ratifies commits."""
+        return bool(getattr(self._local, "depth", 0)) and hasattr(
+            getattr(catalog, "commits", None), "all_versions"
+        )
+
     def version(self, catalog: object, uri: str) -> int | None:
         """The version of the table at ``uri`` in this statement's catalog state (read on first use);
         None outside a statement, for a catalog that ratifies no commits, or a table it never did."""
