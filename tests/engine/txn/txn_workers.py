@@ -142,6 +142,8 @@ def reader(cfg: dict) -> None:
             n, left = n + 1, left - 1
             if left == 0 and cfg.get("done"):
                 open(cfg["done"], "w").close()  # enough reads: writers with ``until`` may stop
+            if left < 0:
+                time.sleep(0.1)  # enough reads: keep checking, leave the CPU to the writers
             if left <= 0 and (not during or time.monotonic() > deadline):
                 break
     db.close()
