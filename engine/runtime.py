@@ -41,7 +41,7 @@ from lakehouse.timetravel import check_version
 
 from .footers import Columns, FooterCache, read_footers
 from .phases import phase
-from .snapshot_cache import LatestSnapshots, RecentSnapshots
+from .snapshot_cache import LatestSnapshots, RecentSnapshots, StatementPins
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot, Table
@@ -122,6 +122,7 @@ class Runtime:
         self._user: dict[str, pa.Table] = {}
         self._snapshots = RecentSnapshots()
         self._latest = LatestSnapshots()
+        self._pins = StatementPins()  # one catalog state per statement (engine.snapshot_cache)
         # Changes whenever what a table name binds to may change in this runtime (registered data):
         # cached statement plans (engine.sql.plan_cache, kept in plan_cache) are keyed by it.
         self.generation = 0
@@ -316,12 +317,14 @@ class Runtime:
         latest = version is None and timestamp is None
         if self.transaction is not None and latest:
             return self.transaction.view(name)  # pinned at BEGIN, with the transaction's own writes
-        token = None
+        token, keep = None, False
         if latest:
-            hit = self._latest.lookup(self.catalog, name)
-            if hit is not None:
-                return hit
             token = self._latest.token(self.catalog)  # read before the lookup: a change since is seen
+            # without a token, checking a kept latest snapshot costs what the pinned version costs
+            keep = token is not None or not self._pins.pinning(self.catalog)
+            hit = self._latest.lookup(self.catalog, name) if keep else None
+            if hit is not None and self._pins.version(self.catalog, hit[0].uri) in (None, hit[1].version):
+                return hit
         if self.warehouse.startswith("s3://") and getattr(self.catalog, "data_cache", False) is None:
             self.catalog.data_cache = self.data_cache()  # catalog tables' logs: this session's cache
         try:
@@ -337,9 +340,13 @@ class Runtime:
             table.storage.data_cache = self.data_cache()
         if timestamp is not None:
             return table, table.snapshot(timestamp=timestamp)
-        v = table.version if version is None else check_version(version, table.uri)
+        if version is None:  # the statement's catalog state, else the table's latest version
+            v = self._pins.version(self.catalog, table.uri)
+            v = table.version if v is None else v
+        else:
+            v = check_version(version, table.uri)
         snap = self._snapshots.snapshot(table, v, asked=version is not None)
-        if latest:
+        if keep:
             self._latest.store(token, name, table, snap)
         return table, snap
 
@@ -363,6 +370,16 @@ class Runtime:
         with phase("log"):
             found = list(_pool().map(one, names))
         return {n: r for n, r in zip(names, found) if r is not None}
+
+    def statement_reads(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, the catalog tables read (outside a transaction) are read at one catalog state: the
+        ratified versions of all tables, read once (``engine.snapshot_cache.StatementPins``)."""
+        return self._pins.statement()
+
+    def refresh_reads(self) -> None:
+        """Inside ``statement_reads``: the next table resolved reads the catalog state again (a
+        statement re-run after a conflict)."""
+        self._pins.refresh()
 
     def qualified_name(self, name: str) -> str:
         """``ns.t`` for a table name: one part is the session namespace's table if it has one, else main's."""

@@ -5,24 +5,35 @@ location and version plus a fingerprint of that version's commit file: a table d
 again at the same location has the same (location, version) pairs, and the commit file's content (its
 commitInfo carries a unique txnId) tells the incarnations apart. On S3 the fingerprint is the commit's
 size and ETag from the listing that found it (``Table.log_tag``: no request); elsewhere a digest of
-the file.
+the file. A newer version of a table kept here is built from the newest kept one (still the same
+incarnation) by reading only the commits after it, by name: no log listing, no replay from the last
+checkpoint.
+
+``StatementPins``: a statement outside a transaction reads every catalog table it names at one
+catalog state (the ratified versions of all tables, read once, when its first table is resolved), so
+that it never sees a multi-table transaction half applied (docs/transactions.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from lakehouse import Snapshot
 from lakehouse.log.files import commit_path
 from lakehouse.log.latest import still_latest
+from lakehouse.log.replay import read_state_after
 from lakehouse.maintenance.vacuum import check_version_retained
 
 if TYPE_CHECKING:
-    from lakehouse import Snapshot, Table
+    from lakehouse import Table
 
 SNAPSHOT_CACHE = 64  # snapshots kept
+INCREMENTAL = 50  # a version at most this far past a kept one is built from it
 
 
 class RecentSnapshots:
@@ -51,7 +62,9 @@ class RecentSnapshots:
                     if key in self._snapshots:
                         self._snapshots.move_to_end(key)
                 return cached[1]
-        snap = table.snapshot(version=version)
+        snap = None if asked else self._from_kept(table, version)
+        if snap is None:
+            snap = table.snapshot(version=version)
         fingerprint = _commit_fingerprint(table, version)  # known from the listing just read (S3)
         if fingerprint is not None:
             with self._lock:
@@ -59,6 +72,63 @@ class RecentSnapshots:
                 while len(self._snapshots) > self._limit:
                     self._snapshots.popitem(last=False)
         return snap
+
+    def _from_kept(self, table: Table, version: int) -> Snapshot | None:
+        """``version`` (whose commit file exists) built from the newest kept older snapshot of the same
+        table, or None when there is none close enough or it belongs to another incarnation."""
+        with self._lock:
+            older = [v for (uri, v) in self._snapshots if uri == table.uri and v < version]
+            kept = self._snapshots.get((table.uri, max(older))) if older else None
+        if kept is None or version - max(older) > INCREMENTAL:
+            return None
+        if _commit_fingerprint(table, max(older)) != kept[0]:
+            return None
+        try:
+            return Snapshot(table.storage, read_state_after(table.storage, kept[1].log_state, version))
+        except FileNotFoundError:  # cleaned up meanwhile: the full read lists the log
+            return None
+
+
+class StatementPins:
+    """Per thread, the catalog's ratified versions of all tables, read once per statement."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def statement(self) -> Iterator[None]:
+        """Reads inside share one catalog state (re-entrant: a nested statement shares the outer's)."""
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.versions = None
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                self._local.versions = None
+
+    def refresh(self) -> None:
+        """The statement re-runs: read the catalog state again when a table is resolved next."""
+        self._local.versions = None
+
+    def pinning(self, catalog: object) -> bool:
+        """True inside a statement, for a catalog that ratifies commits."""
+        return bool(getattr(self._local, "depth", 0)) and hasattr(
+            getattr(catalog, "commits", None), "all_versions"
+        )
+
+    def version(self, catalog: object, uri: str) -> int | None:
+        """The version of the table at ``uri`` in this statement's catalog state (read on first use);
+        None outside a statement, for a catalog that ratifies no commits, or a table it never did."""
+        if not getattr(self._local, "depth", 0):
+            return None
+        versions = self._local.versions
+        if versions is None:
+            read = getattr(getattr(catalog, "commits", None), "all_versions", None)
+            versions = self._local.versions = read() if callable(read) else {}
+        return versions.get(uri)
 
 
 def _commit_fingerprint(table: Table, version: int) -> bytes | None:

@@ -46,6 +46,7 @@ def main(warehouse: str = "./warehouse") -> None:
             raise RuntimeError("changed my mind")
     except RuntimeError:
         pass
+    # one statement reads both tables at one catalog state: never a transfer half applied
     print("after:", db.sql("SELECT (SELECT bal FROM checking), (SELECT bal FROM savings)").fetchall())
 
     # Two transactions changing the same row: the second COMMIT conflicts and changes nothing.

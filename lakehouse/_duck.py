@@ -1,8 +1,20 @@
-"""Row-level evaluation of SQL expressions on Arrow data with a private, short-lived DuckDB connection."""
+"""Row-level evaluation of SQL expressions on Arrow data with a private DuckDB connection.
+
+Opening a DuckDB connection costs tens of milliseconds (more than evaluating an UPDATE's expressions
+on one file), so ``connection()`` lends one from a small per-process pool: a DML statement inside a
+transaction then costs what its rows cost. A lent connection is used by one caller (one thread) at a
+time and returned clean (its one registration, ``__data``, is dropped by ``_run``); one that saw an
+error is closed instead. A connection that may read files (``readable``) is never pooled: it is made
+for its caller and closed. After a fork the child starts an empty pool and never touches (nor lets the
+garbage collector close) the parent's connections: a DuckDB connection collected in a forked child
+segfaults.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator, Sequence
 
 from .errors import SqlError
@@ -11,20 +23,62 @@ from .lazy import duckdb, pa
 _ROWID = "__lh_rowid"
 
 
-@contextlib.contextmanager
-def connection(readable: Sequence[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A private connection that can read no file but the local ``readable`` paths (data files)."""
-    # Closed explicitly: a DuckDB connection garbage-collected in a forked child segfaults.
+_POOL_SIZE = 4  # idle connections kept per process
+_pool: tuple[int, list[duckdb.DuckDBPyConnection]] = (os.getpid(), [])
+_abandoned: list[list[duckdb.DuckDBPyConnection]] = []  # a parent's pools, kept alive in a forked child
+_pool_lock = threading.Lock()
+
+
+def _idle() -> list[duckdb.DuckDBPyConnection]:
+    """This process's idle connections (a fresh list in a forked child)."""
+    global _pool
+    if _pool[0] != os.getpid():
+        _abandoned.append(_pool[1])
+        _pool = (os.getpid(), [])
+    return _pool[1]
+
+
+def _new(readable: Sequence[str]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone='UTC'")
         if readable:
             paths = ", ".join("'" + p.replace("'", "''") + "'" for p in readable)
             con.execute(f"SET allowed_paths=[{paths}]")
-        con.execute("SET enable_external_access=false")  # it only ever evaluates expressions on Arrow data
-        yield con
-    finally:
+        con.execute("SET enable_external_access=false")  # no file but the ``readable`` ones
+    except BaseException:
         con.close()
+        raise
+    return con
+
+
+@contextlib.contextmanager
+def connection(readable: Sequence[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection for evaluating expressions on Arrow data (TimeZone UTC, no external access),
+    from the pool (see the module docs); with ``readable``, a private one that can read those local
+    paths (data files) and no other file."""
+    con = None
+    if not readable:
+        with _pool_lock:
+            idle = _idle()
+            con = idle.pop() if idle else None
+    if con is None:
+        con = _new(readable)
+    pid = os.getpid()
+    clean = False
+    try:
+        yield con
+        clean = True
+    finally:
+        keep = False
+        if not readable:
+            with _pool_lock:
+                idle = _idle()
+                keep = clean and pid == os.getpid() and len(idle) < _POOL_SIZE
+                if keep:
+                    idle.append(con)
+        if not keep and pid == os.getpid():
+            con.close()  # explicitly, never left to the garbage collector
 
 
 def _run(con: duckdb.DuckDBPyConnection, select: str, data: pa.Table) -> pa.Table:

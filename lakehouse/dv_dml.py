@@ -204,4 +204,4 @@ def _live_in(view: Snapshot, i: int, start: int, stop: int) -> np.ndarray:
 @functools.lru_cache(maxsize=64)
 def _constant(where: str) -> bool:
     with _duck.connection() as con:
-        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchone()[0])
+        return bool(con.execute(f"SELECT coalesce(({where}), false)").fetchall()[0][0])

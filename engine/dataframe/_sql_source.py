@@ -35,7 +35,9 @@ def sql_source(runtime: Runtime, text: str, params: Any = None, dialect: str = "
         if not 1 <= n <= len(values):
             raise SqlError(f"parameter ${n} has no value: {len(values)} parameter(s) were given")
         p.replace(literal(values[n - 1]))
-    for ref in bind(runtime, tree, SnapshotCache(runtime), None):
+    with runtime.statement_reads():  # all its tables at one catalog state
+        refs = bind(runtime, tree, SnapshotCache(runtime), None)
+    for ref in refs:
         as_of = ref.node.args.get("version") is not None or ref.node.args.get("when") is not None
         ref.node.set("version", None)
         ref.node.set("when", None)

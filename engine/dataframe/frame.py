@@ -77,7 +77,8 @@ class DataFrame(FrameOps):
         runtime.check_open()
         full = runtime.qualified_name(name)
         try:
-            table, snapshot = runtime.resolve_snapshot(full, version=version, timestamp=timestamp)
+            with runtime.statement_reads():
+                table, snapshot = runtime.resolve_snapshot(full, version=version, timestamp=timestamp)
         except TableNotFound:  # a view (or TEMP view) is its query, read at the latest versions
             source = _view_name(runtime, name) if version is None and timestamp is None else None
             if source is None:

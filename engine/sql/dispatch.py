@@ -71,6 +71,12 @@ class Context:
     def __post_init__(self) -> None:
         self.cache = SnapshotCache(self.runtime)
 
+    def fresh_cache(self) -> None:
+        """A (re-)run of the statement (after a conflict) resolves its tables again, at a new catalog
+        state."""
+        self.runtime.refresh_reads()
+        self.cache = type(self.cache)(self.runtime)
+
     @property
     def text(self) -> str:
         return self.statement.text
@@ -133,6 +139,11 @@ def run_statement(db: Runtime | HasRuntime, st: Statement) -> Result:
     from ..runtime import runtime_of
 
     runtime = runtime_of(db)
+    with runtime.statement_reads():  # every table it reads: at one catalog state
+        return _run_statement(runtime, st)
+
+
+def _run_statement(runtime: Runtime, st: Statement) -> Result:
     try:
         if runtime.sandbox:
             sandbox.check_leading(st.text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -17,7 +18,7 @@ from ..lazy import pa, pc, pq
 from ..storage import Storage
 from . import in_commit, log_cache
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
-from .files import LOG_DIR
+from .files import LOG_DIR, commit_path
 from .listing import LogListing, commit_mtime, list_log
 from .paths import PathCheck
 
@@ -134,11 +135,7 @@ def read_state(
     )
     if from_base:
         first = base.version + 1
-        state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
-        state.removes = list(base.removes)
-        state.checkpoint_removes = base.checkpoint_removes
-        state.txns = dict(base.txns)
-        state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
+        _start_from(state, base)
     elif start is not None:
         _apply_checkpoint(storage, state, listing.checkpoints[start], start, listing.tags)
         check = PathCheck(storage, state.metadata)
@@ -146,15 +143,8 @@ def read_state(
         check.check_table(state.checkpoint_removes, start, "removed file")
     json_adds: dict[str, dict] = {}
     removed: set[str] = set()
-    for v in range(first, target + 1):
-        path, _ = listing.commits[v]
-        actions = read_commit(storage, path, v, listing)
-        _apply_commit(state, actions, json_adds, removed)
-        PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
-        if v == target:
-            ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
-            state.commit_info = ci
-            state.timestamp_ms = in_commit.commit_time(ci) or commit_mtime(storage, listing, v)
+    paths = {v: listing.commits[v][0] for v in range(first, target + 1)}
+    _replay(storage, state, paths, lambda v: commit_mtime(storage, listing, v), json_adds, removed, listing)
     if start is not None and first > target and not from_base:
         path_mtime = listing.commits.get(target)
         state.timestamp_ms = 0
@@ -165,6 +155,52 @@ def read_state(
     if state.protocol is None or state.metadata is None:
         raise CorruptLog(f"log of {storage.root} at version {target} has no protocol or metaData action")
     return state
+
+
+def read_state_after(storage: Storage, base: LogState, version: int) -> LogState:
+    """State at ``version`` replayed from ``base``, an earlier state of the same table, reading the
+    commits after it by name, without listing the log: for a caller that knows ``version`` is
+    committed (its commit file was just read, or a catalog ratified it; earlier versions are then
+    there too). FileNotFoundError if one of them is missing (then read_state, which lists)."""
+    if version < base.version:
+        raise ValueError(f"version {version} is older than the base state's {base.version}")
+    state = LogState(version=version)
+    _start_from(state, base)
+    json_adds: dict[str, dict] = {}
+    removed: set[str] = set()
+    paths = {v: commit_path(v) for v in range(base.version + 1, version + 1)}
+    _replay(storage, state, paths, lambda v: storage.mtime_ms(paths[v]), json_adds, removed)
+    _finish_adds(state, json_adds, removed)
+    return state
+
+
+def _start_from(state: LogState, base: LogState) -> None:
+    """``state`` continues from ``base`` (an earlier state of the same table)."""
+    state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
+    state.removes = list(base.removes)
+    state.checkpoint_removes = base.checkpoint_removes
+    state.txns = dict(base.txns)
+    state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
+
+
+def _replay(
+    storage: Storage,
+    state: LogState,
+    paths: dict[int, str],
+    mtime: Callable[[int], int],
+    json_adds: dict[str, dict],
+    removed: set[str],
+    listing: LogListing | None = None,
+) -> None:
+    """Apply the commits ``paths`` ({version: path}, in order); the last one dates the state."""
+    for v, path in paths.items():
+        actions = read_commit(storage, path, v, listing)
+        _apply_commit(state, actions, json_adds, removed)
+        PathCheck(storage, state.metadata).check_actions(actions, v)  # no file outside the table
+        if v == state.version:
+            ci = next((a for a in actions if isinstance(a, CommitInfo)), None)
+            state.commit_info = ci
+            state.timestamp_ms = in_commit.commit_time(ci) or mtime(v)
 
 
 def read_commit(storage: Storage, path: str, version: int, listing: LogListing | None = None) -> list:

@@ -56,7 +56,7 @@ def set_comment(ctx: Context, name: str, column: str | None, text: str | None) -
     """Commit a new table comment (``column`` None) or column comment; the new version."""
 
     def run() -> int:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         table, snapshot = ctx.cache.get(name)
         tx = Transaction(table, snapshot)
         if column is None:

@@ -63,7 +63,7 @@ def delete(ctx: Context) -> Result:
     using = tree.args.get("using") or []
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         name, table, snapshot = resolve_target(ctx, target)
         alias = target.alias_or_name
         names = {n.lower() for n in snapshot.schema.names}
@@ -101,7 +101,7 @@ def update(ctx: Context) -> Result:
     joins = tree.args.get("joins") or []
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         name, table, snapshot = resolve_target(ctx, target)
         alias = target.alias_or_name
         schema = snapshot.schema

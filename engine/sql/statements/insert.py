@@ -52,7 +52,7 @@ def insert(ctx: Context) -> Result:
         raise SqlError("INSERT OVERWRITE cannot have REPLACE WHERE: use INSERT INTO t REPLACE WHERE ...")
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.schema
         static = {_resolve(schema, c): v for c, v in _static_partition(target).items()}

@@ -141,7 +141,7 @@ def merge(ctx: Context) -> Result:
         )
 
     def run() -> Result:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         name, table, snapshot = resolve_target(ctx, target)
         schema = snapshot.full_schema  # with column metadata: defaults, generated / identity columns
         tx = write_transaction(ctx.runtime, table, snapshot)

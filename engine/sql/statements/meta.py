@@ -232,7 +232,7 @@ def unset_tblproperties(ctx: Context) -> Result:
     if_exists = bool(ctx.match.group("exists"))
 
     def run() -> int | None:
-        ctx.cache = type(ctx.cache)(ctx.runtime)
+        ctx.fresh_cache()
         _, table, snapshot = _table(ctx)
         props = dict(snapshot.properties)
         missing = [k for k in keys if k not in props]

@@ -47,7 +47,7 @@ def journal(paths) -> list[list[str]]:
         if os.path.exists(p):
             for line in Path(p).read_text().splitlines():
                 parts = line.split()
-                if parts and parts[0] in "TAKR" and len(parts) == {"T": 3, "A": 3, "K": 3, "R": 5}[parts[0]]:
+                if parts and parts[0] in "TAKR" and len(parts) == {"T": 3, "A": 3, "K": 3, "R": 7}[parts[0]]:
                     out.append(parts)  # a line cut short by SIGKILL has fewer fields: ignored
     return out
 

@@ -3,8 +3,8 @@
 ``transfer``: moves random amounts from an account of table ``a`` to one of table ``b`` and writes a
 ledger row, one multi-table transaction each (``BEGIN; UPDATE a; UPDATE b; INSERT INTO ledger;
 COMMIT``), retrying a conflicting transaction; journals ``T w seq`` before each COMMIT and ``A w seq``
-once it was acknowledged. ``reader``: takes consistent reads of all three tables (read-only
-transactions) and journals each ``R total moved ledger_rows``.
+once it was acknowledged. ``reader``: takes consistent reads of all three tables (plain SELECTs and
+read-only transactions) and journals each.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import random
 import sys
 import time
 
-ACCOUNTS = 8
+ACCOUNTS = 64
 START = 1000
 
 
@@ -40,12 +40,18 @@ def setup(cfg: dict) -> None:
 
 
 def transfer(cfg: dict) -> None:
-    w, n = cfg["worker"], cfg["txns"]
+    """``txns`` transfers, and more until the file ``until`` exists (when given); ``nice``: a lower
+    CPU priority, so that a concurrent reader keeps reading while the writers are busy."""
+    w, n, until = cfg["worker"], cfg["txns"], cfg.get("until")
     rng = random.Random(cfg.get("seed", w))
+    if cfg.get("nice"):
+        os.nice(cfg["nice"])
     db = connect(cfg)
     with open(cfg["journal"], "a", buffering=1) as log:
-        for seq in range(n):
+        seq = 0
+        while seq < n or (until is not None and not os.path.exists(until)):
             one_transfer(db, rng, w, seq, log)
+            seq += 1
     db.close()
 
 
@@ -64,7 +70,8 @@ def one_transfer(db, rng: random.Random, w: int, seq: int, log) -> None:
             db.sql("COMMIT")
             log.write(f"A {w} {seq}\n")
             return
-        except CommitConflict:
+        except CommitConflict as e:
+            log.write(f"C {w} {seq} {' '.join(str(e).split())[:300]}\n")
             if db.runtime.transaction is not None:
                 db.sql("ROLLBACK")
             time.sleep(rng.uniform(0, 0.02))
@@ -103,19 +110,50 @@ def killed_transfers(cfg: dict) -> None:
 
 
 def reader(cfg: dict) -> None:
+    """Consistent reads until the stop file exists and ``min_reads`` were taken, each of ``kinds`` in
+    turn: ``plain``, one SELECT over the three tables (one catalog state per statement); ``txn``, a
+    read-only BEGIN ... COMMIT; ``frame``, a DataFrame made from that one SELECT.
+    Journals ``R <kind> <during> <total> <moved> <ledger sum> <ledger rows>``, ``during`` 1 while the
+    stop file did not exist yet (the writers were still running)."""
     db = connect(cfg)
     deadline = time.monotonic() + cfg["seconds"]
+    left = cfg.get("min_reads", 0)
+    kinds = cfg.get("kinds", ["plain", "txn"])
+    n = 0
     with open(cfg["journal"], "a", buffering=1) as log:
-        while time.monotonic() < deadline or cfg.get("min_reads", 0) > 0:
-            with db.transaction() as tx:
-                a = tx.sql("SELECT sum(bal) FROM a").fetchall()[0][0]
-                b = tx.sql("SELECT sum(bal) FROM b").fetchall()[0][0]
-                moved, rows = tx.sql("SELECT coalesce(sum(amount), 0), count(*) FROM ledger").fetchall()[0]
-            log.write(f"R {int(a) + int(b)} {START * ACCOUNTS - int(a)} {int(moved)} {rows}\n")
-            cfg["min_reads"] = cfg.get("min_reads", 0) - 1
-            if os.path.exists(cfg["stop"]) and cfg["min_reads"] <= 0:
+        while True:
+            during = 0 if os.path.exists(cfg["stop"]) else 1
+            kind = kinds[n % len(kinds)]
+            if kind == "plain":
+                a, b, moved, rows = db.sql(PLAIN_READ).fetchall()[0]
+            elif kind == "frame":  # a DataFrame made from one SELECT of the three tables
+                from engine.dataframe import from_sql
+
+                a, b, moved, rows = from_sql(db, PLAIN_READ).collect().to_pylist()[0].values()
+            else:
+                db.sql("BEGIN")
+                a = db.sql("SELECT sum(bal) FROM a").fetchall()[0][0]
+                b = db.sql("SELECT sum(bal) FROM b").fetchall()[0][0]
+                moved, rows = db.sql("SELECT coalesce(sum(amount), 0), count(*) FROM ledger").fetchall()[0]
+                db.sql("COMMIT")
+            log.write(
+                f"R {kind} {during} {int(a) + int(b)} {START * ACCOUNTS - int(a)} {int(moved)} {rows}\n"
+            )
+            n, left = n + 1, left - 1
+            if left == 0 and cfg.get("done"):
+                open(cfg["done"], "w").close()  # enough reads: writers with ``until`` may stop
+            if left < 0:
+                time.sleep(0.1)  # enough reads: keep checking, leave the CPU to the writers
+            if left <= 0 and (not during or time.monotonic() > deadline):
                 break
     db.close()
+
+
+# one statement, three tables: read at one catalog state without a transaction
+PLAIN_READ = (
+    "SELECT (SELECT sum(bal) FROM a) AS a, (SELECT sum(bal) FROM b) AS b, "
+    "(SELECT coalesce(sum(amount), 0) FROM ledger) AS moved, (SELECT count(*) FROM ledger) AS n"
+)
 
 
 if __name__ == "__main__":
