@@ -360,6 +360,8 @@ class Runtime:
             return {}
         if self._latest.token(self.catalog) is not None:  # catalog-ratified tables need no request
             return {}
+        if self._pins.pinning(self.catalog):  # read at the statement's catalog state, in this thread
+            return {}
 
         def one(name: str) -> tuple[Table, Snapshot] | None:
             try:
