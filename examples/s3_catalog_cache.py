@@ -9,7 +9,6 @@ python examples/s3_catalog_cache.py [WORK_DIR]
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import uuid
 from pathlib import Path
@@ -23,11 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_s3(data_dir: Path):
-    spec = importlib.util.spec_from_file_location("s3_server", ROOT / "scripts" / "s3_server.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod.start(data_dir)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from s3_server import start  # the project's local S3 server (SeaweedFS)
+
+    return start(data_dir)
 
 
 def main(work: str = "./s3-catalog-demo") -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .errors import SqlError
 from .lazy import duckdb, pa
@@ -79,6 +79,29 @@ def connection(readable: Sequence[str] = ()) -> Iterator[duckdb.DuckDBPyConnecti
                     idle.append(con)
         if not keep and pid == os.getpid():
             con.close()  # explicitly, never left to the garbage collector
+
+
+class ProcessConnection:
+    """One DuckDB connection per process, made by ``make`` on first use. A forked child makes its own
+    and never touches (nor lets the garbage collector close) the parent's."""
+
+    def __init__(self, make: Callable[[], duckdb.DuckDBPyConnection]):
+        self._make = make
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def get(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._con is None:
+                self._con = self._make()
+            return self._con
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()  # another thread of the parent may have held it
+        if self._con is not None:
+            _abandoned.append([self._con])
+            self._con = None
 
 
 def _run(con: duckdb.DuckDBPyConnection, select: str, data: pa.Table) -> pa.Table:

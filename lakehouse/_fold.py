@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 from sqlglot import exp
 
+from ._duck import ProcessConnection
 from .lazy import duckdb, pa
 
 # Name fragments of functions whose value changes between evaluations (time, randomness, sequences).
@@ -67,16 +68,19 @@ class Folder:
 _MEMO: OrderedDict[str, pa.Scalar | None] = OrderedDict()
 _MEMO_SIZE = 4096
 _LOCK = threading.Lock()
-_CON: list[duckdb.DuckDBPyConnection] = []
-_INHERITED: list[duckdb.DuckDBPyConnection] = []  # a DuckDB connection collected in a forked child segfaults
+
+
+def _constants_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_external_access=false")  # constants only: no file is ever needed
+    return con
+
+
+_CON = ProcessConnection(_constants_db)
 
 
 def _evaluate(sql: str) -> pa.Scalar | None:
-    if not _CON:
-        con = duckdb.connect()
-        con.execute("SET enable_external_access=false")  # constants only: no file is ever needed
-        _CON.append(con)
-    con = _CON[0]
+    con = _CON.get()
     seen = []
     for zone in _ZONES:
         try:
@@ -92,9 +96,7 @@ def _evaluate(sql: str) -> pa.Scalar | None:
 
 def _after_fork_in_child() -> None:
     global _LOCK
-    _INHERITED.extend(_CON)  # never used nor collected in the child
-    _CON.clear()
-    _LOCK = threading.Lock()
+    _LOCK = threading.Lock()  # another thread of the parent may have held it
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from ._duck import ProcessConnection
 from .column_mapping import PARQUET_FIELD_ID
 from .lazy import pa, pq
 from .stats import StatsCollector
@@ -189,30 +189,19 @@ class DuckFiles:
         return rel, len(data), stats.to_json()
 
 
-_DB: list[duckdb.DuckDBPyConnection] = []
-_INHERITED: list[duckdb.DuckDBPyConnection] = []  # a DuckDB connection collected in a forked child segfaults
-_LOCK = threading.Lock()
+def _writing_db() -> duckdb.DuckDBPyConnection:
+    from .lazy import duckdb
+
+    return duckdb.connect(config={"threads": "1"})
+
+
+_DB = ProcessConnection(_writing_db)
 
 
 def _cursor() -> duckdb.DuckDBPyConnection:
     """A new connection to the process's writing database (opening one costs ~70 ms). One thread: a
     COPY pulls the chunks (and so runs the caller's generators) on the calling thread, in order."""
-    import duckdb
-
-    with _LOCK:
-        if not _DB:
-            _DB.append(duckdb.connect(config={"threads": "1"}))
-        return _DB[0].cursor()
-
-
-def _after_fork_in_child() -> None:
-    global _LOCK
-    _INHERITED.extend(_DB)  # never used nor collected in the child
-    _DB.clear()
-    _LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    return _DB.get().cursor()
 
 
 def _size(path: str) -> int:
