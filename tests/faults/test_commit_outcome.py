@@ -121,8 +121,9 @@ def test_create_table_as_select_keeps_a_table_whose_commit_may_have_landed(proxy
 
 
 def test_503_storm_while_sql_downloads_data_files_is_a_lakehouse_error(proxy):
-    """The SQL path copies remote data files into its cache through fsspec: a 503 storm there must end
-    as StorageUnavailable naming the download, not a bare OSError (seen in the MERGE fault run)."""
+    """The SQL path fetches remote data files into its cache (prefetch, then the download): a 503 storm
+    there must end as StorageUnavailable naming the file, not a bare OSError (seen in the MERGE fault
+    run)."""
     import uuid
 
     import engine
@@ -137,6 +138,9 @@ def test_503_storm_while_sql_downloads_data_files_is_a_lakehouse_error(proxy):
         )
         with pytest.raises(StorageUnavailable) as info:
             db.sql("SELECT count(*) FROM t")
-        assert "download of 1 data file(s)" in str(info.value) and info.value.path.endswith(".parquet")
+        # named: the data file, and what failed (the prefetch's GET of it, or the download)
+        message = str(info.value)
+        assert info.value.path.endswith(".parquet") and info.value.path.rpartition("/")[2] in message
+        assert "GET of bytes" in message or "download of 1 data file(s)" in message
         proxy.clear()
         assert db.sql("SELECT count(*) AS n FROM t").to_arrow().column("n").to_pylist() == [5]
