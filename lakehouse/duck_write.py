@@ -106,7 +106,14 @@ class DuckFiles:
     """Writes one stream of tables (physical names, one partition) as files of about ``target`` bytes."""
 
     def __init__(
-        self, storage: Storage, directory: str, schema: pa.Schema, target: int, prefix: str, group_rows: int
+        self,
+        storage: Storage,
+        directory: str,
+        schema: pa.Schema,
+        target: int,
+        prefix: str,
+        group_rows: int,
+        page_limit: int | None = None,
     ):
         self.storage, self.directory, self.schema, self.target = storage, directory, schema, target
         self.prefix, self.group_rows = prefix, group_rows
@@ -114,6 +121,8 @@ class DuckFiles:
         self.options = f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {group_rows}" + (
             f", FIELD_IDS {ids}" if ids else ""
         )
+        if page_limit is not None:  # pages a reader of single rows can skip (deletion-vector DML)
+            self.options += f", DATA_PAGE_SIZE_LIMIT {int(page_limit)}"
 
     def write(self, tables: Iterator[pa.Table]) -> Iterator[tuple[str, int, str]]:
         """(relative path, size, stats JSON) per file written, as each is done."""

@@ -10,6 +10,7 @@ from . import column_values, constraints, read_files
 from .cdf import ChangeRecorder
 from .data_file import DataFile
 from .dry_run import DryRun, dry_run_active
+from .dv_write import enabled as dv_enabled
 from .errors import CommitOutcomeUnknown, ConstraintViolation
 from .lazy import pa, pc
 from .log import actions as log_actions
@@ -265,6 +266,7 @@ class Transaction(read_files.DeclaredReads):
                 partition_by=view.partition_columns,
                 layout=layout_of(view.full_schema, view.properties),
                 target_file_size=target,
+                small_pages=dv_enabled(view.properties),
             )
         self.add_files(adds)
         self._count("numOutputBytes", sum(a.size for a in adds))

@@ -153,12 +153,16 @@ def write_data_files(
     target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
     data_change: bool = True,
     directory: str = "",
+    small_pages: bool = False,
 ) -> list[Add]:
     """Write Parquet files for already-validated data; return their add actions (not yet committed).
 
     Partition columns are not stored in the files; their values go to ``partitionValues``.
     ``layout``: a column-mapped table's physical names (files, statistics and partition values use them).
     ``directory``: below the table root (``_change_data`` for change data files, named ``cdc-...``).
+    ``small_pages``: data pages of ``DATA_PAGE_SIZE`` from either writer (deletion-vector tables: their
+    DML reads changed rows by position, and a reader skips the pages holding none of them); pyarrow's
+    files always have them, DuckDB's writer otherwise writes larger pages, which it scans faster.
     """
     phys = layout.names if layout is not None else physical_names or {}
     writers: dict[tuple, _RollingFile] = {}
@@ -198,7 +202,13 @@ def write_data_files(
             big = big and target_file_size >= duck_write.MIN_TARGET
             if big and duck_write.writable(head[0].schema):  # DuckDB scans its own writer's files fastest
                 files = duck_write.DuckFiles(
-                    storage, directory, head[0].schema, target_file_size, prefix, ROW_GROUP_ROWS
+                    storage,
+                    directory,
+                    head[0].schema,
+                    target_file_size,
+                    prefix,
+                    ROW_GROUP_ROWS,
+                    page_limit=DATA_PAGE_SIZE if small_pages else None,
                 )
                 for result in files.write(_counted(tables, shown)):
                     emit((), result)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from ..dv_write import enabled as dv_enabled
 from ..log.actions import Add
 from ..mapped_schema import layout_of
 from ..write import ROW_GROUP_ROWS, write_data_files
@@ -71,6 +72,7 @@ def write_layout_files(
         layout=layout_of(view.full_schema, view.properties),
         target_file_size=target,
         data_change=False,
+        small_pages=dv_enabled(view.properties),
     )
     tx.add_files(adds)
     return adds
