@@ -62,7 +62,8 @@ class LocalExecutor(Executor):
         if start_method == "forkserver":
             # Imported once in the fork server, so a (replacement) worker starts in milliseconds. pandas:
             # pyarrow imports it lazily on some conversions (0.3 s per fresh worker otherwise).
-            preload = ["__main__", "engine.jobs.tasks"]
+            # pyarrow, numpy, duckdb: ``import lakehouse`` no longer loads them, and every task needs them.
+            preload = ["__main__", "engine.jobs.tasks", "numpy", "pyarrow", "pyarrow.parquet", "duckdb"]
             if importlib.util.find_spec("pandas") is not None:
                 preload.append("pandas")
             self._ctx.set_forkserver_preload(preload)
