@@ -100,7 +100,7 @@ def test_reducer_killed_every_attempt_leaves_no_files(corpus_db, tmp_path):
             num_reducers=2, staging=str(staging),
         )  # fmt: skip
     # multiprocessing's forkserver reports 255 when it loses a child's exit status (popen_forkserver:
-    # a rare race, also seen on earlier commits): the death is still named, with what is known of it
+    # a rare race): the death is still named, with what is known of it
     message = str(info.value)
     assert "reduce task" in message and ("killed by signal 9" in message or "exit code 255" in message)
     assert "partition" in info.value.split
