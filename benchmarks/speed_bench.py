@@ -14,6 +14,9 @@ Rows (ratio = ours / baseline; lower is better):
                  checkpoint every 100), vs delta-rs, per run (5 runs, alternating)
   open_files     same, 100,000 files in one checkpoint
   import         cold ``python -c "from lakehouse import Table"`` vs ``python -c "import deltalake"``
+  main           the main job's TPC-DS run, ``lakehouse tpcds all --sf 0.1`` as ``bash scripts/dev.sh main``
+                 runs it (a cold process, every query once, ours and DuckDB on plain Parquet alternating),
+                 ``--runs`` processes; the ratio is the report's (``--only main``)
 
 Each TPC-DS query runs ``--repeat`` times per variant, the variants taking turns in rotating order
 (ours / direct / baseline / loader), and a variant's time for the query is the median of its runs; a row's
@@ -316,6 +319,43 @@ def bench_import(runs: int) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------------------------ main job
+
+
+def bench_main(work: Path, runs: int, sf: float = 0.1) -> dict:
+    """``lakehouse tpcds all --sf 0.1`` in ``runs`` cold processes, as ``bash scripts/dev.sh main`` runs
+    it (the first builds the warehouse); per run the totals of the 99 queries both sides finished."""
+    import csv
+
+    warehouse = work / "wh-main"
+    cli = [sys.executable, "-c", "from engine.shell.cli import main; main()", "tpcds", "all"]
+    totals = []
+    for r in range(runs):
+        reports = warehouse / "_tpcds_reports" / f"speed-bench-{r}"
+        cmd = cli + ["--sf", f"{sf:g}", "--warehouse", str(warehouse), "--report-dir", str(reports)]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        with open(reports / "results.csv", newline="") as f:
+            rows = [x for x in csv.DictReader(f) if x["seconds"] and x["baseline_seconds"]]
+        failed = [x["query"] for x in rows if x["status"] != "passed"]
+        ours = sum(float(x["seconds"]) for x in rows)
+        base = sum(float(x["baseline_seconds"]) for x in rows)
+        totals.append(
+            {"ours": ours, "base": base, "ratio": ours / base, "queries": len(rows), "failed": failed}
+        )
+        _print(
+            f"  run {r + 1}: ours {ours:.2f} s, baseline {base:.2f} s, {ours / base:.2f}x ({len(rows)} queries)"
+        )
+    return {
+        "sf": sf,
+        "runs": totals,
+        "ratio": statistics.median(t["ratio"] for t in totals),
+        "ours": statistics.median(t["ours"] for t in totals),
+        "base": statistics.median(t["base"] for t in totals),
+    }
+
+
 # ------------------------------------------------------------------------------------------------ report
 
 
@@ -374,6 +414,16 @@ def summary(report: dict) -> list[str]:
         from loader_bench import summary as loader_summary
 
         lines += loader_summary(report["loader"])
+    r = report.get("main")
+    if r:
+        failed = sorted({q for t in r["runs"] for q in t["failed"]})
+        lines.append(
+            f"main (SF {r['sf']:g}) {r['ours']:7.2f} s    {r['base']:8.2f} s    {r['ratio']:.2f}x  <= 1.05x "
+            "(`bash scripts/dev.sh main`, every query once; runs "
+            + " ".join(f"{t['ratio']:.2f}" for t in r["runs"])
+            + ")"
+            + (f"  NOT PASSED: {', '.join(failed)}" if failed else "")
+        )
     r = report.get("import")
     if r:
         per_run = [a / b for a, b in zip(r["ours_runs_ms"], r["delta_rs_runs_ms"])]
@@ -399,8 +449,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, help="DuckDB threads on every side (default: all cores)")
     p.add_argument(
         "--only",
-        default="tpcds,open,import",
-        help="rows to measure: tpcds,loader,open,import (loader: the "
+        default="tpcds,open,import,main",
+        help="rows to measure: tpcds,loader,open,import,main (loader: the "
         "loader row alone, with and without semi-join pruning and the files skipped per query)",
     )
     p.add_argument("--loader-file-mb", type=int, help="target data file size of the loader's tables (MB)")
@@ -438,6 +488,9 @@ def main() -> None:
     if "open" in only:
         _print("== open + list files, cold processes, tables written by delta-rs")
         report.update(bench_open_rows(work, a.quick, a.runs))
+    if "main" in only:
+        _print("== the main job's TPC-DS run (lakehouse tpcds all --sf 0.1), cold processes")
+        report["main"] = bench_main(work, max(1, min(a.runs, 3)))
     if "import" in only:
         _print("== cold import")
         report["import"] = bench_import(max(a.runs, 5))

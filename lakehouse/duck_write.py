@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 MIN_ROWS = 16 * 1024
 # A file ends once DuckDB has flushed a row group past the target; below a few row groups' size the
 # pyarrow writer (which checks the size after every chunk) keeps files near small targets.
-MIN_TARGET = 32 * 1024 * 1024
+MIN_TARGET = 16 * 1024 * 1024
 _ROWS = "__lh_rows"
 
 
