@@ -170,7 +170,7 @@ def read_column(src: Source, leaf: Leaf, md: dict) -> tuple[bytes, bytes, list]:
     if leaf.ptype not in (_BOOLEAN, _INT32, _INT64, _BYTE_ARRAY):
         raise Unsupported(f"physical type {leaf.ptype}")
     codec = md.get(4, 0)
-    if codec not in (_UNCOMPRESSED, _GZIP):
+    if codec != _UNCOMPRESSED and codec not in CODECS:
         raise Unsupported(f"codec {codec}")
     total = md.get(5, 0)
     start = md.get(9, 0)
@@ -216,10 +216,19 @@ def read_column(src: Source, leaf: Leaf, md: dict) -> tuple[bytes, bytes, list]:
     return bytes(defs), bytes(reps), values
 
 
+def _gunzip(page: bytes | memoryview, size: int) -> bytes:
+    return zlib.decompress(page, 47)  # gzip or zlib header
+
+
+# Parquet codec id -> decompress(page, uncompressed size). Only what the standard library has: snappy
+# and zstd would need a module whose import costs what this reader saves (tests add them via pyarrow).
+CODECS: dict[int, Callable[[bytes | memoryview, int], bytes]] = {_GZIP: _gunzip}
+
+
 def _decompress(page: bytes | memoryview, codec: int, size: int) -> bytes | memoryview:
     if codec == _UNCOMPRESSED:
         return page
-    out = zlib.decompress(page, 47)  # gzip or zlib header
+    out = CODECS[codec](page, size)
     if len(out) != size:
         raise Unsupported("page size mismatch")
     return out

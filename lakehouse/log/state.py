@@ -142,5 +142,11 @@ class LogState:
         table = self.adds
         return 0 if table is None else table.num_rows
 
+    def __getstate__(self) -> dict:
+        # Pickled (a job's closure, a copy) with the tables built: a pending one holds closures.
+        state = dict(self.__dict__)
+        state["raw_adds"], state["raw_checkpoint_removes"] = self.adds, self.checkpoint_removes
+        return state
+
     def __repr__(self) -> str:
         return f"LogState(version={self.version}, files={self.num_adds})"

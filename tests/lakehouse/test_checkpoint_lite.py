@@ -1,0 +1,364 @@
+"""The Arrow-free checkpoint reader (``parquet_lite`` / ``checkpoint_lite``) and the pending add table.
+
+The reader must decode exactly what pyarrow decodes, for checkpoints of every writer we have (ours,
+delta-rs, Spark) and in every Parquet layout pyarrow can write them again (codecs, dictionary or plain,
+data page v1 or v2, many pages, many row groups), or refuse (``Unsupported``: replay then reads the file
+with pyarrow). A snapshot built on it must equal the one built with pyarrow, also after JSON commits
+on top of the checkpoint, and a process that only opens a table and lists its files loads no pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from lakehouse_testutil import delta_rs_options
+
+from lakehouse import Table
+from lakehouse.columnar import valid_rows
+from lakehouse.errors import CorruptLog
+from lakehouse.log import parquet_lite, replay
+from lakehouse.log.actions import Txn
+from lakehouse.log.checkpoint_lite import read_light
+from lakehouse.log.parquet_lite import Unsupported
+
+deltalake = pytest.importorskip("deltalake")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = pa.schema([("id", pa.int64()), ("part", pa.string()), ("v", pa.float64())])
+
+
+@pytest.fixture
+def all_codecs(monkeypatch):
+    """Snappy and zstd through pyarrow, so checkpoints of every writer decode here as written."""
+    for cid, name in ((1, "snappy"), (6, "zstd"), (7, "lz4_raw")):
+
+        def unpack(page, size, name=name):
+            return pa.decompress(bytes(page), size, codec=name).to_pybytes()
+
+        monkeypatch.setitem(parquet_lite.CODECS, cid, unpack)
+
+
+def rows(start: int, n: int, parts=("a", "b c", None)) -> pa.Table:
+    return pa.table(
+        {
+            "id": list(range(start, start + n)),
+            "part": [parts[i % len(parts)] for i in range(n)],
+            "v": [i / 3 for i in range(n)],
+        },
+        schema=SCHEMA,
+    )
+
+
+def ours_plain(root: Path) -> str:
+    uri = str(root / "ours_plain")
+    t = Table.create(uri, SCHEMA)
+    for i in range(4):
+        t.append(rows(i * 10, 10))
+    t.delete("id < 5")  # a remove in the checkpoint
+    t.maintenance.checkpoint()
+    return uri
+
+
+def ours_partitioned(root: Path) -> str:
+    uri = str(root / "ours_part%20itioned")
+    t = Table.create(uri, SCHEMA, partition_by=["part"], properties={"delta.columnMapping.mode": "name"})
+    t.append(rows(0, 12))
+    with t.transaction() as tx:  # a txn action (idempotent writers) in the checkpoint
+        tx.append(rows(100, 3))
+        tx.add_action(Txn("stream-1", 7, 1234))
+    t.maintenance.checkpoint()
+    return uri
+
+
+def ours_dv(root: Path) -> str:
+    uri = str(root / "ours_dv")
+    t = Table.create(uri, SCHEMA, properties={"delta.enableDeletionVectors": "true"})
+    t.append(rows(0, 20))
+    t.delete("id % 3 = 0")
+    t.maintenance.checkpoint()
+    return uri
+
+
+def delta_rs(root: Path, partition_by=None, name="delta_rs") -> str:
+    uri = str(root / name)
+    deltalake.write_deltalake(uri, rows(0, 9), partition_by=partition_by)
+    deltalake.write_deltalake(uri, rows(9, 9), partition_by=partition_by, mode="append")
+    deltalake.write_deltalake(uri, rows(50, 4, parts=("x",)), partition_by=partition_by, mode="overwrite")
+    deltalake.write_deltalake(uri, rows(60, 6), partition_by=partition_by, mode="append")
+    deltalake.DeltaTable(uri).create_checkpoint()
+    return uri
+
+
+def checkpoint_files(uri: str) -> list[Path]:
+    return sorted(Path(uri.replace("file://", ""), "_delta_log").glob("*.checkpoint*.parquet"))
+
+
+def expected(path: Path) -> dict:
+    """What replay takes from a checkpoint file, as pyarrow decodes it."""
+    t = pq.read_table(path)
+    out = {}
+    for name in ("protocol", "metaData", "txn"):
+        out[name] = valid_rows(t.column(name)).to_pylist() if name in t.column_names else []
+    out["add"] = valid_rows(t.column("add")).field("path").to_pylist() if "add" in t.column_names else []
+    out["remove"] = (
+        valid_rows(t.column("remove")).field("path").to_pylist() if "remove" in t.column_names else None
+    )
+    return out
+
+
+def light(data: bytes) -> dict:
+    lc = read_light(data)
+    return {**lc.actions, "add": lc.add_paths, "remove": lc.remove_paths}
+
+
+def has_dv(path: Path) -> bool:
+    t = pq.read_table(path)
+    return any(
+        k in t.column_names and "deletionVector" in t.schema.field(k).type.names
+        and valid_rows(t.column(k)).field("deletionVector").null_count < len(valid_rows(t.column(k)))
+        for k in ("add", "remove")
+    )  # fmt: skip
+
+
+LAYOUTS = [
+    {"compression": "none"},
+    {"compression": "gzip", "use_dictionary": False},
+    {"compression": "none", "data_page_version": "2.0"},
+    {"compression": "gzip", "data_page_version": "2.0", "use_dictionary": False},
+    {"compression": "none", "data_page_size": 64, "row_group_size": 3},  # many pages and row groups
+    {"compression": "snappy", "write_statistics": False},
+]
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory, shared_tables) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("lite")
+    out = {
+        "ours_plain": ours_plain(root),
+        "ours_partitioned": ours_partitioned(root),
+        "ours_dv": ours_dv(root),
+        "delta_rs": delta_rs(root),
+        "delta_rs_partitioned": delta_rs(root, ["part"], "delta_rs_part"),
+    }
+    for name in ("simple_table_with_checkpoint", "checkpoints"):  # Spark (parquet-mr)
+        if (shared_tables / name).exists():
+            shutil.copytree(shared_tables / name, root / name)
+            out[name] = str(root / name)
+    return out
+
+
+def test_reader_decodes_what_pyarrow_decodes(tables, all_codecs, tmp_path):
+    seen = 0
+    for name, uri in tables.items():
+        for path in checkpoint_files(uri):
+            want = expected(path)
+            variants = [path.read_bytes()]
+            for i, layout in enumerate(LAYOUTS):  # the same content in other Parquet layouts
+                copy = tmp_path / f"{name}-{path.name}-{i}.parquet"
+                pq.write_table(pq.read_table(path), copy, **layout)
+                variants.append(copy.read_bytes())
+            for data in variants:
+                if has_dv(path):
+                    with pytest.raises(Unsupported, match="deletion vectors"):
+                        read_light(data)
+                    continue
+                assert light(data) == want, (name, path.name)
+                seen += 1
+    assert seen >= 5 * (len(LAYOUTS) + 1)
+
+
+def test_unknown_codec_and_damage_are_unsupported(tables, tmp_path):
+    path = checkpoint_files(tables["ours_plain"])[-1]  # zstd: no codec without pyarrow's help
+    with pytest.raises(Unsupported, match="codec"):
+        read_light(path.read_bytes())
+    data = checkpoint_files(tables["delta_rs"])[-1].read_bytes()
+    for bad in (data[: len(data) // 2], data[:-9] + b"\x00" * 9, b"PAR1" + b"\xff" * 200 + data[-8:], b""):
+        with pytest.raises(Unsupported):
+            read_light(bad)
+
+
+def snapshots(uri: str, monkeypatch) -> tuple:
+    light_snap = Table.open(uri).snapshot()
+    with monkeypatch.context() as m:
+        m.setattr(replay, "apply_light", lambda *a, **k: False)
+        eager = Table.open(uri).snapshot()
+    return light_snap, eager
+
+
+def assert_same(light_snap, eager) -> None:
+    lstate, estate = light_snap.log_state, eager.log_state
+    assert light_snap.num_files == eager.num_files
+    uris = light_snap.file_uris()
+    paths = light_snap.file_paths()
+    assert paths == [unquote(p) for p in eager.adds.column("path").to_pylist()]
+    assert uris == [eager.file_uri(i) for i in range(eager.num_files)]
+    for attr in ("version", "protocol", "metadata", "txns", "removes", "timestamp_ms", "commit_info"):
+        assert getattr(lstate, attr) == getattr(estate, attr), attr
+    assert light_snap.adds.equals(eager.adds)
+    if estate.checkpoint_removes is None:
+        assert lstate.checkpoint_removes is None
+    else:
+        assert lstate.checkpoint_removes.equals(estate.checkpoint_removes)
+    assert light_snap.file_uris() == uris  # the same after the table was built
+
+
+@pytest.mark.parametrize(
+    "name", ["ours_plain", "ours_partitioned", "ours_dv", "delta_rs", "delta_rs_partitioned", "spark"]
+)
+def test_snapshot_equals_the_pyarrow_one(tables, name, monkeypatch):
+    if name == "spark":
+        name = "simple_table_with_checkpoint"
+        if name not in tables:
+            pytest.skip("no Spark table")
+    light_snap, eager = snapshots(tables[name], monkeypatch)
+    # delta-rs writes uncompressed checkpoints; ours (zstd) and Spark's (snappy) are read by pyarrow
+    assert light_snap.log_state.adds_pending == name.startswith("delta_rs")
+    assert not eager.log_state.adds_pending
+    assert_same(light_snap, eager)
+
+
+@pytest.mark.parametrize("name", ["ours_plain", "ours_partitioned", "spark"])
+def test_snapshot_equals_the_pyarrow_one_on_the_light_path(tables, name, all_codecs, monkeypatch):
+    """With snappy and zstd at hand, our and Spark's checkpoints take the light path too."""
+    if name == "spark":
+        name = "simple_table_with_checkpoint"
+        if name not in tables:
+            pytest.skip("no Spark table")
+    light_snap, eager = snapshots(tables[name], monkeypatch)
+    assert light_snap.log_state.adds_pending
+    assert_same(light_snap, eager)
+
+
+def test_delta_rs_checkpoint_is_read_lightly_and_tail_commits_apply(tmp_path, monkeypatch):
+    uri = delta_rs(tmp_path, ["part"])
+    snap = Table.open(uri).snapshot()
+    assert snap.log_state.adds_pending  # no Arrow table until something asks
+    # commits after the checkpoint: delta-rs removes every file (overwrite) and adds; we append,
+    # delete (removes files of the checkpoint) and re-add
+    deltalake.write_deltalake(uri, rows(100, 5), partition_by=["part"], mode="append")
+    t = Table.open(uri)
+    t.append(rows(200, 4))
+    t.delete("id = 61 OR id = 200")
+    for a, b in [snapshots(uri, monkeypatch)]:
+        assert a.log_state.adds_pending
+        assert_same(a, b)
+    deltalake.write_deltalake(uri, rows(300, 3, parts=("%41 é/x",)), partition_by=["part"], mode="overwrite")
+    assert_same(*snapshots(uri, monkeypatch))
+
+
+def test_refreshed_snapshots_stay_pending_and_equal(tmp_path, monkeypatch):
+    uri = delta_rs(tmp_path)
+    t = Table.open(uri)
+    first = t.snapshot()
+    for i in range(12):  # each snapshot replays one commit on the last (still pending) one
+        mode = "overwrite" if i == 5 else "append"
+        deltalake.write_deltalake(uri, rows(1000 + i, 2), mode=mode)  # another writer: ours builds adds
+        s = t.snapshot()
+        assert s.log_state.adds_pending
+    assert first.log_state.adds_pending
+    light_snap, eager = s, snapshots(uri, monkeypatch)[1]
+    assert_same(light_snap, eager)
+    t.append(rows(5000, 2))  # our writer builds the add table: the next refresh goes on from it
+    assert not t.snapshot().log_state.adds_pending
+    assert_same(t.snapshot(), snapshots(uri, monkeypatch)[1])
+
+
+def test_multi_part_checkpoint(tmp_path, monkeypatch):
+    uri = delta_rs(tmp_path)
+    log = Path(uri) / "_delta_log"
+    (single,) = log.glob("*.checkpoint.parquet")
+    version = int(single.name.split(".")[0])
+    table = pq.read_table(single)
+    half = table.num_rows // 2
+    for i, part in enumerate((table.slice(0, half), table.slice(half))):
+        pq.write_table(
+            part, log / f"{version:020d}.checkpoint.{i + 1:010d}.0000000002.parquet", compression="none"
+        )
+    single.unlink()
+    (log / "_last_checkpoint").write_text(
+        json.dumps({"version": version, "size": table.num_rows, "parts": 2})
+    )
+    a, b = snapshots(uri, monkeypatch)
+    assert a.log_state.adds_pending
+    assert_same(a, b)
+
+
+def test_path_outside_the_table_is_refused(tmp_path):
+    uri = delta_rs(tmp_path)
+    (path,) = checkpoint_files(uri)
+    t = pq.read_table(path)
+    add = t.column("add").combine_chunks()
+    paths = [p if p is None else "../../outside.parquet" for p in add.field("path").to_pylist()]
+    fields = [pa.array(paths, pa.string()) if f.name == "path" else add.field(f.name) for f in add.type]
+    new_add = pa.StructArray.from_arrays(fields, fields=list(add.type), mask=add.is_null())
+    pq.write_table(t.set_column(t.column_names.index("add"), "add", new_add), path, compression="none")
+    assert read_light(path.read_bytes()).add_paths[0] == "../../outside.parquet"  # the light reader took it
+    with pytest.raises(CorruptLog, match="outside.parquet"):
+        Table.open(uri).snapshot()
+
+
+def test_damaged_checkpoint_still_names_the_file(tmp_path):
+    uri = delta_rs(tmp_path)
+    (path,) = checkpoint_files(uri)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated: the light reader refuses, pyarrow names it
+    with pytest.raises(CorruptLog, match=path.name):
+        Table.open(uri).snapshot()
+    path.write_bytes(data[:4] + b"\x00" * (len(data) - 12) + data[-8:])  # pages zeroed, footer intact
+    with pytest.raises(CorruptLog, match=path.name):
+        Table.open(uri).snapshot()
+
+
+def test_checkpoint_replaced_before_the_table_is_built(tmp_path):
+    uri = delta_rs(tmp_path)
+    snap = Table.open(uri).snapshot()
+    (path,) = checkpoint_files(uri)
+    pq.write_table(pq.read_table(path), path, compression="gzip")  # other bytes, other size
+    with pytest.raises(CorruptLog, match="changed after this snapshot read it"):
+        snap.adds  # noqa: B018
+
+
+def test_open_and_list_files_loads_no_pyarrow(tmp_path):
+    uri = delta_rs(tmp_path, ["part"])
+    deltalake.write_deltalake(uri, rows(100, 5), partition_by=["part"], mode="append")  # a JSON tail
+    code = (
+        "import json, sys\nfrom lakehouse import Table\n"
+        f"s = Table.open({uri!r}).snapshot()\n"
+        "out = {'uris': s.file_uris(), 'paths': s.file_paths(), 'n': s.num_files, 'v': s.version,\n"
+        "       'heavy': sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules)}\n"
+        "print(json.dumps(out))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = json.loads(proc.stdout)
+    assert out["heavy"] == []
+    snap = Table.open(uri).snapshot()
+    assert out["uris"] == [snap.file_uri(i) for i in range(snap.num_files)]
+    assert out["paths"] == [snap.file_path(i) for i in range(snap.num_files)]
+    assert (out["n"], out["v"]) == (snap.num_files, snap.version)
+    theirs = deltalake.DeltaTable(uri).file_uris()
+    assert sorted(p.replace("file://", "") for p in theirs) == sorted(out["uris"])
+
+
+@pytest.mark.s3
+def test_delta_rs_checkpoint_on_s3(s3_server, s3_uri, monkeypatch):
+    opts = s3_server.storage_options()
+    their = delta_rs_options(opts)
+    deltalake.write_deltalake(s3_uri, rows(0, 9), partition_by=["part"], storage_options=their)
+    deltalake.write_deltalake(s3_uri, rows(9, 9), mode="append", partition_by=["part"], storage_options=their)
+    deltalake.DeltaTable(s3_uri, storage_options=their).create_checkpoint()
+    light_snap = Table.open(s3_uri, storage_options=opts).snapshot()
+    assert light_snap.log_state.adds_pending
+    with monkeypatch.context() as m:
+        m.setattr(replay, "apply_light", lambda *a, **k: False)
+        eager = Table.open(s3_uri, storage_options=opts).snapshot()
+    assert_same(light_snap, eager)
