@@ -40,22 +40,31 @@ def read_light(data: bytes | Source) -> LightCheckpoint:
             raise Unsupported(f"{kind} without path")
         if _values(data, footer, (kind, "deletionVector", "storageType")):
             raise Unsupported("deletion vectors")
-        paths[kind] = _values(data, footer, (kind, "path"))
+        paths[kind] = _values(data, footer, (kind, "path"), every_row=True)
     actions = {name: _records(data, footer, name) if name in top else [] for name in _ACTIONS}
     return LightCheckpoint(actions, paths["add"] or [], paths["remove"])
 
 
-def _values(data: Source, footer: Footer, path: tuple[str, ...]) -> list:
-    """The non-null values of a leaf column, across row groups ([] if there is no such column)."""
+def _values(data: Source, footer: Footer, path: tuple[str, ...], every_row: bool = False) -> list:
+    """The non-null values of a leaf column, across row groups ([] if there is no such column).
+    ``every_row``: Unsupported unless each row with the top-level struct has a value (paths: one per
+    add row, or they would not line up with the rows pyarrow reads later)."""
     leaf = footer.leaves.get(path)
     if leaf is None:
         return []
+    if leaf.max_rep:
+        raise Unsupported(f"repeated column {'.'.join(path)}")
     out: list = []
     for _, cols in footer.row_groups:
         md = cols.get(path)
         if md is None:
             raise Unsupported(f"no column chunk for {'.'.join(path)}")
-        out.extend(read_column(data, leaf, md)[2])
+        defs, _, values = read_column(data, leaf, md)
+        if every_row:
+            rows = len(defs) - sum(defs.count(level) for level in range(leaf.nodes[0][2]))
+            if rows != len(values):
+                raise Unsupported(f"{'.'.join(path)} is null in {rows - len(values)} row(s)")
+        out.extend(values)
     return out
 
 

@@ -173,6 +173,8 @@ def read_column(src: Source, leaf: Leaf, md: dict) -> tuple[bytes, bytes, list]:
     if codec != _UNCOMPRESSED and codec not in CODECS:
         raise Unsupported(f"codec {codec}")
     total = md.get(5, 0)
+    if not total:  # an empty row group: writers may leave its offsets unset
+        return b"", b"", []
     start = md.get(9, 0)
     dict_off = md.get(11)
     if dict_off and 0 < dict_off < start:
