@@ -9,6 +9,7 @@ that only lists files never imports pyarrow or numpy.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -28,7 +29,7 @@ class Pending:
     ``root`` builds the table replay started from (a checkpoint's, read by pyarrow; None: no files);
     ``steps`` are the (removed decoded paths, added JSON rows) of each replay step after it."""
 
-    __slots__ = ("paths", "_root", "_steps", "_finish", "_table")
+    __slots__ = ("paths", "_root", "_steps", "_finish", "_table", "_lock")
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class Pending:
         self.paths = paths
         self._root, self._steps, self._finish = root, list(steps), finish
         self._table: Any = None
+        self._lock = threading.Lock()  # two threads asking at once: one builds, the other waits
 
     @property
     def built(self) -> Any:
@@ -47,12 +49,13 @@ class Pending:
 
     def table(self) -> pa.Table:
         if self._table is None:
-            table = self._root() if self._root is not None else None
-            for removed, rows in self._steps:
-                table = self._finish(table, removed, rows)  # type: ignore[misc]
-            self._table = table
-            self._root = None
-            self._steps = []
+            with self._lock:
+                if self._table is None:
+                    table = self._root() if self._root is not None else None
+                    for removed, rows in self._steps:
+                        table = self._finish(table, removed, rows)  # type: ignore[misc]
+                    self._table = table
+                    self._root, self._steps = None, []  # what built it can go
         return self._table
 
     @classmethod
