@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -502,3 +503,15 @@ def test_many_paths(tmp_path, uniform, layout):
     path = tmp_path / "many.parquet"
     pq.write_table(pa.table({"metaData": meta, "add": add}), path, **layout)
     assert light(path.read_bytes()) == expected(path)
+
+
+def test_threads_building_the_pending_table_at_once(tmp_path, monkeypatch):
+    uri = delta_rs(tmp_path, ["part"])
+    deltalake.write_deltalake(uri, rows(100, 5), partition_by=["part"], mode="append")
+    eager = snapshots(uri, monkeypatch)[1]
+    for _ in range(5):
+        snap = Table.open(uri).snapshot()
+        assert snap.log_state.adds_pending
+        with ThreadPoolExecutor(8) as pool:
+            tables = list(pool.map(lambda s: s.adds, [snap] * 8))
+        assert all(t.equals(eager.adds) for t in tables)
