@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .parquet_lite import Footer, Leaf, Source, Unsupported, read_column, read_footer
+from .parquet_lite import DAMAGE, Footer, Leaf, Source, Unsupported, read_column, read_footer
 
 _ACTIONS = ("protocol", "metaData", "txn")
 
@@ -26,7 +26,13 @@ class LightCheckpoint:
 
 def read_light(data: bytes | Source) -> LightCheckpoint:
     """The light view of one checkpoint file (``Unsupported``: read it with pyarrow)."""
-    data = data if isinstance(data, Source) else Source.of(data)
+    try:
+        return _read(data if isinstance(data, Source) else Source.of(data))
+    except DAMAGE as e:
+        raise Unsupported(f"undecodable checkpoint: {e!r}") from None
+
+
+def _read(data: Source) -> LightCheckpoint:
     footer = read_footer(data)
     top = footer.children.get((), [])
     if _values(data, footer, ("sidecar", "path")):

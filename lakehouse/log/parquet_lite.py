@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from .thrift_compact import Thrift, Unsupported
 
 _MAGIC = b"PAR1"
+# What damaged bytes raise while decoded (a field of another type, an index past the end, bad UTF-8 ...)
+DAMAGE = (
+    IndexError, KeyError, TypeError, AttributeError, ValueError, OverflowError, struct.error, zlib.error,
+    RecursionError,
+)  # fmt: skip
 _UNPACK_I32 = struct.Struct("<i").unpack_from
 # Parquet enums (parquet.thrift)
 _BOOLEAN, _INT32, _INT64, _BYTE_ARRAY = 0, 1, 2, 6
@@ -101,8 +106,8 @@ def read_footer(src: Source) -> Footer:
         tail = src.read(src.size - 8 - n, src.size)
     try:
         return _footer(Thrift(tail, len(tail) - 8 - n).struct(_FOOTER))
-    except (IndexError, KeyError, TypeError, AttributeError, ValueError, struct.error, RecursionError) as e:
-        raise Unsupported(f"bad footer: {e}") from None  # UnicodeDecodeError is a ValueError
+    except DAMAGE as e:
+        raise Unsupported(f"bad footer: {e}") from None
 
 
 def _footer(meta: dict) -> Footer:
@@ -134,6 +139,8 @@ def _walk(schema: list[dict], i: int, path: tuple, nodes: list, leaves: dict, gr
         name = el.get(4, b"").decode()
         path = (*path, name)
         rep = el.get(3, _REQUIRED)
+        if rep not in (_REQUIRED, _OPTIONAL, _REPEATED):
+            raise Unsupported(f"repetition {rep} of {'.'.join(path)}")
         d = (nodes[-1][2] if nodes else 0) + (rep != _REQUIRED)
         r = (nodes[-1][3] if nodes else 0) + (rep == _REPEATED)
         nodes = [*nodes, (name, rep, d, r)]
@@ -155,10 +162,29 @@ def _walk(schema: list[dict], i: int, path: tuple, nodes: list, leaves: dict, gr
             children[path].append(schema[j].get(4, b"").decode())
             j = _walk(schema, j, path, nodes, leaves, groups)
     elif i:
-        logical = el.get(10) or {}
-        string = el.get(6) == _UTF8 or 1 in logical
-        leaves[path] = Leaf(path, el.get(1, -1), string, nodes)
+        ptype = el.get(1, -1)
+        leaves[path] = Leaf(path, ptype if _plain_type(ptype, el) else -1, _is_string(el), nodes)
     return j
+
+
+def _is_string(el: dict) -> bool:
+    logical = el.get(10)
+    return 1 in logical if logical else el.get(6) == _UTF8
+
+
+def _plain_type(ptype: int, el: dict) -> bool:
+    """True if pyarrow turns the leaf's values into the Python values this reader gives: strings or
+    bytes, booleans, signed integers (not dates, times, decimals, unsigned ...)."""
+    logical, converted = el.get(10), el.get(6)
+    if ptype == _BYTE_ARRAY:
+        return (1 in logical) if logical else converted in (None, _UTF8)
+    if ptype in (_INT32, _INT64):
+        bits = 32 if ptype == _INT32 else 64
+        if logical:
+            integer = logical.get(10)
+            return isinstance(integer, dict) and integer.get(2) is True and integer.get(1) in (8, 16, bits)
+        return converted in ((None, 15, 16, 17) if ptype == _INT32 else (None, 18))
+    return ptype == _BOOLEAN and not logical and converted is None
 
 
 # ------------------------------------------------------------------------------------ column chunks
@@ -167,8 +193,8 @@ def _walk(schema: list[dict], i: int, path: tuple, nodes: list, leaves: dict, gr
 def read_column(src: Source, leaf: Leaf, md: dict) -> tuple[bytes, bytes, list]:
     """(definition levels, repetition levels, non-null values) of one column chunk, a level per byte;
     no levels when the column's maximum is 0; values are str for strings, int, bool, bytes."""
-    if leaf.ptype not in (_BOOLEAN, _INT32, _INT64, _BYTE_ARRAY):
-        raise Unsupported(f"physical type {leaf.ptype}")
+    if leaf.ptype not in (_BOOLEAN, _INT32, _INT64, _BYTE_ARRAY) or md.get(1) != leaf.ptype:
+        raise Unsupported(f"type of {'.'.join(leaf.path)}")
     codec = md.get(4, 0)
     if codec != _UNCOMPRESSED and codec not in CODECS:
         raise Unsupported(f"codec {codec}")
@@ -207,15 +233,21 @@ def read_column(src: Source, leaf: Leaf, md: dict) -> tuple[bytes, bytes, list]:
                     raise Unsupported("dictionary encoding")
                 raw = _decompress(page, codec, header.get(2, 0))
                 dictionary, _ = _plain(raw, 0, leaf, h.get(1, 0))
+            elif kind in (_DATA_PAGE, _DATA_PAGE_V2) and _page_values(header) > total - seen:
+                raise Unsupported("more values in pages than the column chunk holds")
             elif kind == _DATA_PAGE:
                 seen += _data_page_v1(page, header, codec, leaf, dictionary, defs, reps, values)
             elif kind == _DATA_PAGE_V2:
                 seen += _data_page_v2(page, header, codec, leaf, dictionary, defs, reps, values)
             elif kind != 1:  # index pages are skipped
                 raise Unsupported(f"page type {kind}")
-    except (IndexError, ValueError, struct.error, zlib.error, UnicodeDecodeError, RecursionError) as e:
+    except DAMAGE as e:
         raise Unsupported(f"undecodable page: {e}") from None
     return bytes(defs), bytes(reps), values
+
+
+def _page_values(header: dict) -> int:
+    return (header.get(5) or header.get(8) or {}).get(1, 0)
 
 
 def _gunzip(page: bytes | memoryview, size: int) -> bytes:
@@ -256,9 +288,9 @@ def _data_page_v2(page, header, codec, leaf, dictionary, defs, reps, values) -> 
     h = header.get(8) or {}
     n, rep_len, def_len = h.get(1, 0), h.get(6, 0), h.get(5, 0)
     if leaf.max_rep:
-        reps += levels(page, 0, rep_len, leaf.max_rep.bit_length(), n)
+        reps += levels(page, 0, rep_len, leaf.max_rep, n)
     if leaf.max_def:
-        level = levels(page, rep_len, rep_len + def_len, leaf.max_def.bit_length(), n)
+        level = levels(page, rep_len, rep_len + def_len, leaf.max_def, n)
         defs += level
         present = level.count(leaf.max_def)
     else:
@@ -274,7 +306,7 @@ def _levels_v1(raw, pos: int, encoding: int, max_level: int, n: int, out: bytear
     if encoding != _RLE:
         raise Unsupported(f"level encoding {encoding}")
     length = _UNPACK_I32(raw, pos)[0]
-    out += levels(raw, pos + 4, pos + 4 + length, max_level.bit_length(), n)
+    out += levels(raw, pos + 4, pos + 4 + length, max_level, n)
     return pos + 4 + length
 
 
@@ -362,17 +394,19 @@ def _hybrid(raw, pos: int, end: int, width: int, n: int) -> list[int]:
             stop = pos + (header >> 1) * width
             out.extend(_unpack_bits(raw, pos, stop, width))
             pos = stop
-        else:
-            out.extend([int.from_bytes(raw[pos : pos + nbytes], "little")] * (header >> 1))
+        else:  # a run (never longer than what is asked: damaged bytes must not allocate gigabytes)
+            value = int.from_bytes(raw[pos : pos + nbytes], "little")
+            out.extend([value] * min(header >> 1, n - len(out)))
             pos += nbytes
     if len(out) > n:
         del out[n:]
     return out
 
 
-def levels(raw, pos: int, end: int, width: int, n: int) -> bytes:
-    """``n`` levels (each < 256) of the hybrid encoding at raw[pos:end], one byte each: long runs stay
-    C-speed (a checkpoint's protocol column is one run of 100,000 nulls)."""
+def levels(raw, pos: int, end: int, max_level: int, n: int) -> bytes:
+    """``n`` levels (each at most ``max_level`` < 256) of the hybrid encoding at raw[pos:end], one byte
+    each: long runs stay C-speed (a checkpoint's protocol column is one run of 100,000 nulls)."""
+    width = max_level.bit_length()
     if width == 0:
         return bytes(n)
     if width > 8:
@@ -389,9 +423,12 @@ def levels(raw, pos: int, end: int, width: int, n: int) -> bytes:
                 out += bytes(_unpack_bits(raw, pos, stop, width))
             pos = stop
         else:
-            out += bytes(raw[pos : pos + nbytes]) * (header >> 1)
+            out += bytes(raw[pos : pos + nbytes]) * min(header >> 1, n - len(out))
             pos += nbytes
-    return bytes(out[:n])
+    out = out[:n]
+    if out.translate(None, bytes(range(max_level + 1))):  # a level above the maximum: damaged
+        raise Unsupported("level out of range")
+    return bytes(out)
 
 
 def _unpack_bits(raw, pos: int, stop: int, width: int) -> list[int]:
