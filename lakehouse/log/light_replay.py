@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 
 from ..storage import Storage
@@ -22,6 +23,9 @@ from .checkpoint_lite import LightCheckpoint, read_light
 from .parquet_lite import Source, Unsupported
 from .paths import PathCheck
 from .state import LogState, Pending
+
+# Take the light path even where pyarrow is imported already (tests; see ``apply_light``).
+ALWAYS = False
 
 # (storage, checkpoint paths, version, each file's bytes or size) -> (add table, remove table or None)
 Load = Callable[[Storage, list[str], int, list[bytes | int]], tuple]
@@ -36,7 +40,14 @@ def apply_light(
     load: Load,
 ) -> bool:
     """Apply the checkpoint ``paths`` (one or more parts) of ``version`` to ``state``; False: not done
-    (nothing changed), read it with pyarrow."""
+    (nothing changed), read it with pyarrow.
+
+    Only in a process that has not imported pyarrow (unless ``ALWAYS``): there it saves the import
+    when the files' paths are all that is asked for. A process that has pyarrow (an engine session)
+    nearly always needs the add table, which the light path would read the checkpoint a second time
+    for, so it builds the table at once as before."""
+    if not (ALWAYS or "pyarrow" not in sys.modules):
+        return False
     if not paths or any(not p.endswith(".parquet") for p in paths):
         return False
     datas: list[bytes | int] = []

@@ -26,7 +26,7 @@ from lakehouse_testutil import delta_rs_options
 from lakehouse import Table
 from lakehouse.columnar import valid_rows
 from lakehouse.errors import CorruptLog
-from lakehouse.log import parquet_lite, replay
+from lakehouse.log import light_replay, parquet_lite
 from lakehouse.log.actions import Txn
 from lakehouse.log.checkpoint_lite import read_light
 from lakehouse.log.parquet_lite import Unsupported
@@ -35,6 +35,12 @@ deltalake = pytest.importorskip("deltalake")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = pa.schema([("id", pa.int64()), ("part", pa.string()), ("v", pa.float64())])
+
+
+@pytest.fixture(autouse=True)
+def light_path_here(monkeypatch):
+    """This process has pyarrow: take the light path anyway (a fresh process takes it by itself)."""
+    monkeypatch.setattr(light_replay, "ALWAYS", True)
 
 
 @pytest.fixture
@@ -190,7 +196,7 @@ def test_unknown_codec_and_damage_are_unsupported(tables, tmp_path):
 def snapshots(uri: str, monkeypatch) -> tuple:
     light_snap = Table.open(uri).snapshot()
     with monkeypatch.context() as m:
-        m.setattr(replay, "apply_light", lambda *a, **k: False)
+        m.setattr(light_replay, "ALWAYS", False)  # pyarrow is loaded: the path every engine takes
         eager = Table.open(uri).snapshot()
     return light_snap, eager
 
@@ -360,7 +366,7 @@ def test_delta_rs_checkpoint_on_s3(s3_server, s3_uri, monkeypatch):
     light_snap = Table.open(s3_uri, storage_options=opts).snapshot()
     assert light_snap.log_state.adds_pending
     with monkeypatch.context() as m:
-        m.setattr(replay, "apply_light", lambda *a, **k: False)
+        m.setattr(light_replay, "ALWAYS", False)  # pyarrow is loaded: the path every engine takes
         eager = Table.open(s3_uri, storage_options=opts).snapshot()
     assert_same(light_snap, eager)
 
