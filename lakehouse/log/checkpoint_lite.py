@@ -10,6 +10,7 @@ files must be checked against the table root) or sidecars (a v2 checkpoint).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .parquet_lite import DAMAGE, Footer, Leaf, Source, Unsupported, read_column, read_footer
@@ -104,7 +105,7 @@ def _present(leaf: Leaf, defs: bytes, reps: bytes, values: list) -> list[list[tu
     Found with a bytes scan: a checkpoint has one protocol row among 100,000 add rows."""
     threshold, max_def = leaf.nodes[0][2], leaf.max_def
     levels = defs
-    flags = defs.translate(bytes(int(i >= threshold) for i in range(256)))
+    flags = defs.translate(_at_least(threshold))
     at, p = [], flags.find(1)
     while p >= 0:
         at.append(p)
@@ -124,6 +125,12 @@ def _present(leaf: Leaf, defs: bytes, reps: bytes, values: list) -> list[list[tu
         else:
             records[-1].append(entry)
     return records
+
+
+@functools.cache
+def _at_least(threshold: int) -> bytes:
+    """A ``bytes.translate`` table: a level becomes 1 if at least ``threshold``, else 0."""
+    return bytes(int(i >= threshold) for i in range(256))
 
 
 class _Items(dict):
