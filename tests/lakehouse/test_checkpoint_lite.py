@@ -14,11 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from lakehouse_testutil import delta_rs_options
@@ -561,3 +563,33 @@ def test_damaged_bytes_are_refused_or_decoded_without_error(tmp_path):
             assert got == want
             outcomes["skipped bytes"] += 1
     assert all(outcomes.values()), outcomes
+
+
+def test_v2_checkpoint_with_sidecars_falls_back(tmp_path, monkeypatch):
+    """A v2 checkpoint keeps its add rows in sidecar files: the light reader refuses it, replay reads it
+    with pyarrow, and the snapshot is the one the classic checkpoint gave."""
+    uri = delta_rs(tmp_path, ["part"])
+    before = Table.open(uri).snapshot()
+    assert before.log_state.adds_pending
+    want = before.file_uris()
+    log = Path(uri) / "_delta_log"
+    (classic,) = log.glob("*.checkpoint.parquet")
+    version = int(classic.name.split(".")[0])
+    table = pq.read_table(classic)
+    is_add = table.column("add").is_valid()
+    (log / "_sidecars").mkdir()
+    sidecar = log / "_sidecars" / "0000-sidecar.parquet"
+    pq.write_table(table.filter(is_add).select(["add"]), sidecar, compression="none")
+    top = table.filter(pc.invert(is_add)).drop_columns(["add"])
+    entry = {"path": sidecar.name, "sizeInBytes": sidecar.stat().st_size, "modificationTime": 1}
+    kind = top.schema.field("sidecar").type  # delta-rs writes the column (all NULL)
+    sidecars = pa.array([entry] + [None] * (top.num_rows - 1), kind)
+    top = top.set_column(top.column_names.index("sidecar"), "sidecar", sidecars)
+    v2 = log / f"{version:020d}.checkpoint.{uuid.uuid4()}.parquet"
+    pq.write_table(top, v2, compression="none")
+    classic.unlink()
+    with pytest.raises(Unsupported, match="sidecars"):
+        read_light(v2.read_bytes())
+    snap = Table.open(uri).snapshot()
+    assert not snap.log_state.adds_pending
+    assert sorted(snap.file_uris()) == sorted(want)
