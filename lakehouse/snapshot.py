@@ -16,12 +16,12 @@ from .lazy import pa, pc
 from .log.actions import DeletionVector, Metadata, Protocol
 from .log.replay import LogState
 from .protocol import check_readable
-from .reader import FileFacts
 from .schema import find_field, physical_name, schema_from_json, strip_metadata
 from .stats import NAN_AWARE_TAG, FileStats
 from .storage import Storage
 
 if TYPE_CHECKING:
+    from .reader import FileFacts
     from .scan import Scan
 
 
@@ -131,7 +131,7 @@ class Snapshot:
 
     @property
     def num_files(self) -> int:
-        return self.adds.num_rows
+        return self._state.num_adds
 
     @cached_property
     def file_stats(self) -> FileStats:
@@ -139,7 +139,33 @@ class Snapshot:
 
     @cached_property
     def _paths(self) -> list[str]:
-        return self.adds.column("path").to_pylist()
+        return self._state.add_paths()
+
+    def file_paths(self) -> list[str]:
+        """The active files' paths (URI escapes decoded), relative to the table root unless a shallow
+        clone's absolute URI; deletion vectors are not applied (a file with deleted rows is listed).
+
+        Needs no Arrow: right after ``Table.open(uri).snapshot()`` of a table whose checkpoint the
+        light reader takes, listing the files imports neither pyarrow nor numpy."""
+        paths = self._paths
+        if "%" not in "\n".join(paths):
+            return list(paths)
+        return [unquote(p) for p in paths]
+
+    def file_uris(self) -> list[str]:
+        """The active files' absolute URIs, in the order of ``files`` (delta-rs ``DeltaTable.file_uris()``).
+
+        >>> s = table.snapshot()
+        >>> s.file_uris() == [f.uri for f in s.files]
+        True
+        """
+        paths = self.file_paths()
+        text = "\n".join(paths)
+        if all(paths) and not (text.startswith("/") or "\n/" in text or "://" in text):
+            prefix = self._storage.uri("x")[:-1]  # every path is relative: the root and "/"
+            return [prefix + p for p in paths]
+        uri = self._storage.uri
+        return [uri(p) for p in paths]
 
     @property
     def files(self) -> Sequence[DataFile]:
@@ -167,6 +193,8 @@ class Snapshot:
 
     def file_facts(self, indices: Sequence[int]) -> FileFacts:
         """Paths, sizes, row counts, deletion vector sizes and partition values of the given files."""
+        from .reader import FileFacts  # on use: opening a table and listing its files needs none of it
+
         every = self._every_file_facts
         idx = tuple(indices)
 
@@ -187,6 +215,8 @@ class Snapshot:
     @cached_property
     def _every_file_facts(self) -> FileFacts:
         """The facts of every active file, decoded once per snapshot (queries ask for them per table)."""
+        from .reader import FileFacts
+
         adds = self.adds.select(["path", "size", "deletionVector", "partitionValues"])
         log_paths = adds.column("path").to_pylist()
         paths = [unquote(p) for p in log_paths]

@@ -9,7 +9,6 @@ import functools
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from ..columnar import rows_to_table, string_array, valid_rows
@@ -19,8 +18,10 @@ from ..storage import Storage
 from . import in_commit, log_cache
 from .actions import Add, CommitInfo, Metadata, Protocol, Remove, Txn, parse_action
 from .files import LOG_DIR, commit_path
+from .light_replay import apply_light
 from .listing import LogListing, commit_mtime, list_log
 from .paths import PathCheck
+from .state import LogState, Pending
 
 
 @functools.cache
@@ -77,21 +78,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass
-class LogState:
-    """Mutable while being built by replay; Snapshot freezes it."""
-
-    version: int
-    protocol: Protocol | None = None
-    metadata: Metadata | None = None
-    adds: pa.Table | None = None
-    removes: list[dict] = field(default_factory=list)
-    checkpoint_removes: pa.Table | None = None
-    txns: dict[str, Txn] = field(default_factory=dict)
-    timestamp_ms: int = 0
-    commit_info: CommitInfo | None = None
-
-
 def read_state(
     storage: Storage,
     version: int | None = None,
@@ -136,7 +122,9 @@ def read_state(
     if from_base:
         first = base.version + 1
         _start_from(state, base)
-    elif start is not None:
+    elif start is not None and not apply_light(
+        storage, state, listing.checkpoints[start], start, listing.tags, _checkpoint_tables
+    ):
         _apply_checkpoint(storage, state, listing.checkpoints[start], start, listing.tags)
         check = PathCheck(storage, state.metadata)
         check.check_table(state.adds, start)
@@ -176,9 +164,9 @@ def read_state_after(storage: Storage, base: LogState, version: int) -> LogState
 
 def _start_from(state: LogState, base: LogState) -> None:
     """``state`` continues from ``base`` (an earlier state of the same table)."""
-    state.protocol, state.metadata, state.adds = base.protocol, base.metadata, base.adds
+    state.protocol, state.metadata, state.raw_adds = base.protocol, base.metadata, base.raw_adds
     state.removes = list(base.removes)
-    state.checkpoint_removes = base.checkpoint_removes
+    state.raw_checkpoint_removes = base.raw_checkpoint_removes  # a pending table stays pending
     state.txns = dict(base.txns)
     state.timestamp_ms, state.commit_info = base.timestamp_ms, base.commit_info
 
@@ -277,20 +265,29 @@ def _apply_commit(state: LogState, actions: list, json_adds: dict[str, dict], re
 
 
 def _finish_adds(state: LogState, json_adds: dict[str, dict], removed: set[str]) -> None:
+    raw, rows = state.raw_adds, list(json_adds.values())
+    if raw is None or (isinstance(raw, Pending) and raw.built is None):
+        state.raw_adds = Pending.after(raw, removed, rows, _finished)  # paths now, the table on first use
+        return
+    state.raw_adds = _finished(raw.built if isinstance(raw, Pending) else raw, removed, rows)
+
+
+def _finished(adds: pa.Table | None, removed: set[str], rows: list[dict]) -> pa.Table:
+    """``adds`` without the ``removed`` (decoded) paths, then the JSON add ``rows``."""
     parts = []
-    if state.adds is not None and state.adds.num_rows:
+    if adds is not None and adds.num_rows:
         if removed:
-            decoded = decoded_paths(state.adds)
+            decoded = decoded_paths(adds)
             mask = pc.invert(pc.is_in(decoded, value_set=string_array(list(removed))))
-            parts.append(state.adds.filter(mask))
+            parts.append(adds.filter(mask))
         else:
-            parts.append(state.adds)
-    if json_adds:
-        parts.append(add_rows_to_table(list(json_adds.values())))
+            parts.append(adds)
+    if rows:
+        parts.append(add_rows_to_table(rows))
     adds = pa.concat_tables(parts) if parts else add_schema().empty_table()
     if adds.num_columns and adds.column(0).num_chunks > 8:
         adds = adds.combine_chunks()  # incremental replay adds a chunk per commit; keep kernels fast
-    state.adds = adds
+    return adds
 
 
 def add_rows_to_table(rows: list[dict]) -> pa.Table:
@@ -347,12 +344,27 @@ def _cast_nested(child: pa.Array, target: pa.DataType) -> pa.Array:
     return child.cast(target)
 
 
+def _checkpoint_tables(
+    storage: Storage, paths: list[str], version: int, datas: list[bytes | int]
+) -> tuple[pa.Table, pa.Table | None]:
+    """(adds, removes) of a checkpoint ``apply_light`` read: ``datas`` holds each file's bytes or, when
+    only parts were read, its size then (a file of another size now was replaced: an error)."""
+    state = LogState(version=version)
+    _apply_checkpoint(storage, state, paths, version, {}, datas)
+    return state.adds, state.checkpoint_removes
+
+
 def _apply_checkpoint(
-    storage: Storage, state: LogState, paths: list[str], version: int, tags: dict[str, tuple[int, str]]
+    storage: Storage,
+    state: LogState,
+    paths: list[str],
+    version: int,
+    tags: dict[str, tuple[int, str]],
+    datas: list[bytes | int] | None = None,
 ) -> None:
     tables = []
-    for p in paths:
-        tables.extend(_read_checkpoint_file(storage, p, version, tags.get(p)))
+    for i, p in enumerate(paths):
+        tables.extend(_read_checkpoint_file(storage, p, version, tags.get(p), datas[i] if datas else None))
     adds, removes = [], []
     for t in tables:
         cols = set(t.column_names)
@@ -375,10 +387,20 @@ def _apply_checkpoint(
 
 
 def _read_checkpoint_file(
-    storage: Storage, path: str, version: int, tag: tuple[int, str] | None = None
+    storage: Storage,
+    path: str,
+    version: int,
+    tag: tuple[int, str] | None = None,
+    data: bytes | int | None = None,
 ) -> list[pa.Table]:
     try:
-        data = log_cache.read(storage, path, tag)
+        if not isinstance(data, bytes):
+            size, data = data, log_cache.read(storage, path, tag)
+            if size is not None and len(data) != size:
+                raise CorruptLog(
+                    f"checkpoint {storage.uri(path)} (version {version}) changed after this snapshot read it "
+                    f"({size} bytes then, {len(data)} now); take a new snapshot"
+                )
         if path.endswith(".json"):
             rows = [json.loads(line) for line in data.splitlines() if line.strip()]
             table = _json_rows_to_table(rows)

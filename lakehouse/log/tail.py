@@ -38,8 +38,7 @@ def list_log_tail(storage: Storage, target: int | None = None) -> LogListing:
     else:
         names = storage.list_names_after(LOG_DIR, start_after)
         if names is None:  # the store lists everything: skip the older names before parsing any
-            prefix = f"{LOG_DIR}/{version:020d}"
-            names = [(p, m) for p, m in storage.list_names(LOG_DIR) if p >= prefix]
+            names = storage.list_names_from(LOG_DIR, f"{LOG_DIR}/{version:020d}")
         listing = list_log(storage, names)
     if version not in listing.checkpoints:  # stale hint: the checkpoint is gone or incomplete
         return list_log(storage)

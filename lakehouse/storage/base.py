@@ -112,6 +112,10 @@ class Storage(ABC):
         """(path, mtime_ms) of objects directly under ``prefix``; mtime -1 when not known cheaply."""
         return [(f.path, f.modified_ms) for f in self.list(prefix)]
 
+    def list_names_from(self, prefix: str, first: str) -> list[tuple[str, int]]:
+        """``list_names(prefix)`` of the paths not sorting before ``first`` (a full path)."""
+        return [(p, m) for p, m in self.list_names(prefix) if p >= first]
+
     def list_names_after(self, prefix: str, start_after: str) -> list[tuple[str, int]] | None:
         """(path, mtime_ms) of objects under ``prefix`` whose names sort after ``start_after`` (a name
         in ``prefix``), or None when the store cannot list from a point (then list everything)."""

@@ -81,6 +81,18 @@ class LocalStorage(Storage):
             return []
         return [(f"{prefix}/{n}" if prefix else n, -1) for n in names]
 
+    def list_names_from(self, prefix: str, first: str) -> list[tuple[str, int]]:
+        # The names are filtered before any path is built (a 10,000-commit log has ~10,100 names).
+        try:
+            names = os.listdir(self._full(prefix))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        lead = f"{prefix}/" if prefix else ""
+        if not first.startswith(lead):
+            return [(p, m) for p, m in self.list_names(prefix) if p >= first]
+        rest = first[len(lead) :]
+        return [(lead + n, -1) for n in names if n >= rest]
+
     def mtime_ms(self, path: str) -> int:
         return int(os.stat(self._full(path)).st_mtime * 1000)
 
