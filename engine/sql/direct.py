@@ -30,6 +30,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -167,24 +169,59 @@ _SELECT_START = re.compile(r"\s*(?:\(\s*)*(?:SELECT|WITH|FROM|VALUES|TABLE)\b", 
 
 
 def _references(runtime: Runtime, text: str) -> tuple[bytes, list[_Ref]] | None:
-    """DuckDB's parse of ``text``: its table references, or None when it is not a plain query."""
-    with runtime.hold() as con:
-        try:
-            out = con.execute("SELECT json_serialize_sql($1)", [text]).fetchall()[0][0]
-        except duckdb.Error:
-            return None
+    """The table references of ``text`` (DuckDB's parse, kept by text), or None when it is not a
+    plain query the direct path may run in this runtime."""
+    with _PARSED_LOCK:
+        parsed = _PARSED.get(text, _MISSING)
+        if parsed is not _MISSING:
+            _PARSED.move_to_end(text)
+    if parsed is _MISSING:
+        with runtime.hold() as con:
+            try:
+                out = con.execute("SELECT json_serialize_sql($1)", [text]).fetchall()[0][0]
+            except duckdb.Error:
+                out = ""
+        parsed = _parse(text, out)
+        with _PARSED_LOCK:
+            _PARSED[text] = parsed
+            while len(_PARSED) > PARSED:
+                _PARSED.popitem(last=False)
+    if parsed is None or (runtime.sandbox and parsed.denied):
+        return None
+    # A CTE named like a catalog table: which one a reference means depends on its scope (the
+    # planned path works that out).
+    if parsed.named and (
+        runtime.namespace != "main" or any(runtime.catalog.table_exists(f"main.{n}") for n in parsed.named)
+    ):
+        return None
+    return parsed.data, parsed.refs
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    data: bytes  # the text, UTF-8 (DuckDB's locations are byte offsets)
+    refs: list[_Ref]  # table references, in order
+    named: list[str]  # CTE names read as tables
+    denied: bool  # calls a function a sandboxed session refuses
+
+
+PARSED = 1024  # parses kept (by statement text), for repeated statements
+_PARSED: OrderedDict[str, _Parsed | None] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+_MISSING = object()
+
+
+def _parse(text: str, out: str) -> _Parsed | None:
+    """The references in ``out`` (``json_serialize_sql`` of ``text``), or None if not plain."""
     if not out.startswith('{"error":false,"statements":[{"node":'):
         return None
     if any(s in out for s in _OTHER_REFS) or _COLUMN_NAMES.search(out):
         return None
-    if runtime.sandbox:
-        for m in _FUNCTION.finditer(out):
-            if sandbox.denied_function(json.loads(m.group(1))):
-                return None
+    denied = any(sandbox.denied_function(json.loads(m.group(1))) for m in _FUNCTION.finditer(out))
     ctes = {json.loads(m.group(1)).lower() for m in _CTE_KEY.finditer(out)}
     data = text.encode()
     refs: dict[tuple[int, int], _Ref] = {}
-    named: list[str] = []  # CTE names read as tables
+    named: list[str] = []
     for m in _BASE_TABLE.finditer(out):
         node, _ = _DECODER.raw_decode(out, m.start())
         start, length = node.get("query_location"), node.get("query_location_length")
@@ -214,13 +251,7 @@ def _references(runtime: Runtime, text: str) -> tuple[bytes, list[_Ref]] | None:
     ordered = sorted(refs.values(), key=lambda r: r.start)
     if any(a.end > b.start for a, b in zip(ordered, ordered[1:])):
         return None
-    # A CTE named like a catalog table: which one a reference means depends on its scope (the
-    # planned path works that out).
-    if named and (
-        runtime.namespace != "main" or any(runtime.catalog.table_exists(f"main.{n}") for n in named)
-    ):
-        return None
-    return data, ordered
+    return _Parsed(data, ordered, named, denied)
 
 
 def _spelled(span: bytes, ref: _Ref) -> bool:
