@@ -196,3 +196,17 @@ def test_sandboxed_direct_path_refuses_what_the_planned_path_refuses(tmp_path, t
         with pytest.raises(LakehouseError):
             db.sql(text.format(out=out))
     assert not out.exists() and not (tmp_path / "out.csv.db").exists()
+
+
+def test_the_tpcds_report_says_which_path_a_query_took(tmp_path):
+    from engine.phases import PHASES
+    from tpcds.report import QueryRecord, write_report
+
+    recs = [
+        QueryRecord(1, "passed", 0.5, 0.4, 3, "", dict.fromkeys(PHASES, 1.5), 1, 0, "direct"),
+        QueryRecord(2, "passed", 0.5, 0.4, 3, "", dict.fromkeys(PHASES, 2.0), 4, 3, "planned"),
+    ]
+    md = (write_report(recs, tmp_path / "rep") / "report.md").read_text()
+    assert "- path: direct 1, planned 1 queries" in md
+    assert "| 1 | 1.50 | 1.50 | 1.50 | 1.50 | 1.50 | 0 / 1 | direct |" in md
+    assert "| 2 | 2.00 | 2.00 | 2.00 | 2.00 | 2.00 | 3 / 4 | planned |" in md
