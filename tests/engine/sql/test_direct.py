@@ -66,6 +66,7 @@ DIRECT = [
     "SELECT (SELECT max(id) FROM s.t) AS m, 'FROM s.t' AS text, * FROM s.p WHERE d IN (SELECT d FROM s.p)",
     "  (SELECT id FROM s.t WHERE id > 17) UNION ALL (FROM s.t SELECT id WHERE id = 0) ORDER BY id",
     "SELECT id FROM\n  s . t -- a comment naming s.p\nWHERE id = 3",
+    "SELECT 'é€😀' AS e, * FROM s.t AS \"é\" WHERE id = 1",  # DuckDB's locations are byte offsets
 ]
 
 
