@@ -1,24 +1,25 @@
-"""The direct path: a plain SELECT over catalog tables runs as written, without sqlglot or a rewrite.
+"""The direct path: a plain SELECT over catalog tables runs as written, without sqlglot or planning.
 
 Most queries read tables at their latest version and nothing else. For those, parsing with sqlglot,
 binding, pruning and generating new SQL costs more than DuckDB then spends running the query (TPC-DS
 at SF 0.1: about 14 ms of planning per query). Here DuckDB parses the statement itself
-(``json_serialize_sql``): the result says where each table reference is in the text. When every
-reference is an ordinary catalog table, each reference's span in the text is replaced by a DuckDB
-TEMP view over the table's snapshot (``__lh_direct_<n>``, the relation ``relation.scan_sql`` renders
-for all of the snapshot's files: partition columns, column mapping and type widening as in the
-planned path), and the text runs. A view is made once per table and snapshot and replaced when the
-table's snapshot changes; snapshots are resolved as on the planned path, inside the statement's
-catalog state (``StatementPins``), so a statement reads all of its tables at one state.
+(``json_serialize_sql``, kept per text): the result says where each table reference is in the text.
+When every reference is an ordinary catalog table, each reference's span is replaced by the table's
+relation, ``(SELECT ... FROM read_parquet([...])) AS <alias>`` (what ``relation.scan_sql`` renders for
+all of the snapshot's files, as on the planned path: partition columns, column mapping, type widening,
+columns old files lack), and the text runs. The relation is kept per table name while the name
+resolves to the same snapshot; snapshots are resolved as on the planned path, inside the statement's
+catalog state (``StatementPins``), so a statement reads all of its tables at one state. Nothing is
+created in DuckDB's catalog.
 
-Everything else takes the planned path (``engine.sql.rewrite``): other statements, the duckdb
-dialect aside, parameters, transactions, time travel (``AT``, ``VERSION AS OF``, ``t@v3``), CTE
-names equal to a table name, table functions and file names, names of TEMP views, catalog views,
-registered data or DuckDB's own schemas, one-part names outside the ``main`` namespace, three-part
-column names, ``TABLESAMPLE`` and column alias lists on a table, tables on remote storage, and
-snapshots whose relation needs Arrow tables registered (deletion vectors, partition values DuckDB
-cannot read from the paths). In a sandboxed session any function the sandbox denies sends the
-statement to the planned path too (which refuses it); DuckDB's own lock-down holds on both paths.
+Everything else takes the planned path (``engine.sql.rewrite``): other statements and dialects,
+parameters, transactions, time travel (``AT``, ``VERSION AS OF``, ``t@v3``), CTE names equal to a
+table's name, table functions and file names, names of TEMP views, catalog views, registered data or
+DuckDB's own schemas, one-part names outside the ``main`` namespace, three-part column names,
+``TABLESAMPLE`` and column alias lists on a table, tables on remote storage, and snapshots whose
+relation needs Arrow tables registered (deletion vectors, partition values DuckDB cannot read from
+the paths). In a sandboxed session a statement calling a function the sandbox denies takes the
+planned path too (which refuses it); DuckDB's own lock-down holds on both paths.
 
 The planned path prunes files with statistics; this one leaves skipping to DuckDB's Parquet reader
 (row-group statistics, footers kept by ``parquet_metadata_cache``), so a table with more than
@@ -27,7 +28,6 @@ The planned path prunes files with statistics; this one leaves skipping to DuckD
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from .parse import Statement
 
 MAX_FILES = 1  # a table with more files takes the planned path (its pruning may skip some)
-VIEW_PREFIX = "__lh_direct_"
 _SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "temp", "system"}
 _FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson", ".tsv", ".gz", ".zst", ".arrow", ".txt")
 _DECODER = json.JSONDecoder()
@@ -60,7 +59,6 @@ _FUNCTION = re.compile(r'"function_name":("(?:[^"\\]|\\.)*")')
 _COLUMN_NAMES = re.compile(r'"column_names":\[("(?:[^"\\]|\\.)*",){2,}')
 _OTHER_REFS = ('"type":"TABLE_FUNCTION"', '"at_clause":{', '"type":"VALUE_PARAMETER"', '"type":"PARAMETER"')
 _NAME_PART = re.compile(r'\s*(?:"(?:[^"]|"")*"|[^\s."()]+)\s*', re.S)
-_ids = itertools.count()
 _UNSET = 2**64 - 1
 
 
@@ -74,45 +72,44 @@ class _Ref:
 
 
 @dataclass
-class _View:
-    name: str
+class _Relation:
+    sql: str  # ``(SELECT ... FROM read_parquet([...]))``: the snapshot's rows as the table schema
     snapshot: Snapshot
-    regs: Registrations
-    num_files: int
+    regs: Registrations  # its data files, for error messages
 
 
-class DirectViews:
-    """The TEMP views of one runtime's connection: qualified table name -> view over a snapshot."""
+class DirectRelations:
+    """The relations the direct path substitutes, per qualified table name, for one runtime."""
 
     def __init__(self) -> None:
-        self.views: dict[str, _View] = {}
+        self.relations: dict[str, _Relation] = {}
         self.runs = 0  # statements run on the direct path
 
 
-def views_of(runtime: Runtime) -> DirectViews:
-    """The direct path's views of ``runtime`` (kept on the runtime, created on first use)."""
-    if runtime.direct_views is None:
-        runtime.direct_views = DirectViews()
-    return runtime.direct_views
+def relations_of(runtime: Runtime) -> DirectRelations:
+    """The direct path's relations of ``runtime`` (kept on the runtime, created on first use)."""
+    if runtime.direct_relations is None:
+        runtime.direct_relations = DirectRelations()
+    return runtime.direct_relations
 
 
 def run_direct(runtime: Runtime, st: Statement) -> Result | None:
-    """Run ``st`` as written over views of its tables; None (nothing run) when it must be planned."""
+    """Run ``st`` as written, its table references replaced by their relations; None (nothing run)
+    when it must be planned."""
     prepared = prepare(runtime, st)
     if prepared is None:
+        return None
+    made = rewrite(runtime, prepared)
+    if made is None:
         return None
     from ..result import Result
     from .execute import query
 
-    with runtime.hold():  # the views stay what this statement made them until it has run
-        made = rewrite(runtime, prepared)
-        if made is None:
-            return None
-        sql, regs, scans = made
-        record_path("direct")
-        record_scans(scans)
-        table = query(runtime, sql, None, text=st.text, regs=regs)
-    views_of(runtime).runs += 1
+    sql, regs, scans = made
+    record_path("direct")
+    record_scans(scans)
+    table = query(runtime, sql, None, text=st.text, regs=regs)
+    relations_of(runtime).runs += 1
     return Result(table, statement=st.text)
 
 
@@ -154,15 +151,14 @@ def prepare(runtime: Runtime, st: Statement) -> Prepared | None:
 
 
 def rewrite(runtime: Runtime, prepared: Prepared) -> tuple[str, Registrations, list] | None:
-    """The SQL DuckDB runs (the text, each table reference replaced by its view), the data files for
-    error messages, and the scans; None if a table's relation needs Arrow tables. Call it holding
-    ``runtime.hold()`` and run the SQL before letting go."""
+    """The SQL DuckDB runs (the text, each table reference replaced by its relation), the data files
+    for error messages, and the scans; None if a table's relation needs Arrow tables."""
     with phase("plan"):
-        made = _views(runtime, prepared.snapshots)
+        made = _relations(runtime, prepared.snapshots)
         if made is None:
             return None
-        views, regs, scans = made
-        return _substitute(prepared.data, prepared.refs, prepared.names, views), regs, scans
+        sqls, regs, scans = made
+        return _substitute(prepared.data, prepared.refs, prepared.names, sqls), regs, scans
 
 
 _SELECT_START = re.compile(r"\s*(?:\(\s*)*(?:SELECT|WITH|FROM|VALUES|TABLE)\b", re.I)
@@ -312,59 +308,41 @@ def _catalog_names(runtime: Runtime, refs: list[_Ref]) -> list[str] | None:
     return names
 
 
-def _views(
+def _relations(
     runtime: Runtime, resolved: list[tuple[str, Snapshot]]
 ) -> tuple[dict[str, str], Registrations, list] | None:
-    """A TEMP view over each snapshot (made or replaced as needed); None if one needs Arrow tables."""
+    """The relation of each snapshot (kept per table name while its snapshot is the same), the data
+    files for error messages and the scans; None if a relation needs Arrow tables registered."""
     from .relation import count_rows, scan_sql
     from .rewrite import ScanInfo
 
-    state = views_of(runtime)
-    names: dict[str, str] = {}
+    kept = relations_of(runtime).relations
+    sqls: dict[str, str] = {}
     regs = Registrations()
     scans = []
-    with runtime.hold() as con:
-        for name, snap in resolved:
-            view = state.views.get(name)
-            if view is None or view.snapshot is not snap:
-                own = Registrations()
-                indices = list(range(snap.num_files))
-                sql = scan_sql(runtime, snap, indices, own)
-                if own.tables:
-                    return None
-                vname = view.name if view is not None else f"{VIEW_PREFIX}{next(_ids)}"
-                try:
-                    con.execute(f'CREATE OR REPLACE TEMP VIEW "{vname}" AS {sql[1:-1]}')
-                except duckdb.Error:
-                    state.views.pop(name, None)
-                    return None
-                view = _View(vname, snap, own, snap.num_files)
-                state.views[name] = view
-            names[name] = view.name
-            regs.files.update(view.regs.files)
-            n = view.num_files
-            scans.append(
-                ScanInfo(
-                    name,
-                    name.rsplit(".", 1)[-1],
-                    snap.version,
-                    n,
-                    n,
-                    None,
-                    count_rows(snap, range(n)),
-                    list(range(n)),
-                )
-            )
-    return names, regs, scans
+    for name, snap in resolved:
+        rel = kept.get(name)
+        if rel is None or rel.snapshot is not snap:
+            own = Registrations()
+            sql = scan_sql(runtime, snap, range(snap.num_files), own)
+            if own.tables:
+                return None
+            rel = kept[name] = _Relation(sql, snap, own)
+        sqls[name] = rel.sql
+        regs.files.update(rel.regs.files)
+        n = snap.num_files
+        rows = count_rows(snap, range(n))
+        scans.append(ScanInfo(name, name.rsplit(".", 1)[-1], snap.version, n, n, None, rows, list(range(n))))
+    return sqls, regs, scans
 
 
-def _substitute(data: bytes, refs: list[_Ref], names: list[str], views: dict[str, str]) -> str:
-    """``data`` with each reference's span replaced by its view, aliased as the query names it."""
+def _substitute(data: bytes, refs: list[_Ref], names: list[str], sqls: dict[str, str]) -> str:
+    """``data`` with each reference's span replaced by its relation, aliased as the query names it."""
     out, pos = [], 0
     for ref, name in zip(refs, names):
         alias = ref.alias or ref.table
         out.append(data[pos : ref.start])
-        out.append(f'"{views[name]}" AS "{alias.replace(chr(34), chr(34) * 2)}"'.encode())
+        out.append(f'{sqls[name]} AS "{alias.replace(chr(34), chr(34) * 2)}"'.encode())
         pos = ref.end
     out.append(data[pos:])
     return b"".join(out).decode()

@@ -50,7 +50,7 @@ def explain_plan(
 
     ``phases`` (with ``analyze``): the statement's timings so far, shown as a ``Phases:`` line;
     ``cache_before`` (EXPLAIN ANALYZE): also what the remote data cache served and fetched;
-    ``path``: how the statement runs (``direct``: as written over views, ``engine.sql.direct``;
+    ``path``: how the statement runs (``direct``: as written, ``engine.sql.direct``;
     ``planned``: rewritten over the surviving files), shown as a ``Path:`` line.
     """
     from .execute import query

@@ -42,21 +42,20 @@ def explain(ctx: Context) -> Result:
         check_params(ctx.params, tree)
         before = ctx.runtime.cache_counters()  # planning fetches remote files: count from here
         analyze = bool(ctx.match.group("analyze"))
-        with ctx.runtime.hold():  # a direct statement's views stay as made until explained
-            plan = _direct_plan(ctx, text, line)
-            path = "direct" if plan is not None else "planned"
-            if plan is None:
-                with contextlib.nullcontext() if analyze else plan_only():  # EXPLAIN alone reads no rows
-                    plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
-            table = explain_plan(
-                ctx.runtime,
-                plan,
-                analyze=analyze,
-                text=text,
-                phases=phases,
-                cache_before=before if analyze else None,
-                path=path,
-            )
+        plan = _direct_plan(ctx, text, line)
+        path = "direct" if plan is not None else "planned"
+        if plan is None:
+            with contextlib.nullcontext() if analyze else plan_only():  # EXPLAIN alone reads no rows
+                plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
+        table = explain_plan(
+            ctx.runtime,
+            plan,
+            analyze=analyze,
+            text=text,
+            phases=phases,
+            cache_before=before if analyze else None,
+            path=path,
+        )
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))
 
 
