@@ -205,3 +205,41 @@ def test_the_tpcds_report_says_which_path_a_query_took(tmp_path):
     assert "- path: direct 1, planned 1 queries" in md
     assert "| 1 | 1.50 | 1.50 | 1.50 | 1.50 | 1.50 | 0 / 1 | direct |" in md
     assert "| 2 | 2.00 | 2.00 | 2.00 | 2.00 | 2.00 | 3 / 4 | planned |" in md
+
+
+def test_a_statement_reads_its_tables_at_one_catalog_state(tmp_path):
+    """A writer commits to two tables in one transaction while direct reads join them: never half applied."""
+    import threading
+    import time
+
+    wh = str(tmp_path / "wh")
+    with engine.connect(wh) as db:
+        db.sql("CREATE TABLE a AS SELECT 0 AS v")
+        db.sql("CREATE TABLE b AS SELECT 0 AS v")
+    stop = threading.Event()
+
+    def writer() -> None:
+        with engine.connect(wh) as w:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                w.sql("BEGIN")
+                w.sql(f"INSERT OVERWRITE a SELECT {n} AS v")
+                w.sql(f"INSERT OVERWRITE b SELECT {n} AS v")
+                w.sql("COMMIT")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    reads, seen = [], set()
+    try:
+        with engine.connect(wh) as db:
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline or len(seen) < 3:
+                rows, paths = _run(db, "SELECT a.v AS x, b.v AS y FROM a, b")
+                reads.append((rows[0]["x"], rows[0]["y"], paths))
+                seen.add(rows[0]["x"])
+    finally:
+        stop.set()
+        thread.join()
+    assert all(paths == {"direct": 1} for _, _, paths in reads)
+    assert [r for r in reads if r[0] != r[1]] == []
