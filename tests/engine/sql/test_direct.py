@@ -49,6 +49,8 @@ def db(tmp_path_factory):
         )
         session.sql("ALTER TABLE s.m RENAME COLUMN a TO renamed")
         session.sql('CREATE TABLE "order" AS SELECT 1 AS "a b", 2 AS "select"')
+        session.sql("CREATE TABLE s.e AS SELECT 1::SMALLINT AS a, TIMESTAMP '2026-01-01 10:00' AS ts")
+        session.sql("ALTER TABLE s.e ADD COLUMN added DOUBLE")  # the one file lacks it: typed NULLs
         session.sql("CREATE TABLE s.two AS SELECT 1 AS id")
         session.sql("INSERT INTO s.two VALUES (2)")  # two files: pruning may pay, planned
         yield session
@@ -60,6 +62,7 @@ DIRECT = [
     "SELECT a.k, count(*) AS n, sum(a.v) AS v FROM s.p a GROUP BY ALL ORDER BY a.k NULLS FIRST",
     "SELECT * FROM s.p WHERE k = 'a' AND isnan(v)",
     "SELECT * FROM s.m",
+    "SELECT *, typeof(added) AS t FROM s.e",
     'SELECT "a b", "select" FROM "order"',
     'SELECT o."a b", "order"."select" FROM main."order" AS o, "ORDER"',
     "WITH c AS (SELECT id FROM s.t WHERE id < 5) SELECT count(*) AS n FROM c, s.t AS t2 WHERE c.id = t2.id",
