@@ -16,9 +16,9 @@ Everything else takes the planned path (``engine.sql.rewrite``): other statement
 parameters, transactions, time travel (``AT``, ``VERSION AS OF``, ``t@v3``), CTE names equal to a
 table's name, table functions and file names, names of TEMP views, catalog views, registered data or
 DuckDB's own schemas, one-part names outside the ``main`` namespace, three-part column names,
-``TABLESAMPLE`` and column alias lists on a table, tables on remote storage, and snapshots whose
-relation needs Arrow tables registered (deletion vectors, partition values DuckDB cannot read from
-the paths). In a sandboxed session a statement calling a function the sandbox denies takes the
+``TABLESAMPLE`` and column alias lists on a table, warehouses and tables on remote storage, and
+snapshots whose relation needs Arrow tables registered (deletion vectors, partition values DuckDB
+cannot read from the paths). In a sandboxed session a statement calling a function the sandbox denies takes the
 planned path too (which refuses it); DuckDB's own lock-down holds on both paths.
 
 The planned path prunes files with statistics; this one leaves skipping to DuckDB's Parquet reader
@@ -125,7 +125,7 @@ class Prepared:
 
 def prepare(runtime: Runtime, st: Statement) -> Prepared | None:
     """DuckDB's parse of ``st`` and the snapshots of its tables, or None: it takes the planned path."""
-    if st.dialect != "duckdb" or st.params or runtime.transaction is not None:
+    if st.dialect != "duckdb" or st.params or runtime.transaction is not None or "://" in runtime.warehouse:
         return None
     if not _SELECT_START.match(st.text):
         return None
@@ -186,10 +186,15 @@ def _references(runtime: Runtime, text: str) -> tuple[bytes, list[_Ref]] | None:
         return None
     # A CTE named like a catalog table: which one a reference means depends on its scope (the
     # planned path works that out).
-    if parsed.named and (
-        runtime.namespace != "main" or any(runtime.catalog.table_exists(f"main.{n}") for n in parsed.named)
-    ):
-        return None
+    for name in parsed.named:
+        if (
+            runtime.namespace != "main"
+            or runtime.temp_views.get(name) is not None
+            or runtime.is_registered(name)
+        ):
+            return None
+        if runtime.catalog.table_exists(f"main.{name}"):
+            return None
     return parsed.data, parsed.refs
 
 
