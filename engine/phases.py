@@ -32,6 +32,7 @@ class Phases:
         self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.files_total = 0
         self.files_scanned = 0
+        self.paths: dict[str, int] = {}  # statements per path: direct, cached, planned
         self._stack: list[list[Any]] = []  # [name, start, seconds of nested phases]
 
     @property
@@ -83,6 +84,14 @@ def phase(name: str) -> Iterator[None]:
         phases.seconds[name] = phases.seconds.get(name, 0.0) + elapsed - frame[2]
         if phases._stack:
             phases._stack[-1][2] += elapsed
+
+
+def record_path(name: str) -> None:
+    """Count a statement's path when collecting: ``direct`` (run as written over views of its tables,
+    ``engine.sql.direct``), ``cached`` (a kept plan) or ``planned`` (parsed, bound, pruned, rewritten)."""
+    phases = _CURRENT.get()
+    if phases is not None:
+        phases.paths[name] = phases.paths.get(name, 0) + 1
 
 
 def record_scans(scans: list) -> None:

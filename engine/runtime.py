@@ -127,6 +127,7 @@ class Runtime:
         # cached statement plans (engine.sql.plan_cache, kept in plan_cache) are keyed by it.
         self.generation = 0
         self.plan_cache: Any = None
+        self.direct_relations: Any = None  # engine.sql.direct: the SQL relation of each table's snapshot
         self._footers = FooterCache(self._read_footers)
         self._closed = False
         self.transaction: Any = None  # the open BEGIN ... COMMIT (engine.transaction), or None

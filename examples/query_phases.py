@@ -1,4 +1,4 @@
-"""Where a query's time goes: EXPLAIN ANALYZE phases, engine.phases.collect, and the plan cache.
+"""Where a query's time goes: EXPLAIN ANALYZE phases, engine.phases.collect, the plan cache, the direct path.
 
 python examples/query_phases.py [warehouse_dir]
 """
@@ -32,4 +32,13 @@ with engine.connect(warehouse) as db:
     # A commit in between (by anyone) is seen: the plan is made again for the new version.
     db.sql("INSERT INTO events VALUES (200000, 1)")
     assert db.sql(query).to_pylist() == [{"kind": 1, "n": 1001}]
+
+    # A plain query over one-file tables skips planning: DuckDB runs it as written (the direct path).
+    db.sql("CREATE OR REPLACE TABLE kinds AS SELECT range AS kind, 'kind ' || range AS name FROM range(7)")
+    with collect() as phases:
+        rows = db.sql("SELECT name FROM kinds WHERE kind = 1").to_pylist()
+    print(f"direct path: {phases.paths}, {phases.line()}")
+    assert rows == [{"name": "kind 1"}] and phases.paths == {"direct": 1}
+    text = db.sql("EXPLAIN SELECT name FROM kinds WHERE kind = 1").message
+    assert "Path: direct" in text.splitlines()
 print("done")

@@ -421,6 +421,7 @@ def _attach_phases(records: list, queries: dict[int, str], timings: dict[str, An
         r.phases_ms = {k: sum(p.ms[k] for p in found) for k in found[0].ms}
         r.files_total = sum(p.files_total for p in found)
         r.files_skipped = sum(p.files_skipped for p in found)
+        r.path = ", ".join(sorted({k for p in found for k in getattr(p, "paths", {})}))
 
 
 def _notes(args: argparse.Namespace, sf: float, namespace: str, plain: Path, wall: float) -> str:

@@ -43,6 +43,7 @@ class QueryRecord:
     phases_ms: dict[str, float] | None = None  # ours: parse, bind, log, plan, execute (engine.phases)
     files_total: int | None = None  # data files of the tables the query reads
     files_skipped: int | None = None  # of those, skipped by pruning
+    path: str = ""  # how ours ran it: direct (as written), cached or planned (engine.phases)
 
     @property
     def ratio(self) -> float | None:
@@ -207,18 +208,27 @@ def _phase_section(recs: list[QueryRecord], ours: str) -> list[str]:
         f"## Where the time goes ({ours})",
         "",
         "Per query, milliseconds per phase (parse, bind, log = resolving tables to snapshots, plan = pruning "
-        "and the rewrite, execute = DuckDB) and the data files pruning skipped.",
+        "and the rewrite, or rendering the direct path's relations, execute = DuckDB) and the data files pruning skipped.",
         "",
         "- totals: " + ", ".join(f"{n} {total[n]:.1f} ms" for n in names),
         f"- files skipped: {skipped} of {sum(r.files_total or 0 for r in files)}",
+    ]
+    paths = any(r.path for r in timed)
+    if paths:  # direct: run as written over one-file tables, no pruning (docs/performance.md)
+        counts = Counter(r.path for r in timed if r.path)
+        md.append("- path: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) + " queries")
+    md += [
         "",
-        "| query | " + " | ".join(f"{n} ms" for n in names) + " | files skipped / total |",
-        "|---:|" + "---:|" * len(names) + "---:|",
+        "| query | "
+        + " | ".join(f"{n} ms" for n in names)
+        + " | files skipped / total |"
+        + (" path |" if paths else ""),
+        "|---:|" + "---:|" * len(names) + "---:|" + ("---|" if paths else ""),
     ]
     for r in timed:
         cells = " | ".join(f"{r.phases_ms.get(n, 0.0):.2f}" for n in names)
         where = f"{r.files_skipped} / {r.files_total}" if r.files_total is not None else ""
-        md.append(f"| {r.query} | {cells} | {where} |")
+        md.append(f"| {r.query} | {cells} | {where} |" + (f" {r.path} |" if paths else ""))
     return md
 
 

@@ -78,5 +78,6 @@ def explain_query(
     runtime.check_open()
     with collect() as phases:
         plan = plan_query(runtime, tree, params)
-        table = explain_plan(runtime, plan, analyze=analyze, text=tree.sql(dialect="duckdb"), phases=phases)
+        text = tree.sql(dialect="duckdb")  # a tree (DataFrames): always planned
+        table = explain_plan(runtime, plan, analyze=analyze, text=text, phases=phases, path="planned")
     return "\n".join(table.column("explain").to_pylist())

@@ -30,6 +30,7 @@ from lakehouse.errors import SqlError
 
 from . import namespace, sandbox
 from .bind import SnapshotCache
+from .direct import run_direct
 from .errors import absolute, unknown_to_lakehouse
 from .parse import Statement, split
 from .plan_cache import fast_path
@@ -156,6 +157,10 @@ def _run_statement(runtime: Runtime, st: Statement) -> Result:
         fast = fast_path(runtime, st) if txn is None else None  # planned before, nothing changed
         if fast is not None:
             return _audited(runtime, st, fast)
+        if txn is None:  # a plain SELECT over catalog tables: DuckDB runs it as written (engine.sql.direct)
+            done = _audited(runtime, st, lambda: run_direct(runtime, st))
+            if done is not None:
+                return done
         handler, match = find_handler(st)
         if runtime.sandbox:
             _check_sandboxed(st, handler, match)

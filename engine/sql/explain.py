@@ -44,17 +44,22 @@ def explain_plan(
     text: str = "",
     phases: Phases | None = None,
     cache_before: dict | None = None,
+    path: str | None = None,
 ) -> pa.Table:
     """A one-column table (``explain``) of lines: the scans, then DuckDB's physical plan.
 
     ``phases`` (with ``analyze``): the statement's timings so far, shown as a ``Phases:`` line;
-    ``cache_before`` (EXPLAIN ANALYZE): also what the remote data cache served and fetched.
+    ``cache_before`` (EXPLAIN ANALYZE): also what the remote data cache served and fetched;
+    ``path``: how the statement runs (``direct``: as written, ``engine.sql.direct``;
+    ``planned``: rewritten over the surviving files), shown as a ``Path:`` line.
     """
     from .execute import query
 
     keyword = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
     out = query(runtime, f"{keyword} {plan.sql}", plan.params, text=text, regs=plan.regs)
     lines = scan_lines(plan.scans)
+    if path is not None:
+        lines.append(f"Path: {path}")
     if analyze and phases is not None:
         lines.append(f"Phases: {phases.line()}")
     if cache_before is not None:

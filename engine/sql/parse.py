@@ -68,13 +68,30 @@ def split(script: str, dialect: str = "duckdb", params: Any = None) -> list[Stat
     with phase("parse"):
         if isinstance(params, dict):  # $name / :name markers become $1, $2, ... (not cached: values)
             return _split_named(script, dialect, params)
-        pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
+        pieces = _one_statement(script)
+        if pieces is None:
+            pieces = _split_cached(script, dialect) if len(script) <= _CACHE_TEXT else _split(script, dialect)
     if params is not None and len(pieces) > 1:
         raise SqlError("parameters can only be used with a single statement; run the statements one by one")
     return [Statement(text, dialect, _params(params), line, column) for text, line, column in pieces]
 
 
 _CACHE_TEXT = 64_000  # scripts up to this many characters have their split kept (tokenizing is costly)
+
+
+def _one_statement(script: str) -> tuple[tuple[str, int, int], ...] | None:
+    """The split of a script that is plainly one statement without ``?``, ``@`` or leading comments
+    (what ``_split`` returns for it, without tokenizing); None when it takes tokenizing to know.
+
+    >>> _one_statement("  SELECT 1")
+    (('SELECT 1', 1, 3),)
+    """
+    if ";" in script or "?" in script or "@" in script:
+        return None
+    body = script.lstrip()
+    if not body or body.startswith(("--", "/*")):
+        return None
+    return ((script.strip(), *_position(script, len(script) - len(body))),)
 
 
 def _pieces(script: str, dialect: str) -> tuple[str, list[tuple[int, int, list]]]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from ..phases import phase, record_scans
+from ..phases import phase, record_path, record_scans
 
 if TYPE_CHECKING:
     from lakehouse import Snapshot
@@ -165,6 +165,7 @@ def fast_path(runtime: Runtime, st: Statement) -> Callable[[], Result] | None:
         plan = plans(runtime).lookup(runtime, st)
     if plan is None:
         return None
+    record_path("cached")
     record_scans(plan.scans)
 
     def run() -> Result:

@@ -6,15 +6,16 @@ import contextlib
 
 from sqlglot import exp
 
-from ...phases import collect
+from ...phases import collect, record_path
 from ...result import Result
+from .. import direct
 from ..dispatch import Context, statement
 from ..execute import check_params, query
 from ..explain import explain_plan
-from ..parse import parse_one
+from ..parse import Statement, parse_one
 from ..plan_cache import catalog_token, has_time_travel, plans
 from ..prefetch import plan_only
-from ..rewrite import plan_query
+from ..rewrite import Plan, plan_query
 
 
 @statement(exp.Query, exp.Values)
@@ -26,6 +27,7 @@ def select(ctx: Context) -> Result:
     plan = plan_query(ctx.runtime, ctx.tree, ctx.params, cache=ctx.cache, original=original, copy=False)
     if not time_travel:
         plans(ctx.runtime).store(ctx.runtime, ctx.statement, token, plan)
+    record_path("planned")
     table = query(ctx.runtime, plan.sql, plan.params, text=ctx.text, regs=plan.regs)
     return Result(table, statement=ctx.text)
 
@@ -40,8 +42,11 @@ def explain(ctx: Context) -> Result:
         check_params(ctx.params, tree)
         before = ctx.runtime.cache_counters()  # planning fetches remote files: count from here
         analyze = bool(ctx.match.group("analyze"))
-        with contextlib.nullcontext() if analyze else plan_only():  # EXPLAIN alone reads no rows
-            plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
+        plan = _direct_plan(ctx, text, line)
+        path = "direct" if plan is not None else "planned"
+        if plan is None:
+            with contextlib.nullcontext() if analyze else plan_only():  # EXPLAIN alone reads no rows
+                plan = plan_query(ctx.runtime, tree, ctx.params, cache=ctx.cache, copy=False)
         table = explain_plan(
             ctx.runtime,
             plan,
@@ -49,5 +54,16 @@ def explain(ctx: Context) -> Result:
             text=text,
             phases=phases,
             cache_before=before if analyze else None,
+            path=path,
         )
     return Result(table, statement=ctx.text, message="\n".join(table.column("explain").to_pylist()))
+
+
+def _direct_plan(ctx: Context, text: str, line: int) -> Plan | None:
+    """The plan of a query the direct path runs (``engine.sql.direct``), else None."""
+    prepared = direct.prepare(ctx.runtime, Statement(text, ctx.dialect, ctx.params, line))
+    made = direct.rewrite(ctx.runtime, prepared) if prepared is not None else None
+    if made is None:
+        return None
+    sql, regs, scans = made
+    return Plan(sql, None, scans, regs)
