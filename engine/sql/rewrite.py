@@ -56,6 +56,11 @@ class Plan:
     refs: list[TableRef] = field(default_factory=list)
 
 
+# Clauses sqlglot hangs on a table reference that belong to the relation, not to the name: the scan
+# that replaces the name keeps them (dropping them once returned an UNPIVOT's input rows unpivoted).
+_KEPT_TABLE_ARGS = ("pivots", "sample", "joins", "laterals", "hints", "ordinality")
+
+
 def plan_query(
     db: Runtime | HasRuntime,
     tree: exp.Expression,
@@ -114,7 +119,10 @@ def _plan_query(
     replacements: dict[str, str] = {}
     scans = []
     aliases = {r.alias.lower() for r in refs}
-    pruned = [_prune(ref, predicates.get(id(ref.node))) for ref in refs]
+    # a filter above PIVOT/UNPIVOT reads the pivot's columns, not the table's: no pruning through it
+    pruned = [
+        _prune(ref, None if ref.node.args.get("pivots") else predicates.get(id(ref.node))) for ref in refs
+    ]
     prefetch_scans(runtime, tree, [(ref, indices) for ref, (indices, _) in zip(refs, pruned)])
     for k, (ref, (indices, pred_text)) in enumerate(zip(refs, pruned)):
         scans.append(
@@ -136,7 +144,11 @@ def _plan_query(
         alias = ref.node.args.get("alias")
         if alias is None:
             alias = exp.TableAlias(this=exp.to_identifier(ref.node.name))
-        ref.node.replace(exp.Table(this=exp.to_identifier(key, quoted=True), alias=alias))
+        scan = exp.Table(this=exp.to_identifier(key, quoted=True), alias=alias)
+        for arg in _KEPT_TABLE_ARGS:  # PIVOT/UNPIVOT, TABLESAMPLE, ... apply to the scan as to the table
+            if ref.node.args.get(arg):
+                scan.set(arg, ref.node.args[arg])
+        ref.node.replace(scan)
     for col in tree.find_all(exp.Column):
         if col.args.get("db") is not None and col.table.lower() in aliases:
             col.set("db", None)

@@ -102,6 +102,16 @@ def test_summarize(db, oracle, text):
         "UNPIVOT (SELECT id, p, id * 2 AS d FROM t) ON p, d INTO NAME k VALUE v",
         "SELECT * FROM (PIVOT t ON p USING count(*) GROUP BY g) ORDER BY g",
         "WITH w AS (PIVOT t ON g USING max(id)) SELECT * FROM w",
+        # the clause hangs on the table reference: the engine's scan of t must keep it (it once
+        # returned t's rows un-pivoted), and a filter above it must not prune t's files by its columns
+        "SELECT * FROM t UNPIVOT (v FOR c IN (id, p))",
+        "SELECT * FROM t AS a UNPIVOT (v FOR c IN (id, p)) AS u WHERE v = 1",
+        "SELECT * FROM t UNPIVOT INCLUDE NULLS (v FOR c IN (x))",
+        "SELECT * FROM t PIVOT (sum(id) FOR p IN (0, 1))",
+        "SELECT * FROM t PIVOT (count(*) FOR g IN ('a', 'b') GROUP BY p) WHERE p = 1",
+        "SELECT count(*) FROM t TABLESAMPLE 0 ROWS",
+        "SELECT count(*) FROM t USING SAMPLE 100%",
+        "SELECT * FROM t TABLESAMPLE 100% WHERE p = 1",
     ],
 )
 def test_pivot_and_unpivot(db, oracle, text):
