@@ -9,6 +9,7 @@
 Table scans:
   main.orders @ version 1: files total 1, scanned 1, skipped 0, ~1 rows
     pruning predicate: amount > 10
+Path: planned
 DuckDB plan:
 ...
 """
