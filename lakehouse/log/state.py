@@ -75,6 +75,25 @@ class Pending:
         return cls(paths + [r["path"] for r in rows], root, [*steps, (removed, rows)], finish)
 
 
+class _BuiltOnUse:
+    """An attribute holding an Arrow table or a ``Pending`` one, built (and kept) on first read."""
+
+    def __init__(self, raw: str):
+        self.raw = raw
+
+    def __get__(self, obj: object, owner: type | None = None) -> pa.Table | None:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = getattr(obj, self.raw)
+        if isinstance(value, Pending):
+            value = value.table()
+            setattr(obj, self.raw, value)
+        return value
+
+    def __set__(self, obj: object, value: pa.Table | Pending | None) -> None:
+        setattr(obj, self.raw, value)
+
+
 class LogState:
     """Mutable while being built by replay; Snapshot freezes it."""
 
@@ -100,28 +119,9 @@ class LogState:
         self.timestamp_ms = timestamp_ms
         self.commit_info = commit_info
 
-    @property
-    def adds(self) -> pa.Table | None:
-        """The active add actions as an Arrow table (built now if it was pending)."""
-        raw = self.raw_adds
-        if isinstance(raw, Pending):
-            raw = self.raw_adds = raw.table()
-        return raw
-
-    @adds.setter
-    def adds(self, value: pa.Table | Pending | None) -> None:
-        self.raw_adds = value
-
-    @property
-    def checkpoint_removes(self) -> pa.Table | None:
-        raw = self.raw_checkpoint_removes
-        if isinstance(raw, Pending):
-            raw = self.raw_checkpoint_removes = raw.table()
-        return raw
-
-    @checkpoint_removes.setter
-    def checkpoint_removes(self, value: pa.Table | Pending | None) -> None:
-        self.raw_checkpoint_removes = value
+    # the add table and the checkpoint's remove table: Arrow tables, built now if they were pending
+    adds = _BuiltOnUse("raw_adds")
+    checkpoint_removes = _BuiltOnUse("raw_checkpoint_removes")
 
     @property
     def adds_pending(self) -> bool:

@@ -48,11 +48,7 @@ class Thrift:
         if kind == 12:
             return self.struct(spec)
         if kind in (9, 10):
-            head = self.buf[self.pos]
-            self.pos += 1
-            size, elem = head >> 4, head & 0x0F
-            if size == 15:
-                size = self.varint()
+            size, elem = self._list_header()
             if elem in (1, 2):  # booleans in a list: one byte each
                 out = [self.buf[self.pos + i] == 1 for i in range(size)]
                 self.pos += size
@@ -93,6 +89,13 @@ class Thrift:
             else:
                 self.skip(kind)
 
+    def _list_header(self) -> tuple[int, int]:
+        """A list's (size, element type): one byte, the size in a varint after it when 15 or more."""
+        head = self.buf[self.pos]
+        self.pos += 1
+        size, elem = head >> 4, head & 0x0F
+        return (self.varint() if size == 15 else size), elem
+
     def skip(self, kind: int) -> None:
         if kind in (5, 6, 4):
             self.varint()
@@ -110,11 +113,7 @@ class Thrift:
                 if head & 0x0F not in (1, 2):
                     self.skip(head & 0x0F)
         elif kind in (9, 10):
-            head = self.buf[self.pos]
-            self.pos += 1
-            size, elem = head >> 4, head & 0x0F
-            if size == 15:
-                size = self.varint()
+            size, elem = self._list_header()
             if elem in (1, 2, 3):
                 self.pos += size
             else:
